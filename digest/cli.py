@@ -1,0 +1,184 @@
+"""The command line: a thin click layer over pipeline.py. Maps project errors to one line and an exit code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import sqlite3
+import sys
+from pathlib import Path
+
+import click
+
+from digest.errors import ConfigError, DigestError
+
+log = logging.getLogger("digest")
+
+
+class Secrets:
+    """Secret values known to this process; every message that leaves it is scrubbed of them."""
+
+    values: list[str] = []
+
+    @classmethod
+    def scrub(cls, text: str) -> str:
+        for value in cls.values:
+            if value and len(value) >= 4:
+                text = text.replace(value, "***")
+        return text
+
+
+class _ScrubFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = Secrets.scrub(record.getMessage())
+        record.args = ()
+        return True
+
+
+def setup_logging(config=None) -> None:
+    """Console logs (quiet on a terminal, where rich shows progress) and a rotating log file."""
+    from logging.handlers import RotatingFileHandler
+
+    root = logging.getLogger("digest")
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(logging.DEBUG)
+    root.propagate = False
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.WARNING if sys.stderr.isatty() else logging.INFO)
+    console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    console.addFilter(_ScrubFilter())
+    root.addHandler(console)
+    if config is not None and config.log_path is not None:
+        try:
+            config.log_path.parent.mkdir(parents=True, exist_ok=True)
+            file_handler = RotatingFileHandler(config.log_path, maxBytes=config.log.max_bytes,
+                                               backupCount=config.log.backups, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"log.file: cannot write {config.log_path}: {exc}") from exc
+        file_handler.setLevel(getattr(logging, config.log.level))
+        file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        file_handler.addFilter(_ScrubFilter())
+        root.addHandler(file_handler)
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"error: {Secrets.scrub(message)}", err=True)
+    log.debug("exit %d: %s", code, Secrets.scrub(message))
+    sys.exit(code)
+
+
+def handle_errors(func):
+    """Turn project errors into one line on stderr and the contract's exit code; no traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except DigestError as exc:
+            fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except (OSError, sqlite3.Error) as exc:
+            fail(f"{type(exc).__name__}: {exc}", 1)
+
+    return wrapper
+
+
+def load(config_path: Path | None, *, missing_ok: bool = False):
+    from digest.config import load_config
+
+    config = load_config(config_path, missing_ok=missing_ok)
+    Secrets.values = config.secrets()
+    setup_logging(config)
+    return config
+
+
+def reporter():
+    from digest.progress import Reporter, RichReporter
+
+    return RichReporter() if sys.stderr.isatty() else Reporter()
+
+
+def parse_date(ctx, param, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-06-30") from None
+
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), default=None,
+    help="Config file (default ./config.yaml, or $DIGEST_CONFIG).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="arxiv-digest")
+def cli() -> None:
+    """arXiv 데일리 다이제스트: the day's new AI papers on arXiv as one Korean digest."""
+
+
+def print_result(result) -> None:
+    click.echo(result.message)
+
+
+@cli.command()
+@config_option
+@click.option("--date", callback=parse_date, help="Announcement date YYYY-MM-DD (default: the latest).")
+@click.option("--no-deliver", is_flag=True, help="Build the report but send it nowhere.")
+@click.option("--force", is_flag=True, help="Recompute everything and deliver again.")
+@handle_errors
+def run(config_path, date, no_deliver, force) -> None:
+    """Fetch, classify, summarize, render and deliver one announcement date."""
+    from digest import pipeline
+
+    config = load(config_path)
+    store = pipeline.open_store(config)
+    options = pipeline.RunOptions(date=date, force=force, deliver=not no_deliver)
+    result = pipeline.run_date(config, store, options, pipeline.rss_fetcher(config), reporter())
+    print_result(result)
+
+
+@cli.command()
+@config_option
+@handle_errors
+def demo(config_path) -> None:
+    """Run the whole pipeline offline on the real arXiv day bundled with the package (no key, no network)."""
+    from digest import pipeline
+
+    config = load(config_path, missing_ok=True)
+    store = pipeline.open_store(config)
+    options = pipeline.RunOptions(force=True, deliver=False, use_llm=False, command="demo")
+    result = pipeline.run_date(config, store, options, pipeline.demo_fetcher(), reporter())
+    click.echo(f"demo: {result.papers} papers of arXiv's {result.date} announcement (bundled, offline)")
+    click.echo(f"report: {result.report_dir / 'digest.md'}")
+    click.echo(f"also:   {result.report_dir / 'digest.html'}, digest.json, paper_{result.date}.png")
+
+
+@cli.command()
+@config_option
+@click.option("--last", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many runs to show.")
+@handle_errors
+def status(config_path, last) -> None:
+    """Recent runs: date, papers, topics, LLM calls and tokens, deliveries and failures."""
+    from digest.status import status_lines
+
+    config = load(config_path)
+    for line in status_lines(config, last):
+        click.echo(line)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="digest", standalone_mode=True)
+    except SystemExit:
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,255 @@
+"""Configuration: pydantic models that reject unknown keys, path resolution, secrets from the environment."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from digest.errors import ConfigError
+
+OTHER = "Other"
+CONFIG_ENV = "DIGEST_CONFIG"
+DEFAULT_CONFIG_NAME = "config.yaml"
+
+# arXiv holidays from arXiv's availability page (2025 and 2026); users add ad-hoc ones in config.
+DEFAULT_HOLIDAYS = [
+    "2025-01-01", "2025-01-20", "2025-06-19", "2025-07-06", "2025-09-01", "2025-11-27", "2025-12-25",
+    "2025-12-30",
+    "2026-01-01", "2026-01-19", "2026-06-19", "2026-07-03", "2026-09-07", "2026-11-26", "2026-12-25",
+    "2026-12-29", "2026-12-31",
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class ReportConfig(Strict):
+    title: str = "Daily Artificial Intelligence Insights : Papers"
+    output_dir: Path = Path("output")
+    max_papers_per_category: int = Field(5, ge=1, le=100)
+    templates_dir: Path | None = None
+
+
+class ArxivConfig(Strict):
+    categories: list[str] = Field(default_factory=lambda: ["cs.AI", "cs.CL", "cs.CV", "cs.LG"], min_length=1)
+    rss_url: str = "https://rss.arxiv.org/rss/{categories}"
+    api_url: str = "https://export.arxiv.org/api/query"
+    api_delay_seconds: float = Field(3.0, ge=0)
+    api_page_size: int = Field(2000, ge=1, le=2000)
+    announce_types: list[Literal["new", "cross", "replace", "replace-cross"]] = Field(
+        default_factory=lambda: ["new", "cross"], min_length=1
+    )
+    holidays: list[dt.date] = Field(default_factory=lambda: [dt.date.fromisoformat(d) for d in DEFAULT_HOLIDAYS])
+    timeout_seconds: float = Field(60.0, gt=0)
+    max_retries: int = Field(4, ge=0, le=20)
+    backoff_seconds: float = Field(2.0, ge=0)  # first wait between retries; doubles each time
+
+    @field_validator("categories")
+    @classmethod
+    def _category_names(cls, value: list[str]) -> list[str]:
+        for cat in value:
+            if not cat or any(ch.isspace() or ch == "+" for ch in cat):
+                raise ValueError(f"not an arXiv category: {cat!r}")
+        return value
+
+
+class TopicConfig(Strict):
+    name: str = Field(min_length=1)
+    description: str = ""
+    keywords: list[str] = Field(default_factory=list)
+    arxiv: list[str] = Field(default_factory=list)
+    weight: float = Field(1.0, gt=0, le=10)  # offline classifier: how readily this topic wins a tie
+
+
+class LLMConfig(Strict):
+    base_url: str | None = None
+    model: str = "gpt-4o-mini"
+    api_key_env: str = "OPENAI_API_KEY"
+    batch_size: int = Field(25, ge=1, le=500)
+    concurrency: int = Field(4, ge=1, le=64)
+    max_retries: int = Field(4, ge=0, le=20)
+    timeout_seconds: float = Field(120.0, gt=0)
+    temperature: float = Field(0.2, ge=0, le=2)
+
+
+class TelegramConfig(Strict):
+    enabled: bool = False
+    api_url: str = "https://api.telegram.org"
+    token_env: str = "TELEGRAM_BOT_TOKEN"
+    chat_ids: list[int | str] = Field(default_factory=list)
+    timeout_seconds: float = Field(30.0, gt=0)
+    max_retries: int = Field(4, ge=0, le=20)
+
+
+class EmailConfig(Strict):
+    enabled: bool = False
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password_env: str = "SMTP_PASSWORD"
+    sender: str = "digest@example.com"
+    recipients: list[str] = Field(default_factory=list)
+    timeout_seconds: float = Field(30.0, gt=0)
+
+
+class DeliveryConfig(Strict):
+    telegram: TelegramConfig = Field(default_factory=TelegramConfig)
+    email: EmailConfig = Field(default_factory=EmailConfig)
+
+
+class ScheduleConfig(Strict):
+    cron: str = "0 11 * * 1-5"
+    timezone: str = "Asia/Seoul"
+    misfire_grace_seconds: int = Field(3600, ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _cron(self) -> ScheduleConfig:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(self.cron, timezone=ZoneInfo(self.timezone))
+        except ValueError as exc:
+            raise ValueError(f"cron {self.cron!r} does not parse: {exc}") from exc
+        return self
+
+
+class StateConfig(Strict):
+    path: Path = Path("output/digest.sqlite3")
+
+
+class LogConfig(Strict):
+    file: Path | None = Path("output/digest.log")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_bytes: int = Field(1_000_000, ge=10_000)
+    backups: int = Field(5, ge=0)
+
+
+def _default_topics() -> list[TopicConfig]:
+    from digest.topics import DEFAULT_TOPICS
+
+    return [TopicConfig(**t) for t in DEFAULT_TOPICS]
+
+
+class Config(Strict):
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    arxiv: ArxivConfig = Field(default_factory=ArxivConfig)
+    categories: list[TopicConfig] = Field(default_factory=_default_topics, min_length=1)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
+    log: LogConfig = Field(default_factory=LogConfig)
+
+    # Where the config file lives; relative paths and the .env file are resolved against it.
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+
+    @field_validator("categories")
+    @classmethod
+    def _unique_topics(cls, value: list[TopicConfig]) -> list[TopicConfig]:
+        names = [t.name for t in value]
+        for name in names:
+            if name == OTHER:
+                raise ValueError(f"{OTHER!r} is added automatically; do not list it")
+            if names.count(name) > 1:
+                raise ValueError(f"topic {name!r} is listed twice")
+        return value
+
+    @property
+    def topic_names(self) -> list[str]:
+        return [t.name for t in self.categories]
+
+    def resolve(self, path: Path) -> Path:
+        return path if path.is_absolute() else (self.base_dir / path)
+
+    @property
+    def output_dir(self) -> Path:
+        return self.resolve(self.report.output_dir)
+
+    @property
+    def state_path(self) -> Path:
+        return self.resolve(self.state.path)
+
+    @property
+    def log_path(self) -> Path | None:
+        return self.resolve(self.log.file) if self.log.file else None
+
+    def secret(self, env_name: str) -> str | None:
+        """A secret from the environment, else from a `.env` file beside the config."""
+        value = os.environ.get(env_name)
+        if value:
+            return value
+        env_file = self.base_dir / ".env"
+        if env_file.is_file():
+            from dotenv import dotenv_values
+
+            return dotenv_values(env_file).get(env_name) or None
+        return None
+
+    def secrets(self) -> list[str]:
+        """Every secret value in play, so that error text can be scrubbed of them."""
+        names = [self.llm.api_key_env, self.delivery.telegram.token_env, self.delivery.email.password_env]
+        return [v for v in (self.secret(n) for n in names) if v]
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME)
+
+
+def _format_loc(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc if p not in ("function-after",)) or "(top level)"
+
+
+def load_config(path: Path | None = None, *, missing_ok: bool = False) -> Config:
+    """Read and validate a config file. Raises ConfigError naming the path or the key.
+
+    With missing_ok and no file at the default path, the built-in defaults (same as the shipped
+    config.yaml) are used, rooted at the current directory.
+    """
+    explicit = path is not None
+    path = Path(path) if explicit else default_config_path()
+    if not path.exists():
+        if missing_ok and not explicit:
+            return Config(base_dir=Path.cwd())
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    raw.pop("base_dir", None)
+    try:
+        return Config(**raw, base_dir=path.resolve().parent)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = _format_loc(err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{path}: {key}: {msg}{more}") from exc

@@ -1,0 +1,112 @@
+"""Plain data passed between stages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+# Modern ids (2605.01234) and old-style ids (hep-th/9901001), with an optional version suffix.
+ARXIV_ID_RE = re.compile(r"(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?")
+
+SECTION_TITLES = [
+    "주요 주제 및 테마",
+    "공통 키워드 및 트렌드",
+    "주요 내용 및 핵심 정보",
+    "분야별 영향 분석",
+    "결론 및 향후 전망",
+]
+
+
+def strip_version(arxiv_id: str) -> str:
+    """`2605.01234v2` -> `2605.01234`."""
+    m = ARXIV_ID_RE.fullmatch(arxiv_id.strip())
+    return m.group(1) if m else arxiv_id.strip()
+
+
+@dataclass(frozen=True)
+class Paper:
+    id: str  # without version
+    title: str
+    abstract: str
+    authors: list[str]
+    categories: list[str]  # primary first
+    announce_type: str  # new | cross | replace | replace-cross
+
+    @property
+    def primary_category(self) -> str:
+        return self.categories[0] if self.categories else ""
+
+    @property
+    def url(self) -> str:
+        return f"https://arxiv.org/abs/{self.id}"
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The papers of one arXiv announcement (listing) date."""
+
+    date: dt.date
+    papers: list[Paper]
+    source: str  # rss | api | demo
+
+
+@dataclass(frozen=True)
+class Assignment:
+    paper_id: str
+    topic: str  # a configured topic name or "Other"
+    importance: int  # 1..10
+    method: str  # "llm" | "offline" | "offline-fallback"
+
+
+@dataclass
+class TopicSummary:
+    topic: str
+    sections: list[list[str]]  # five lists of sentences, in SECTION_TITLES order
+    paper_lines: dict[str, str]  # paper id -> one-line Korean summary
+    method: str  # "llm" | "extractive"
+
+
+@dataclass
+class TopicSection:
+    """One topic as rendered: its selected papers, its summary and how many were left out."""
+
+    name: str
+    papers: list[Paper]
+    summary: TopicSummary
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.papers)
+
+
+@dataclass
+class LLMUsage:
+    model: str | None = None
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass
+class Digest:
+    """Everything the templates need for one date."""
+
+    date: dt.date
+    title: str
+    papers: list[Paper]
+    assignments: dict[str, Assignment]
+    selected: set[str]
+    sections: list[TopicSection]
+    counts: dict[str, int]  # topic -> papers, in config order, Other last
+    usage: LLMUsage = field(default_factory=LLMUsage)
+    llm_used: bool = False
+
+    @property
+    def chart_name(self) -> str:
+        return f"paper_{self.date.isoformat()}.png"

@@ -1,0 +1,195 @@
+"""The pipeline for one announcement date: fetch → store → classify → select → summarize → render → deliver.
+
+This is the only module that knows the order of the stages. Each stage reads what the previous one
+stored and stores what it made, so a re-run reuses everything and a failed run loses nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from digest.classify import OfflineClassifier, setup_key
+from digest.config import OTHER, Config
+from digest.errors import DigestError
+from digest.models import Assignment, Digest, Listing, LLMUsage, Paper, TopicSection
+from digest.progress import Reporter
+from digest.render import write_report
+from digest.store import Store
+from digest.summarize import extractive_summary
+
+DEMO_FEED = "demo-2026-06-30.xml.gz"
+
+# A fetcher answers "the listing for this date" (None = the latest announcement).
+Fetcher = Callable[[dt.date | None], Listing]
+
+
+@dataclass
+class RunResult:
+    date: dt.date | None
+    status: str  # ok | empty | skipped | failed
+    message: str = ""
+    report_dir: Path | None = None
+    papers: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    usage: LLMUsage = field(default_factory=LLMUsage)
+
+
+@dataclass
+class RunOptions:
+    date: dt.date | None = None
+    force: bool = False
+    deliver: bool = True
+    use_llm: bool = True
+    command: str = "run"
+
+
+def open_store(config: Config) -> Store:
+    return Store(config.state_path)
+
+
+def rss_fetcher(config: Config) -> Fetcher:
+    from digest.sources.rss import feed_url, fetch_listing
+
+    def fetch(date: dt.date | None) -> Listing:
+        listing = fetch_listing(
+            feed_url(config.arxiv.rss_url, config.arxiv.categories),
+            timeout=config.arxiv.timeout_seconds,
+            max_retries=config.arxiv.max_retries,
+            backoff=config.arxiv.backoff_seconds,
+        )
+        if date is not None and listing.date != date:
+            raise DigestError(
+                f"--date {date}: the RSS feed carries {listing.date}; "
+                "building a past date needs the export API, which this version does not use yet"
+            )
+        return listing
+
+    return fetch
+
+
+def demo_fetcher() -> Fetcher:
+    """The real arXiv day bundled with the package (cs.AI+cs.CL+cs.CV+cs.LG, 2026-06-30), parsed like the feed."""
+    from digest.sources.rss import parse_feed
+
+    def fetch(date: dt.date | None) -> Listing:
+        data = resources.files("digest.data").joinpath(DEMO_FEED).read_bytes()
+        return parse_feed(gzip.decompress(data), source="demo")
+
+    return fetch
+
+
+def keep_announce_types(listing: Listing, types: list[str]) -> Listing:
+    return Listing(listing.date, [p for p in listing.papers if p.announce_type in types], listing.source)
+
+
+def run_date(config: Config, store: Store, options: RunOptions, fetch: Fetcher,
+             reporter: Reporter | None = None) -> RunResult:
+    """Build (and deliver) the digest of one announcement date; records the run in the store."""
+    reporter = reporter or Reporter()
+    run_id = store.start_run(options.command, options.date)
+    try:
+        result = _run(config, store, options, fetch, reporter)
+    except BaseException as exc:
+        store.finish_run(run_id, "failed", date=options.date, error=str(exc)[:500] or type(exc).__name__)
+        raise
+    store.finish_run(
+        run_id, result.status, date=result.date, papers=result.papers, counts=result.counts,
+        llm_model=result.usage.model, llm_calls=result.usage.calls, prompt_tokens=result.usage.prompt_tokens,
+        completion_tokens=result.usage.completion_tokens,
+        report_path=str(result.report_dir) if result.report_dir else None,
+        error=None if result.status != "failed" else result.message,
+    )
+    return result
+
+
+def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter) -> RunResult:
+    listing = _fetch(config, store, options, fetch, reporter)
+    if not listing.papers:
+        when = listing.date.isoformat()
+        return RunResult(listing.date, "empty", f"{when}: no announcement on arXiv (weekend or holiday)")
+    date = listing.date
+    if options.force:
+        store.clear_date(date)
+
+    assignments = _classify(config, store, listing, reporter)
+    sections = _summarize(store, listing, select(config, listing.papers, assignments), reporter)
+    counts = topic_counts(config, listing.papers, assignments)
+    digest = Digest(
+        date=date, title=config.report.title, papers=listing.papers, assignments=assignments,
+        selected={p.id for s in sections for p in s.papers}, sections=sections, counts=counts,
+    )
+    with reporter.stage("render") as stage:
+        report_dir = write_report(digest, config.output_dir, config.resolve(config.report.templates_dir)
+                                  if config.report.templates_dir else None)
+        stage.detail = str(report_dir)
+    return RunResult(date, "ok", f"{date}: report written to {report_dir}", report_dir, len(listing.papers),
+                     counts, digest.usage)
+
+
+def _fetch(config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter) -> Listing:
+    if options.date is not None and not options.force:
+        stored = store.load_listing(options.date)
+        if stored is not None:
+            reporter.note(f"{options.date}: using the {len(stored.papers)} papers already stored")
+            return stored
+    with reporter.stage("fetch") as stage:
+        listing = keep_announce_types(fetch(options.date), config.arxiv.announce_types)
+        stage.detail = f"{len(listing.papers)} papers announced {listing.date}"
+    if listing.papers:
+        store.save_listing(listing)
+    return listing
+
+
+def _classify(config: Config, store: Store, listing: Listing, reporter: Reporter) -> dict[str, Assignment]:
+    classifier = OfflineClassifier(config.categories, config.arxiv.categories)
+    setup = setup_key(config.categories, classifier.method)
+    stored = store.load_assignments(listing.date, setup)
+    todo = [p for p in listing.papers if p.id not in stored]
+    with reporter.stage("classify", total=len(listing.papers)) as stage:
+        stage.advance(len(listing.papers) - len(todo))
+        fresh = classifier.classify_all(todo)
+        store.save_assignments(listing.date, fresh, setup)
+        stage.advance(len(todo))
+        stage.detail = f"{len(listing.papers)} papers ({len(todo)} new, {len(stored)} reused), offline"
+    return {**stored, **{a.paper_id: a for a in fresh}}
+
+
+def select(config: Config, papers: list[Paper], assignments: dict[str, Assignment]) -> list[tuple[str, list[Paper], list[Paper]]]:
+    """Per non-empty topic in config order: its top `max_papers_per_category` papers by importance, and all of them."""
+    limit = config.report.max_papers_per_category
+    chosen = []
+    for name in config.topic_names:
+        members = [p for p in papers if assignments[p.id].topic == name]
+        if not members:
+            continue
+        ranked = sorted(enumerate(members), key=lambda ip: (-assignments[ip[1].id].importance, ip[0]))
+        chosen.append((name, [p for _, p in ranked[:limit]], members))
+    return chosen
+
+
+def _summarize(store: Store, listing: Listing, chosen: list[tuple[str, list[Paper], list[Paper]]],
+               reporter: Reporter) -> list[TopicSection]:
+    sections = []
+    with reporter.stage("summarize", total=len(chosen)) as stage:
+        for name, papers, members in chosen:
+            setup = setup_key([], "extractive", ",".join(p.id for p in members))
+            summary = store.load_summary(listing.date, name, setup)
+            if summary is None:
+                summary = extractive_summary(name, papers, members, listing.papers)
+                store.save_summary(listing.date, summary, setup)
+            sections.append(TopicSection(name, papers, summary, len(members)))
+            stage.advance()
+        stage.detail = f"{len(chosen)} topics, extractive (no LLM)"
+    return sections
+
+
+def topic_counts(config: Config, papers: list[Paper], assignments: dict[str, Assignment]) -> dict[str, int]:
+    counts = {name: 0 for name in [*config.topic_names, OTHER]}
+    for p in papers:
+        counts[assignments[p.id].topic] = counts.get(assignments[p.id].topic, 0) + 1
+    return counts

@@ -1,0 +1,171 @@
+"""Render a Digest to files: digest.md, digest.html, digest.json and the chart, written atomically.
+
+Text from papers and from the LLM is data: each output format gets its own escaping filter, and LLM text
+is stripped of links and markup before that (links only ever come from arXiv metadata).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import shutil
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from digest.models import SECTION_TITLES, Digest
+
+REPORT_FILES = ("digest.md", "digest.html", "digest.json")
+
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_URL = re.compile(r"(?:https?|ftp)://\S+|www\.\S+", re.IGNORECASE)
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
+
+
+def plain_text(text: str) -> str:
+    """Untrusted text without links, URLs or markup, on one line."""
+    text = _MD_LINK.sub(r"\1", text)
+    text = _URL.sub("", text)
+    text = _TAG.sub("", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def md_escape(text: str) -> str:
+    """Markdown-safe: no emphasis, links, HTML or headings can be formed by the text."""
+    return _MD_SPECIAL.sub(r"\\\1", plain_text(str(text)))
+
+
+def templates_dir() -> Path:
+    """The built-in templates: packaged as digest.templates in a wheel, templates/ in a source checkout."""
+    try:
+        return Path(str(resources.files("digest.templates")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "templates"
+
+
+def environment(override: Path | None = None, *, autoescape_html: bool = True) -> Environment:
+    loaders = [FileSystemLoader(str(override))] if override else []
+    loaders.append(FileSystemLoader(str(templates_dir())))
+    env = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False)
+        if autoescape_html else False,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = md_escape
+    env.filters["plain"] = plain_text
+    env.filters["tg"] = lambda text: html.escape(plain_text(str(text)), quote=False)
+    env.globals["SECTION_TITLES"] = SECTION_TITLES
+    return env
+
+
+def footer_line(digest: Digest) -> str:
+    """Date, papers fetched, papers per topic, and the LLM's model, calls and tokens (or that none was used)."""
+    counts = " · ".join(f"{name} {n}" for name, n in digest.counts.items())
+    u = digest.usage
+    llm = (
+        f"LLM {u.model}: 호출 {u.calls}회, 토큰 {u.total_tokens:,} (입력 {u.prompt_tokens:,} / 출력 {u.completion_tokens:,})"
+        if digest.llm_used else "LLM 미사용"
+    )
+    return f"{digest.date.isoformat()} · 수집 {len(digest.papers)}편 · {counts} · {llm}"
+
+
+def _context(digest: Digest) -> dict:
+    return {"d": digest, "date": digest.date.isoformat(), "sections": digest.sections, "counts": digest.counts,
+            "usage": digest.usage, "footer": footer_line(digest)}
+
+
+def render_markdown(digest: Digest, env: Environment) -> str:
+    return env.get_template("digest.md.j2").render(**_context(digest))
+
+
+def render_html(digest: Digest, env: Environment, *, chart_src: str | None = None) -> str:
+    return env.get_template("digest.html.j2").render(**_context(digest), chart_src=chart_src or digest.chart_name)
+
+
+def digest_json(digest: Digest) -> dict:
+    by_topic = {s.name: s for s in digest.sections}
+    return {
+        "date": digest.date.isoformat(),
+        "title": digest.title,
+        "counts": digest.counts,
+        "total": len(digest.papers),
+        "llm": {
+            "used": digest.llm_used,
+            "model": digest.usage.model,
+            "calls": digest.usage.calls,
+            "prompt_tokens": digest.usage.prompt_tokens,
+            "completion_tokens": digest.usage.completion_tokens,
+        },
+        "summaries": {
+            name: {
+                "method": s.summary.method,
+                "sections": dict(zip(SECTION_TITLES, s.summary.sections)),
+                "paper_lines": s.summary.paper_lines,
+                "selected": [p.id for p in s.papers],
+                "total": s.total,
+            }
+            for name, s in by_topic.items()
+        },
+        "papers": [
+            {
+                "id": p.id,
+                "title": p.title,
+                "url": p.url,
+                "authors": p.authors,
+                "categories": p.categories,
+                "announce_type": p.announce_type,
+                "topic": digest.assignments[p.id].topic,
+                "importance": digest.assignments[p.id].importance,
+                "classified_by": digest.assignments[p.id].method,
+                "selected": p.id in digest.selected,
+            }
+            for p in digest.papers
+        ],
+    }
+
+
+def write_report(digest: Digest, output_dir: Path, templates_override: Path | None = None) -> Path:
+    """Render everything into a temporary folder, then swap it into output_dir/DATE in one rename."""
+    from digest.chart import render_chart
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    final = output_dir / digest.date.isoformat()
+    env = environment(templates_override)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{digest.date.isoformat()}-", dir=output_dir))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a report folder is for reading
+    try:
+        render_chart(digest.counts, digest.date, tmp / digest.chart_name)
+        (tmp / "digest.md").write_text(render_markdown(digest, env), encoding="utf-8")
+        (tmp / "digest.html").write_text(render_html(digest, env), encoding="utf-8")
+        (tmp / "digest.json").write_text(
+            json.dumps(digest_json(digest), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        _swap_into_place(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def _swap_into_place(new: Path, final: Path) -> None:
+    if not final.exists():
+        new.rename(final)
+        return
+    stamp = dt.datetime.now().strftime("%Y%m%d%H%M%S%f")
+    old = final.with_name(f".{final.name}-old-{stamp}")
+    final.rename(old)
+    try:
+        new.rename(final)
+    except OSError:
+        old.rename(final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,41 @@
+"""`digest status`: recent runs and their deliveries, as plain lines."""
+
+from __future__ import annotations
+
+import json
+
+from digest.config import Config
+from digest.store import Store
+
+
+def status_lines(config: Config, last: int) -> list[str]:
+    if not config.state_path.exists():
+        return [f"no runs yet (no state database at {config.state_path})"]
+    store = Store(config.state_path)
+    runs = store.recent_runs(last)
+    if not runs:
+        return ["no runs yet"]
+    lines = []
+    for run in runs:
+        started = run["started_at"].replace("T", " ")[:16]
+        head = f"#{run['id']} {started} {run['command']:<8} {run['date'] or '-':<10} {run['status']:<7}"
+        parts = []
+        if run["papers"] is not None:
+            parts.append(f"{run['papers']} papers")
+        if run["counts"]:
+            counts = json.loads(run["counts"])
+            parts.append(", ".join(f"{k} {v}" for k, v in counts.items() if v))
+        if run["llm_calls"]:
+            parts.append(f"LLM {run['llm_model']}: {run['llm_calls']} calls, "
+                         f"{run['prompt_tokens'] + run['completion_tokens']:,} tokens")
+        elif run["status"] == "ok":
+            parts.append("LLM 미사용")
+        if run["error"]:
+            parts.append(f"error: {run['error']}")
+        lines.append(head + (" | " + " | ".join(parts) if parts else ""))
+        if run["date"]:
+            for d in store.query("SELECT * FROM deliveries WHERE date = ? ORDER BY channel, target", (run["date"],)):
+                err = f" ({d['error']})" if d["error"] else ""
+                lines.append(f"    delivery {d['channel']} {d['target']}: {d['status']}{err}")
+    store.close()
+    return lines

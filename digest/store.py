@@ -1,0 +1,311 @@
+"""SQLite state: schema built by ordered migrations, small functions that read and write rows.
+
+Every write happens in a transaction, so a crash leaves the database as it was before the write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from digest.errors import ConfigError
+from digest.models import Assignment, Listing, Paper, TopicSummary
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _script(db: sqlite3.Connection, sql: str) -> None:
+    """Run several statements inside the current transaction (executescript would commit it)."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _m001_initial(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE papers (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            abstract TEXT NOT NULL,
+            authors TEXT NOT NULL,          -- JSON list
+            categories TEXT NOT NULL,       -- JSON list, primary first
+            first_seen TEXT NOT NULL
+        );
+        CREATE TABLE listings (
+            date TEXT PRIMARY KEY,          -- arXiv announcement (listing) date
+            source TEXT NOT NULL,           -- rss | api | demo
+            fetched_at TEXT NOT NULL,
+            paper_count INTEGER NOT NULL
+        );
+        CREATE TABLE listing_papers (
+            date TEXT NOT NULL REFERENCES listings(date) ON DELETE CASCADE,
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            announce_type TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (date, paper_id)
+        );
+        CREATE TABLE assignments (
+            date TEXT NOT NULL,
+            paper_id TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            importance INTEGER NOT NULL,
+            method TEXT NOT NULL,           -- llm | offline | offline-fallback
+            setup TEXT NOT NULL,            -- hash of the topics and method that produced it
+            PRIMARY KEY (date, paper_id)
+        );
+        CREATE TABLE summaries (
+            date TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            method TEXT NOT NULL,           -- llm | extractive
+            setup TEXT NOT NULL,
+            sections TEXT NOT NULL,         -- JSON: five lists of sentences
+            paper_lines TEXT NOT NULL,      -- JSON: id -> line
+            PRIMARY KEY (date, topic)
+        );
+        CREATE TABLE llm_calls (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id INTEGER,
+            date TEXT,
+            purpose TEXT NOT NULL,          -- classify | summarize | check
+            detail TEXT,                    -- batch or topic
+            model TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            input_hash TEXT NOT NULL,
+            prompt_tokens INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            latency_ms INTEGER NOT NULL DEFAULT 0,
+            outcome TEXT NOT NULL,          -- ok | error | invalid | refused
+            error TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE llm_cache (
+            input_hash TEXT PRIMARY KEY,
+            purpose TEXT NOT NULL,
+            model TEXT NOT NULL,
+            response TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            command TEXT NOT NULL,
+            date TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL,           -- running | ok | empty | failed | skipped
+            papers INTEGER,
+            counts TEXT,                    -- JSON topic -> papers
+            llm_model TEXT,
+            llm_calls INTEGER NOT NULL DEFAULT 0,
+            prompt_tokens INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            report_path TEXT,
+            error TEXT
+        );
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            date TEXT NOT NULL,
+            channel TEXT NOT NULL,          -- telegram | email
+            target TEXT NOT NULL,           -- chat id or address
+            status TEXT NOT NULL,           -- sending | sent | failed
+            attempts INTEGER NOT NULL DEFAULT 0,
+            run_id INTEGER,
+            error TEXT,
+            updated_at TEXT NOT NULL,
+            UNIQUE (date, channel, target)
+        );
+        CREATE INDEX llm_calls_run ON llm_calls(run_id);
+        CREATE INDEX runs_date ON runs(date);
+        """
+    )
+
+
+# Ordered; never edit or reorder an applied migration, append a new one.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial]
+
+
+class Store:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"state.path: cannot open SQLite database {self.path}: {exc}") from exc
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self._lock = threading.RLock()
+        self._depth = 0
+        self.migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; nested uses join the outer one. Safe across threads."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self.db
+                finally:
+                    self._depth -= 1
+                return
+            self.db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            else:
+                self.db.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self.db.execute(sql, params).fetchall()
+
+    def migrate(self) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT)"
+            )
+            done = {r["id"] for r in db.execute("SELECT id FROM migrations")}
+            for number, migration in enumerate(MIGRATIONS, start=1):
+                if number not in done:
+                    migration(db)
+                    db.execute(
+                        "INSERT INTO migrations (id, name, applied_at) VALUES (?, ?, ?)",
+                        (number, migration.__name__, _now()),
+                    )
+
+    # ----- listings and papers -----
+
+    def save_listing(self, listing: Listing) -> None:
+        date = listing.date.isoformat()
+        with self.transaction() as db:
+            for paper in listing.papers:
+                db.execute(
+                    """INSERT INTO papers (id, title, abstract, authors, categories, first_seen)
+                       VALUES (?, ?, ?, ?, ?, ?)
+                       ON CONFLICT(id) DO UPDATE SET title=excluded.title, abstract=excluded.abstract,
+                         authors=excluded.authors, categories=excluded.categories""",
+                    (paper.id, paper.title, paper.abstract, json.dumps(paper.authors, ensure_ascii=False),
+                     json.dumps(paper.categories), _now()),
+                )
+            db.execute("DELETE FROM listing_papers WHERE date = ?", (date,))
+            db.execute(
+                "INSERT OR REPLACE INTO listings (date, source, fetched_at, paper_count) VALUES (?, ?, ?, ?)",
+                (date, listing.source, _now(), len(listing.papers)),
+            )
+            db.executemany(
+                "INSERT INTO listing_papers (date, paper_id, announce_type, position) VALUES (?, ?, ?, ?)",
+                [(date, p.id, p.announce_type, i) for i, p in enumerate(listing.papers)],
+            )
+
+    def load_listing(self, date: dt.date) -> Listing | None:
+        iso = date.isoformat()
+        head = self.query("SELECT source FROM listings WHERE date = ?", (iso,))
+        if not head:
+            return None
+        rows = self.query(
+            """SELECT p.*, lp.announce_type FROM listing_papers lp JOIN papers p ON p.id = lp.paper_id
+               WHERE lp.date = ? ORDER BY lp.position""",
+            (iso,),
+        )
+        papers = [
+            Paper(id=r["id"], title=r["title"], abstract=r["abstract"], authors=json.loads(r["authors"]),
+                  categories=json.loads(r["categories"]), announce_type=r["announce_type"])
+            for r in rows
+        ]
+        return Listing(date=date, papers=papers, source=head[0]["source"])
+
+    def known_paper_ids(self, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            found |= {r["paper_id"] for r in self.query(
+                f"SELECT DISTINCT paper_id FROM listing_papers WHERE paper_id IN ({marks})", tuple(chunk))}
+        return found
+
+    # ----- assignments and summaries -----
+
+    def save_assignments(self, date: dt.date, assignments: list[Assignment], setup: str) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                """INSERT OR REPLACE INTO assignments (date, paper_id, topic, importance, method, setup)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                [(date.isoformat(), a.paper_id, a.topic, a.importance, a.method, setup) for a in assignments],
+            )
+
+    def load_assignments(self, date: dt.date, setup: str) -> dict[str, Assignment]:
+        rows = self.query("SELECT * FROM assignments WHERE date = ? AND setup = ?", (date.isoformat(), setup))
+        return {
+            r["paper_id"]: Assignment(r["paper_id"], r["topic"], r["importance"], r["method"]) for r in rows
+        }
+
+    def clear_date(self, date: dt.date) -> None:
+        """Forget the derived work for a date (used by --force); papers and deliveries stay."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM assignments WHERE date = ?", (date.isoformat(),))
+            db.execute("DELETE FROM summaries WHERE date = ?", (date.isoformat(),))
+
+    def save_summary(self, date: dt.date, summary: TopicSummary, setup: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                """INSERT OR REPLACE INTO summaries (date, topic, method, setup, sections, paper_lines)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                (date.isoformat(), summary.topic, summary.method, setup,
+                 json.dumps(summary.sections, ensure_ascii=False),
+                 json.dumps(summary.paper_lines, ensure_ascii=False)),
+            )
+
+    def load_summary(self, date: dt.date, topic: str, setup: str) -> TopicSummary | None:
+        rows = self.query(
+            "SELECT * FROM summaries WHERE date = ? AND topic = ? AND setup = ?", (date.isoformat(), topic, setup)
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return TopicSummary(topic, json.loads(r["sections"]), json.loads(r["paper_lines"]), r["method"])
+
+    # ----- runs -----
+
+    def start_run(self, command: str, date: dt.date | None = None) -> int:
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO runs (command, date, started_at, status) VALUES (?, ?, ?, 'running')",
+                (command, date.isoformat() if date else None, _now()),
+            )
+            return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, status: str, **fields) -> None:
+        fields = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v) for k, v in fields.items()}
+        if isinstance(fields.get("date"), dt.date):
+            fields["date"] = fields["date"].isoformat()
+        sets = ", ".join(f"{k} = :{k}" for k in fields)
+        with self.transaction() as db:
+            db.execute(
+                f"UPDATE runs SET status = :status, finished_at = :finished_at{', ' + sets if sets else ''} "
+                "WHERE id = :id",
+                {"status": status, "finished_at": _now(), "id": run_id, **fields},
+            )
+
+    def recent_runs(self, limit: int) -> list[sqlite3.Row]:
+        return self.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+
+    def built_dates(self) -> set[str]:
+        return {r["date"] for r in self.query("SELECT DISTINCT date FROM runs WHERE status = 'ok' AND date IS NOT NULL")}

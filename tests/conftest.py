@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import textwrap
+from importlib import resources
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from digest.cli import cli
+from digest.models import Paper
+from tests.fakes.http import FakeServer, Response
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RSS_CATEGORIES = "cs.AI+cs.CL+cs.CV+cs.LG"
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def day_feed_2026_06_30() -> bytes:
+    """The real 532-paper day bundled with the package, in RSS form."""
+    return gzip.decompress(resources.files("digest.data").joinpath("demo-2026-06-30.xml.gz").read_bytes())
+
+
+def day_papers(name: str) -> list[Paper]:
+    papers, seen = [], set()
+    for line in (FIXTURES / name).read_text().splitlines():
+        row = json.loads(line)
+        if row["id"] in seen:
+            continue
+        seen.add(row["id"])
+        papers.append(Paper(row["id"], row["title"], row["abstract"], row["authors"], row["categories"], "new"))
+    return papers
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch):
+    for name in ("OPENAI_API_KEY", "TELEGRAM_BOT_TOKEN", "SMTP_PASSWORD", "DIGEST_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def server():
+    with FakeServer() as fake:
+        yield fake
+
+
+@pytest.fixture
+def rss_server(server):
+    server.route(f"/rss/{RSS_CATEGORIES}", Response(200, day_feed_2026_06_30(),
+                                                    {"Content-Type": "application/rss+xml"}))
+    return server
+
+
+def write_config(folder: Path, server_url: str = "http://127.0.0.1:9", **overrides) -> Path:
+    """A config for tests: everything local, no waiting between retries."""
+    config = {
+        "arxiv": {"rss_url": f"{server_url}/rss/{{categories}}", "api_url": f"{server_url}/api/query",
+                  "api_delay_seconds": 0, "max_retries": 2, "timeout_seconds": 5,
+                  "backoff_seconds": 0.01},
+        "log": {"file": "output/digest.log"},
+    }
+    for dotted, value in overrides.items():
+        node = config
+        *parents, last = dotted.split("__")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True))
+    return path
+
+
+@pytest.fixture
+def run_cli():
+    runner = CliRunner()
+
+    def invoke(*args: str, env: dict | None = None):
+        return runner.invoke(cli, list(args), env=env, catch_exceptions=False)
+
+    return invoke
+
+
+def dedent(text: str) -> str:
+    return textwrap.dedent(text).lstrip()
+
+
+__all__ = ["FIXTURES", "fixture_bytes", "day_feed_2026_06_30", "day_papers", "write_config", "dedent", "os"]
