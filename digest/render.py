@@ -12,7 +12,7 @@ import json
 import re
 import shutil
 import tempfile
-from importlib import resources
+import importlib.util
 from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -43,9 +43,12 @@ def md_escape(text: str) -> str:
 def templates_dir() -> Path:
     """The built-in templates: packaged as digest.templates in a wheel, templates/ in a source checkout."""
     try:
-        return Path(str(resources.files("digest.templates")))
+        spec = importlib.util.find_spec("digest.templates")
     except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "templates"
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(__file__).resolve().parent.parent / "templates"
 
 
 def environment(override: Path | None = None, *, autoescape_html: bool = True) -> Environment:
