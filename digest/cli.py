@@ -135,13 +135,23 @@ def print_result(result) -> None:
 @handle_errors
 def run(config_path, date, no_deliver, force) -> None:
     """Fetch, classify, summarize, render and deliver one announcement date."""
-    from digest import pipeline
-
     config = load(config_path)
-    store = pipeline.open_store(config)
-    options = pipeline.RunOptions(date=date, force=force, deliver=not no_deliver)
-    result = pipeline.run_date(config, store, options, pipeline.rss_fetcher(config), reporter())
-    print_result(result)
+    print_result(run_once(config, date=date, deliver=not no_deliver, force=force))
+
+
+def run_once(config, *, date=None, deliver=True, force=False, command="run"):
+    """The `digest run` code path (also what each scheduled fire runs), under the state lock."""
+    from digest import pipeline
+    from digest.lock import state_lock
+
+    progress = reporter()
+    with state_lock(config.state_path, config.state.lock_timeout_seconds, progress.note):
+        store = pipeline.open_store(config)
+        try:
+            options = pipeline.RunOptions(date=date, force=force, deliver=deliver, command=command)
+            return pipeline.run_date(config, store, options, pipeline.rss_fetcher(config), progress)
+        finally:
+            store.close()
 
 
 @cli.command()
@@ -171,6 +181,31 @@ def status(config_path, last) -> None:
     config = load(config_path)
     for line in status_lines(config, last):
         click.echo(line)
+
+
+@cli.command()
+@config_option
+@click.option("--print-next", "print_next", type=click.IntRange(1, 1000), default=None,
+              help="Print the next N fire times and exit.")
+@handle_errors
+def schedule(config_path, print_next) -> None:
+    """Run in the foreground, firing `digest run` on schedule.cron in schedule.timezone."""
+    from digest.schedule import build_scheduler, next_fire_times, run_forever
+
+    config = load(config_path)
+    sched = config.schedule
+    if print_next:
+        for when in next_fire_times(sched.cron, sched.timezone, print_next):
+            click.echo(f"{when.isoformat()} {when.strftime('%a')} {sched.timezone}")
+        return
+    scheduler = build_scheduler(lambda: run_once(config, command="schedule"), cron=sched.cron,
+                                timezone=sched.timezone, misfire_grace_seconds=sched.misfire_grace_seconds)
+    upcoming = next_fire_times(sched.cron, sched.timezone, 1)
+    first = upcoming[0].isoformat() if upcoming else "never"
+    log.info("scheduler started: cron %r in %s, next run %s", sched.cron, sched.timezone, first)
+    click.echo(f"scheduler running: cron '{sched.cron}' in {sched.timezone}; next run {first}. Ctrl+C stops.")
+    run_forever(scheduler)
+    click.echo("scheduler stopped")
 
 
 def main() -> None:

@@ -121,10 +121,10 @@ class ScheduleConfig(Strict):
 
     @model_validator(mode="after")
     def _cron(self) -> ScheduleConfig:
-        from apscheduler.triggers.cron import CronTrigger
+        from digest.schedule import cron_trigger
 
         try:
-            CronTrigger.from_crontab(self.cron, timezone=ZoneInfo(self.timezone))
+            cron_trigger(self.cron, self.timezone)
         except ValueError as exc:
             raise ValueError(f"cron {self.cron!r} does not parse: {exc}") from exc
         return self
@@ -132,6 +132,7 @@ class ScheduleConfig(Strict):
 
 class StateConfig(Strict):
     path: Path = Path("output/digest.sqlite3")
+    lock_timeout_seconds: float = Field(1800, ge=0)  # how long a run waits for another one on the same state
 
 
 class LogConfig(Strict):

@@ -113,6 +113,10 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         when = listing.date.isoformat()
         return RunResult(listing.date, "empty", f"{when}: no announcement on arXiv (weekend or holiday)")
     date = listing.date
+    if options.date is None and not options.force:
+        nothing_new = _nothing_new(store, listing)
+        if nothing_new:
+            return RunResult(date, "skipped", nothing_new, config.output_dir / date.isoformat(), len(listing.papers))
     if options.force:
         store.clear_date(date)
 
@@ -140,9 +144,28 @@ def _fetch(config: Config, store: Store, options: RunOptions, fetch: Fetcher, re
     with reporter.stage("fetch") as stage:
         listing = keep_announce_types(fetch(options.date), config.arxiv.announce_types)
         stage.detail = f"{len(listing.papers)} papers announced {listing.date}"
-    if listing.papers:
+    # A feed still serving an older batch under a new date must not overwrite what is stored.
+    if listing.papers and len(_stale_ids(store, listing)) < len(listing.papers):
         store.save_listing(listing)
     return listing
+
+
+def _stale_ids(store: Store, listing: Listing) -> set[str]:
+    """Ids of this listing already announced on another date (a feed still serving an older batch)."""
+    ids = [p.id for p in listing.papers]
+    return {pid for pid, date in store.listing_dates_of(ids).items() if date != listing.date.isoformat()}
+
+
+def _nothing_new(store: Store, listing: Listing) -> str | None:
+    """Why the latest feed needs no new digest, or None: its date is built, or every paper is old news."""
+    date = listing.date.isoformat()
+    if date in store.built_dates():
+        return f"{date}: already built; arXiv has announced nothing newer yet"
+    stale = _stale_ids(store, listing)
+    if stale and len(stale) == len(listing.papers):
+        return (f"{date}: the feed looks stale (all {len(stale)} papers were announced on an earlier date); "
+                "nothing new to send")
+    return None
 
 
 def _classify(config: Config, store: Store, listing: Listing, reporter: Reporter) -> dict[str, Assignment]:
@@ -159,7 +182,8 @@ def _classify(config: Config, store: Store, listing: Listing, reporter: Reporter
     return {**stored, **{a.paper_id: a for a in fresh}}
 
 
-def select(config: Config, papers: list[Paper], assignments: dict[str, Assignment]) -> list[tuple[str, list[Paper], list[Paper]]]:
+def select(config: Config, papers: list[Paper],
+           assignments: dict[str, Assignment]) -> list[tuple[str, list[Paper], list[Paper]]]:
     """Per non-empty topic in config order: its top `max_papers_per_category` papers by importance, and all of them."""
     limit = config.report.max_papers_per_category
     chosen = []

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import importlib.util
 import json
 import re
 import shutil
 import tempfile
-import importlib.util
 from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -75,7 +75,8 @@ def footer_line(digest: Digest) -> str:
     counts = " · ".join(f"{name} {n}" for name, n in digest.counts.items())
     u = digest.usage
     llm = (
-        f"LLM {u.model}: 호출 {u.calls}회, 토큰 {u.total_tokens:,} (입력 {u.prompt_tokens:,} / 출력 {u.completion_tokens:,})"
+        f"LLM {u.model}: 호출 {u.calls}회, 토큰 {u.total_tokens:,} "
+        f"(입력 {u.prompt_tokens:,} / 출력 {u.completion_tokens:,})"
         if digest.llm_used else "LLM 미사용"
     )
     return f"{digest.date.isoformat()} · 수집 {len(digest.papers)}편 · {counts} · {llm}"

@@ -232,13 +232,17 @@ class Store:
         ]
         return Listing(date=date, papers=papers, source=head[0]["source"])
 
-    def known_paper_ids(self, ids: list[str]) -> set[str]:
-        found: set[str] = set()
+    def listing_dates_of(self, ids: list[str]) -> dict[str, str]:
+        """For each id already in a stored listing, the earliest listing date it appeared in."""
+        found: dict[str, str] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            found |= {r["paper_id"] for r in self.query(
-                f"SELECT DISTINCT paper_id FROM listing_papers WHERE paper_id IN ({marks})", tuple(chunk))}
+            for r in self.query(
+                f"SELECT paper_id, min(date) AS date FROM listing_papers WHERE paper_id IN ({marks}) GROUP BY paper_id",
+                tuple(chunk),
+            ):
+                found[r["paper_id"]] = r["date"]
         return found
 
     # ----- assignments and summaries -----
@@ -308,4 +312,5 @@ class Store:
         return self.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
 
     def built_dates(self) -> set[str]:
-        return {r["date"] for r in self.query("SELECT DISTINCT date FROM runs WHERE status = 'ok' AND date IS NOT NULL")}
+        rows = self.query("SELECT DISTINCT date FROM runs WHERE status = 'ok' AND date IS NOT NULL")
+        return {r["date"] for r in rows}

@@ -11,8 +11,9 @@ EXTRACTIVE = "extractive"
 MAX_LINE_CHARS = 240
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[$])")
-_CONTRIBUTION = re.compile(r"\b(we (propose|present|introduce|develop|design|study|investigate|show)|this (paper|work))\b",
-                           re.IGNORECASE)
+_CONTRIBUTION = re.compile(
+    r"\b(we (propose|present|introduce|develop|design|study|investigate|show)|this (paper|work))\b", re.IGNORECASE
+)
 _RESULT = re.compile(r"\b(outperform\w*|improv\w*|state-of-the-art|achiev\w*|reduc\w*|faster|gains?|%)", re.IGNORECASE)
 _OUTLOOK = re.compile(r"\b(future|enabl\w*|potential|pav\w* the way|promis\w*|open[- ]source|release|available)\b",
                       re.IGNORECASE)

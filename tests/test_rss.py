@@ -89,7 +89,8 @@ def test_fetch_gives_up_with_the_url_and_status(server):
 
 
 def test_bad_category_is_not_retried(server):
-    server.route("/rss/cs.XX", Response(400, b"<rss><channel><title>Feed error for query: cs.XX</title></channel></rss>"))
+    error_feed = b"<rss><channel><title>Feed error for query: cs.XX</title></channel></rss>"
+    server.route("/rss/cs.XX", Response(400, error_feed))
     with pytest.raises(FetchError, match="HTTP 400"):
         fetch_listing(f"{server.url}/rss/cs.XX", max_retries=3, backoff=0.01)
     assert server.hits("/rss/cs.XX") == 1

@@ -1,0 +1,130 @@
+"""`digest schedule`: APScheduler 3.x in the foreground, firing the `digest run` code path on a cron.
+
+APScheduler 3.x numbers weekdays from Monday = 0, unlike crontab (Sunday = 0 or 7): its own
+`CronTrigger.from_crontab("0 11 * * 1-5")` fires Tuesday to Saturday. We translate the day-of-week field
+to weekday names so that `schedule.cron` means what it means in crontab.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+log = logging.getLogger("digest.schedule")
+
+_DAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+
+
+def _crontab_day(value: str) -> int:
+    value = value.strip().lower()
+    if value[:3] in _DAY_NAMES:
+        return _DAY_NAMES.index(value[:3])
+    number = int(value)
+    if not 0 <= number <= 7:
+        raise ValueError(f"day of week {value!r} is not 0-7")
+    return number % 7
+
+
+def crontab_day_of_week(field: str) -> str:
+    """A crontab day-of-week field ("1-5", "0,6", "*/2", "mon-fri") as APScheduler weekday names."""
+    if field.strip() == "*":
+        return "*"
+    days: list[int] = []
+    for part in field.split(","):
+        body, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if step < 1:
+            raise ValueError(f"step in {part!r} must be at least 1")
+        if body == "*":
+            first, last = 0, 6
+        elif "-" in body:
+            start, end = body.split("-", 1)
+            first, last = _crontab_day(start), _crontab_day(end)
+            if end.strip() == "7":
+                last = 7  # "5-7" is Friday to Sunday
+        else:
+            first = last = _crontab_day(body)
+            if step_text:
+                last = 6
+        if last < first:
+            raise ValueError(f"range {part!r} runs backwards")
+        days.extend(d % 7 for d in range(first, last + 1, step))
+    ordered = sorted(set(days), key=lambda d: (d - 1) % 7)  # Monday first, for readable output
+    return ",".join(_DAY_NAMES[d] for d in ordered)
+
+
+def cron_trigger(expr: str, timezone: str):
+    """A CronTrigger from a standard 5-field crontab expression, in the given time zone."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=crontab_day_of_week(weekday),
+                       timezone=ZoneInfo(timezone))
+
+
+def next_fire_times(expr: str, timezone: str, count: int, now: dt.datetime | None = None) -> list[dt.datetime]:
+    trigger = cron_trigger(expr, timezone)
+    now = now or dt.datetime.now(ZoneInfo(timezone))
+    times: list[dt.datetime] = []
+    previous = None
+    while len(times) < count:
+        fire = trigger.get_next_fire_time(previous, now)
+        if fire is None:
+            break
+        times.append(fire)
+        previous, now = fire, fire + dt.timedelta(microseconds=1)
+    return times
+
+
+def build_scheduler(job: Callable[[], object], *, cron: str, timezone: str, misfire_grace_seconds: int,
+                    blocking: bool = True, trigger=None):
+    """One job, never two at once; missed fires within the grace period run once on wake-up."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    cls = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = cls(timezone=ZoneInfo(timezone))
+    scheduler.add_job(
+        _guarded(job), trigger or cron_trigger(cron, timezone), id="digest-run", name="digest run",
+        coalesce=True, max_instances=1, misfire_grace_time=misfire_grace_seconds, replace_existing=True,
+    )
+    return scheduler
+
+
+def _guarded(job: Callable[[], object]) -> Callable[[], None]:
+    """A failed run is logged in one line and the scheduler goes on to the next fire time."""
+
+    def run() -> None:
+        log.info("scheduled run: starting")
+        try:
+            result = job()
+        except SystemExit as exc:  # a command path that ends with an exit code
+            log.error("scheduled run: ended with exit code %s", exc.code)
+        except Exception as exc:  # noqa: BLE001 - the scheduler must survive any failure of one run
+            log.error("scheduled run failed: %s", exc or type(exc).__name__)
+        else:
+            log.info("scheduled run: %s", getattr(result, "message", "done"))
+
+    return run
+
+
+def run_forever(scheduler) -> None:
+    """Start a blocking scheduler; SIGINT/SIGTERM stop it after the run in progress, if any, finishes."""
+    stopping = threading.Event()
+
+    def stop(signum, frame) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            log.info("received %s: stopping after the current run", signal.Signals(signum).name)
+            threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    scheduler.start()
