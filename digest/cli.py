@@ -138,10 +138,43 @@ def run(config_path, date, no_deliver, force) -> None:
     from digest import pipeline
 
     config = load(config_path)
+    if date is not None:
+        from digest.backfill import check_run_date
+
+        reason = check_run_date(config, date)
+        if reason:
+            click.echo(reason)  # a weekend or a holiday: nothing to build, and not an error
+            return
     store = pipeline.open_store(config)
     options = pipeline.RunOptions(date=date, force=force, deliver=not no_deliver)
     result = pipeline.run_date(config, store, options, pipeline.rss_fetcher(config), reporter())
     print_result(result)
+
+
+@cli.command()
+@config_option
+@click.option("--date", "one_date", callback=parse_date, help="One announcement date YYYY-MM-DD.")
+@click.option("--from", "start", callback=parse_date, help="First date of a range.")
+@click.option("--to", "end", callback=parse_date, help="Last date of a range (default: the latest listing).")
+@click.option("--deliver", is_flag=True, help="Deliver each report built (default: deliver nothing).")
+@click.option("--force", is_flag=True, help="Rebuild dates already built (fetches them again).")
+@handle_errors
+def backfill(config_path, one_date, start, end, deliver, force) -> None:
+    """Build reports for past dates through the export API, one listing date at a time."""
+    from digest import backfill as past
+    from digest import pipeline
+
+    config = load(config_path)
+    start, end = past.date_range(one_date, start, end, config=config)
+    store = pipeline.open_store(config)
+    outcomes = []
+    for position, total, outcome in past.backfill(config, store, start, end, force=force, deliver=deliver,
+                                                  reporter=reporter()):
+        click.echo(Secrets.scrub(f"[{position}/{total}] {outcome.message}"))
+        outcomes.append(outcome)
+    click.echo(past.summary_line(start, end, outcomes))
+    if any(o.kind == past.FAILED for o in outcomes):
+        sys.exit(1)
 
 
 @cli.command()

@@ -121,7 +121,7 @@ def to_paper(result: arxiv.Result, categories: list[str]) -> Paper:
     return Paper(
         id=strip_version(result.get_short_id()),
         title=_clean(result.title),
-        abstract=_clean(result.summary),
+        abstract=(result.summary or "").strip(),  # as the RSS path: paragraph breaks kept
         authors=[_clean(a.name) for a in result.authors if _clean(a.name)],
         categories=cats,
         announce_type="new" if _configured(primary, categories) else "cross",
