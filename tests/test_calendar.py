@@ -52,7 +52,8 @@ def test_dst_end_week_tuesday_window_is_73_hours():
 
 def test_weekends_have_no_listing():
     assert not CAL.is_listing_date(D("2026-07-04")) and not CAL.is_listing_date(D("2026-07-05"))
-    assert CAL.no_listing_reason(D("2026-07-04")) == "2026-07-04 is a Saturday: arXiv announces nothing dated on weekends"
+    saturday = CAL.no_listing_reason(D("2026-07-04"))
+    assert saturday == "2026-07-04 is a Saturday: arXiv announces nothing dated on weekends"
     assert CAL.no_listing_reason(D("2026-07-03")) is None
 
 
