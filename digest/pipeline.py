@@ -51,17 +51,18 @@ def open_store(config: Config) -> Store:
     return Store(config.state_path)
 
 
-def rss_fetcher(config: Config) -> Fetcher:
+def rss_fetcher(config: Config, now: Callable[[], dt.datetime] | None = None) -> Fetcher:
     """The latest listing from the RSS feed; a date the feed no longer (or not yet) carries from the export API."""
     from digest.sources.api import api_fetcher
     from digest.sources.calendar import rss_feed_date
     from digest.sources.rss import feed_url, fetch_listing
 
-    past = api_fetcher(config)
+    past = api_fetcher(config, now=now)
+    clock = now or (lambda: dt.datetime.now(dt.UTC))
 
     def fetch(date: dt.date | None) -> Listing:
         # The feed switches at midnight ET, so it can only carry today's (ET) date.
-        if date is not None and date != rss_feed_date(dt.datetime.now(dt.UTC)):
+        if date is not None and date != rss_feed_date(clock()):
             return past(date)
         listing = fetch_listing(
             feed_url(config.arxiv.rss_url, config.arxiv.categories),

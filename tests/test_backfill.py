@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_config
+from digest import pipeline
+from digest.config import load_config
+from tests.conftest import RSS_CATEGORIES, write_config
 from tests.fakes.arxiv_api import FakeArxivApi
 
 WEEK = ["--from", "2026-06-29", "--to", "2026-07-07"]  # Mon to the next Tue: a weekend and holiday Fri 07-03
@@ -154,3 +156,21 @@ def test_backfill_up_to_the_future_stops_at_the_latest_listing(tmp_path, server,
     assert "[4/4] 2099-01-05: not announced yet" in result.output
     assert result.stdout.splitlines()[-1].endswith("2 not announced yet, 0 failed")
     assert server.requests == []
+
+
+def _morning_of(day: str):
+    return lambda: dt.datetime.fromisoformat(f"{day}T09:00:00-04:00")
+
+
+def test_the_feeds_own_date_comes_from_the_feed(tmp_path, rss_server, api, config):
+    fetch = pipeline.rss_fetcher(load_config(Path(config)), now=_morning_of("2026-06-30"))
+    listing = fetch(dt.date(2026, 6, 30))
+    assert (listing.source, len(listing.papers)) == ("rss", 532)
+    assert [r.path for r in rss_server.requests] == [f"/rss/{RSS_CATEGORIES}"]
+
+
+def test_a_stale_feed_falls_back_to_the_export_api(tmp_path, rss_server, api, config):
+    fetch = pipeline.rss_fetcher(load_config(Path(config)), now=_morning_of("2026-07-01"))
+    listing = fetch(dt.date(2026, 7, 1))  # the feed still carries 2026-06-30
+    assert (listing.source, listing.date, len(listing.papers)) == ("api", dt.date(2026, 7, 1), 283)
+    assert [r.path for r in rss_server.requests] == [f"/rss/{RSS_CATEGORIES}", "/api/query"]
