@@ -136,6 +136,13 @@ def print_result(result) -> None:
 def run(config_path, date, no_deliver, force) -> None:
     """Fetch, classify, summarize, render and deliver one announcement date."""
     config = load(config_path)
+    if date is not None:
+        from digest.backfill import check_run_date
+
+        reason = check_run_date(config, date)
+        if reason:
+            click.echo(reason)  # a weekend or a holiday: nothing to build, and not an error
+            return
     print_result(run_once(config, date=date, deliver=not no_deliver, force=force))
 
 
@@ -152,6 +159,37 @@ def run_once(config, *, date=None, deliver=True, force=False, command="run"):
             return pipeline.run_date(config, store, options, pipeline.rss_fetcher(config), progress)
         finally:
             store.close()
+
+
+@cli.command()
+@config_option
+@click.option("--date", "one_date", callback=parse_date, help="One announcement date YYYY-MM-DD.")
+@click.option("--from", "start", callback=parse_date, help="First date of a range.")
+@click.option("--to", "end", callback=parse_date, help="Last date of a range (default: the latest listing).")
+@click.option("--deliver", is_flag=True, help="Deliver each report built (default: deliver nothing).")
+@click.option("--force", is_flag=True, help="Rebuild dates already built (fetches them again).")
+@handle_errors
+def backfill(config_path, one_date, start, end, deliver, force) -> None:
+    """Build reports for past dates through the export API, one listing date at a time."""
+    from digest import backfill as past
+    from digest import pipeline
+
+    from digest.lock import state_lock
+
+    config = load(config_path)
+    start, end = past.date_range(one_date, start, end, config=config)
+    progress = reporter()
+    outcomes = []
+    with state_lock(config.state_path, config.state.lock_timeout_seconds, progress.note):
+        store = pipeline.open_store(config)
+        for position, total, outcome in past.backfill(config, store, start, end, force=force, deliver=deliver,
+                                                      reporter=progress):
+            click.echo(Secrets.scrub(f"[{position}/{total}] {outcome.message}"))
+            outcomes.append(outcome)
+        store.close()
+    click.echo(past.summary_line(start, end, outcomes))
+    if any(o.kind == past.FAILED for o in outcomes):
+        sys.exit(1)
 
 
 @cli.command()

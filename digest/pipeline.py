@@ -15,7 +15,6 @@ from pathlib import Path
 
 from digest.classify import OfflineClassifier, setup_key
 from digest.config import OTHER, Config
-from digest.errors import DigestError
 from digest.models import Assignment, Digest, Listing, LLMUsage, Paper, TopicSection
 from digest.progress import Reporter
 from digest.render import write_report
@@ -52,10 +51,19 @@ def open_store(config: Config) -> Store:
     return Store(config.state_path)
 
 
-def rss_fetcher(config: Config) -> Fetcher:
+def rss_fetcher(config: Config, now: Callable[[], dt.datetime] | None = None) -> Fetcher:
+    """The latest listing from the RSS feed; a date the feed no longer (or not yet) carries from the export API."""
+    from digest.sources.api import api_fetcher
+    from digest.sources.calendar import rss_feed_date
     from digest.sources.rss import feed_url, fetch_listing
 
+    past = api_fetcher(config, now=now)
+    clock = now or (lambda: dt.datetime.now(dt.UTC))
+
     def fetch(date: dt.date | None) -> Listing:
+        # The feed switches at midnight ET, so it can only carry today's (ET) date.
+        if date is not None and date != rss_feed_date(clock()):
+            return past(date)
         listing = fetch_listing(
             feed_url(config.arxiv.rss_url, config.arxiv.categories),
             timeout=config.arxiv.timeout_seconds,
@@ -63,10 +71,7 @@ def rss_fetcher(config: Config) -> Fetcher:
             backoff=config.arxiv.backoff_seconds,
         )
         if date is not None and listing.date != date:
-            raise DigestError(
-                f"--date {date}: the RSS feed carries {listing.date}; "
-                "building a past date needs the export API, which this version does not use yet"
-            )
+            return past(date)  # a stale feed
         return listing
 
     return fetch
@@ -145,7 +150,8 @@ def _fetch(config: Config, store: Store, options: RunOptions, fetch: Fetcher, re
         listing = keep_announce_types(fetch(options.date), config.arxiv.announce_types)
         stage.detail = f"{len(listing.papers)} papers announced {listing.date}"
     # A feed still serving an older batch under a new date must not overwrite what is stored.
-    if listing.papers and len(_stale_ids(store, listing)) < len(listing.papers):
+    stale = options.date is None and len(_stale_ids(store, listing)) == len(listing.papers)
+    if listing.papers and not stale:
         store.save_listing(listing)
     return listing
 

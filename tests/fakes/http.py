@@ -32,7 +32,7 @@ Handler = Callable[[Request], Response]
 class FakeServer:
     """`server.route("/rss/cs.AI", handler_or_response)`; a list of responses is served in turn (last repeats)."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.requests: list[Request] = []
         self._routes: dict[str, Handler | Response | list[Response]] = {}
         self._lock = threading.Lock()
@@ -60,7 +60,7 @@ class FakeServer:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

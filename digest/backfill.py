@@ -1,0 +1,135 @@
+"""Past dates: which dates a run or a backfill may build, and the backfill loop over a range of dates.
+
+The loop lives here rather than in pipeline.py so that pipeline.py stays the one place that knows the
+order of the stages; a backfill is just run_date() once per listing date, through the export API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from digest.config import Config
+from digest.errors import ConfigError, DigestError
+from digest.pipeline import Fetcher, RunOptions, run_date
+from digest.progress import Reporter
+from digest.sources.calendar import ET, ArxivCalendar, days
+from digest.store import Store
+
+# Outcome kinds, in the order the summary line lists them.
+BUILT, SKIPPED, NO_LISTING, EMPTY, NOT_YET, FAILED = (
+    "built", "already built", "without announcement", "without papers", "not announced yet", "failed")
+
+
+@dataclass
+class DateOutcome:
+    date: dt.date
+    kind: str
+    message: str
+    papers: int = 0
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def not_yet_message(calendar: ArxivCalendar, day: dt.date, latest: dt.date) -> str:
+    when = calendar.announced_at(day).astimezone(ET)
+    return (f"{day}: not announced yet (it appears {when:%Y-%m-%d %H:%M} ET at the earliest; "
+            f"the latest listing is {latest})")
+
+
+def check_run_date(config: Config, day: dt.date, now: dt.datetime | None = None) -> str | None:
+    """For `digest run --date`: a line saying why there is nothing to build, or None to go ahead.
+
+    A date after the latest announcement is bad usage (ConfigError, exit 2).
+    """
+    calendar = ArxivCalendar.from_config(config)
+    reason = calendar.no_listing_reason(day)
+    if reason:
+        return reason
+    latest = calendar.latest_listing_date(now or _now())
+    if day > latest:
+        raise ConfigError(f"--date {not_yet_message(calendar, day, latest)}")
+    return None
+
+
+def date_range(one: dt.date | None, start: dt.date | None, end: dt.date | None,
+               now: dt.datetime | None = None, config: Config | None = None) -> tuple[dt.date, dt.date]:
+    """The range a backfill covers: `--date D`, or `--from D1 --to D2` (`--to` defaults to the latest listing)."""
+    if one is not None:
+        if start is not None or end is not None:
+            raise ConfigError("backfill: give either --date D or --from D1 --to D2, not both")
+        return one, one
+    if start is None:
+        raise ConfigError("backfill: give --date D or --from D1 [--to D2]")
+    if end is None:
+        calendar = ArxivCalendar.from_config(config) if config else ArxivCalendar()
+        end = calendar.latest_listing_date(now or _now())
+    if start > end:
+        raise ConfigError(f"backfill: --from {start} is after --to {end}")
+    return start, end
+
+
+def is_built(config: Config, store: Store, day: dt.date) -> bool:
+    """A successful run is recorded for the date and its report is still on disk."""
+    return day.isoformat() in store.built_dates() and (config.output_dir / day.isoformat() / "digest.md").exists()
+
+
+def backfill(config: Config, store: Store, start: dt.date, end: dt.date, *, fetch: Fetcher | None = None,
+             force: bool = False, deliver: bool = False, reporter: Reporter | None = None,
+             now: dt.datetime | None = None) -> Iterator[tuple[int, int, DateOutcome]]:
+    """Build every listing date in [start, end], yielding (position, total, outcome) per calendar day.
+
+    Dates already built are skipped without a request; days without an announcement are said and
+    skipped; a failing date is reported and the loop goes on. ConfigError stops it, since it would
+    fail every date the same way.
+    """
+    from digest.sources.api import api_fetcher
+
+    calendar = ArxivCalendar.from_config(config)
+    latest = calendar.latest_listing_date(now or _now())
+    fetch = fetch or api_fetcher(config)
+    every_day = list(days(start, end))
+    for position, day in enumerate(every_day, start=1):
+        yield position, len(every_day), _one(config, store, calendar, latest, day, fetch, force, deliver, reporter)
+
+
+def _one(config: Config, store: Store, calendar: ArxivCalendar, latest: dt.date, day: dt.date, fetch: Fetcher,
+         force: bool, deliver: bool, reporter: Reporter | None) -> DateOutcome:
+    reason = calendar.no_listing_reason(day)
+    if reason:
+        return DateOutcome(day, NO_LISTING, reason)
+    if day > latest:
+        return DateOutcome(day, NOT_YET, not_yet_message(calendar, day, latest))
+    if not force and is_built(config, store, day):
+        rows = store.query("SELECT paper_count FROM listings WHERE date = ?", (day.isoformat(),))
+        papers = rows[0]["paper_count"] if rows else 0
+        return DateOutcome(day, SKIPPED, f"{day}: already built ({papers} papers), skipped; --force rebuilds it",
+                           papers)
+    options = RunOptions(date=day, force=force, deliver=deliver, command="backfill")
+    try:
+        result = run_date(config, store, options, fetch, reporter)
+    except ConfigError:
+        raise
+    except DigestError as exc:
+        return DateOutcome(day, FAILED, f"{day}: failed: {exc}")
+    if result.status == "empty":
+        window = calendar.submitted_window(day)
+        return DateOutcome(day, EMPTY, f"{day}: the export API has no papers submitted {window} "
+                                       "(not indexed yet, or an arXiv closure missing from arxiv.holidays)")
+    return DateOutcome(day, BUILT, f"{day}: {result.papers} papers, report written to {result.report_dir}",
+                       result.papers)
+
+
+def summary_line(start: dt.date, end: dt.date, outcomes: list[DateOutcome]) -> str:
+    span = f"{start}" if start == end else f"{start} to {end}"
+    counts = {kind: [o for o in outcomes if o.kind == kind] for kind in (BUILT, SKIPPED, NO_LISTING, EMPTY,
+                                                                          NOT_YET, FAILED)}
+    parts = [f"{len(counts[BUILT])} built ({sum(o.papers for o in counts[BUILT])} papers)",
+             f"{len(counts[SKIPPED])} already built", f"{len(counts[NO_LISTING])} without announcement"]
+    parts += [f"{len(counts[kind])} {kind}" for kind in (EMPTY, NOT_YET) if counts[kind]]
+    failed = counts[FAILED]
+    parts.append(f"{len(failed)} failed" + (f" ({', '.join(str(o.date) for o in failed)})" if failed else ""))
+    return f"backfill {span}: " + ", ".join(parts)
