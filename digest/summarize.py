@@ -1,13 +1,19 @@
-"""Topic summaries in the five-part shape. This module holds the extractive fallback used without an LLM."""
+"""Topic summaries in the five-part shape: the LLM's Korean synthesis, and the extractive fallback used without one."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import TYPE_CHECKING
 
-from digest.models import Paper, TopicSummary
+from digest.config import TopicConfig
+from digest.models import Paper, TopicSummary, strip_version
+
+if TYPE_CHECKING:
+    from digest.llm import LLM
 
 EXTRACTIVE = "extractive"
+LLM_METHOD = "llm"
 MAX_LINE_CHARS = 240
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[$])")
@@ -104,3 +110,27 @@ def extractive_summary(topic: str, selected: list[Paper], members: list[Paper], 
     outlook += [shorten(_pick(p, _OUTLOOK, fallback_index=-1)) for p in selected[:2]]
     lines = {p.id: shorten(_pick(p, _CONTRIBUTION), 200) for p in selected}
     return TopicSummary(topic, [themes, keywords, contributions, impact, outlook], lines, EXTRACTIVE)
+
+
+def llm_summary(llm: LLM, topic: TopicConfig | None, name: str, selected: list[Paper],
+                members: list[Paper]) -> tuple[TopicSummary, str]:
+    """One structured call: the five parts in Korean and one line per selected paper.
+
+    Returns the summary and the cache key of the answer. The answer is untrusted text: links and markup
+    are stripped here (and escaped again per format at render time), lines for ids we did not send are
+    dropped, and no id or link from it is ever used as a source.
+    """
+    from digest.prompts import SUMMARY_SCHEMA_NAME, SummaryAnswer, summary_messages
+    from digest.render import plain_text
+
+    answer = llm.ask("summarize", repr(name), summary_messages(topic, name, selected, members), SummaryAnswer,
+                     SUMMARY_SCHEMA_NAME)
+    value: SummaryAnswer = answer.value
+    sections = [[clean for s in part if (clean := plain_text(s))] for part in value.sections()]
+    sent = {p.id for p in selected}
+    lines: dict[str, str] = {}
+    for item in value.paper_lines:
+        paper_id = strip_version(item.id.strip().removeprefix("arXiv:").removeprefix("arxiv:"))
+        if paper_id in sent and paper_id not in lines and (clean := plain_text(item.line)):
+            lines[paper_id] = clean
+    return TopicSummary(name, sections, lines, LLM_METHOD), answer.input_hash
