@@ -221,6 +221,7 @@ class LLMClassifier:
         found: dict[str, Assignment] = {}
         hashes: dict[str, str] = {}
         pending, size = papers, len(papers)
+        asked: set[tuple[str, ...]] = set()
         for round_ in range(self.max_retries + 1):
             if not pending:
                 break
@@ -229,8 +230,10 @@ class LLMClassifier:
             for start in range(0, len(pending), size):
                 chunk = pending[start:start + size]
                 detail = f"batch {number}/{total}" + (f" re-ask {round_} ({len(chunk)} papers)" if round_ else "")
+                ids = tuple(p.id for p in chunk)
                 answer = self.llm.ask("classify", detail, classify_messages(self.topics, chunk), self.schema,
-                                      CLASSIFY_SCHEMA_NAME, parse=ClassifyAnswer)
+                                      CLASSIFY_SCHEMA_NAME, parse=ClassifyAnswer, reuse=ids not in asked)
+                asked.add(ids)
                 for assignment in self._accept(answer.value, chunk, found):
                     found[assignment.paper_id] = assignment
                     hashes[assignment.paper_id] = answer.input_hash

@@ -110,16 +110,17 @@ class LLM:
     # ----- the one public call -----
 
     def ask(self, purpose: str, detail: str, messages: list[dict[str, str]], schema: type[BaseModel],
-            schema_name: str, parse: type[BaseModel] | None = None) -> Answer:
+            schema_name: str, parse: type[BaseModel] | None = None, reuse: bool = True) -> Answer:
         """Ask for a JSON answer in `schema`'s shape; validate it with `parse` (default: `schema`).
 
-        Cached answers to the exact same input are reused unless forced. Raises LLMError naming the
+        A cached answer to the exact same input is reused unless the run is forced or `reuse` is false
+        (asking the same thing again because the cached answer fell short). Raises LLMError naming the
         step (`purpose` and `detail`) once every attempt has failed.
         """
         parse = parse or schema
         fmt = response_format(schema_name, schema)
         input_hash = self._hash(messages, fmt)
-        if not self.force:
+        if reuse and not self.force:
             cached = self._cached(input_hash, parse)
             if cached is not None:
                 return Answer(cached, input_hash, cached=True)
@@ -268,8 +269,19 @@ def in_parallel(jobs: list[Callable[[], T]], workers: int, on_result: Callable[[
     finishes (so results are stored at once). After the first failure no new job starts; the jobs in
     flight finish and are reported; then that first exception is raised."""
     error: BaseException | None = None
+    stop = threading.Event()  # set by the failing worker itself, so no worker starts another job
+
+    def guarded(job: Callable[[], T]) -> T:
+        if stop.is_set():
+            raise CancelledError
+        try:
+            return job()
+        except BaseException:
+            stop.set()
+            raise
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool:
-        futures = {pool.submit(job): index for index, job in enumerate(jobs)}
+        futures = {pool.submit(guarded, job): index for index, job in enumerate(jobs)}
         for future in as_completed(futures):
             try:
                 result = future.result()

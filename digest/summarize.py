@@ -23,6 +23,11 @@ _RESULT = re.compile(r"\b(outperform\w*|improv\w*|state-of-the-art|achiev\w*|red
 _OUTLOOK = re.compile(r"\b(future|enabl\w*|potential|pav\w* the way|promis\w*|open[- ]source|release|available)\b",
                       re.IGNORECASE)
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+# Host names with a path or a common top-level domain: chat apps and mail clients turn these into links.
+_BARE_LINK = re.compile(
+    r"\b(?:[a-z0-9-]+\.)+(?:[a-z]{2,}/\S*|(?:com|org|net|io|ai|dev|app|co|edu|gov|kr|me|ly|gl|xyz|info)\b/?)",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{2,}")
 _STOP = set(
     """the and for with that this from are our can its into than their these those which while where when
@@ -121,16 +126,22 @@ def llm_summary(llm: LLM, topic: TopicConfig | None, name: str, selected: list[P
     dropped, and no id or link from it is ever used as a source.
     """
     from digest.prompts import SUMMARY_SCHEMA_NAME, SummaryAnswer, summary_messages
-    from digest.render import plain_text
 
     answer = llm.ask("summarize", repr(name), summary_messages(topic, name, selected, members), SummaryAnswer,
                      SUMMARY_SCHEMA_NAME)
     value: SummaryAnswer = answer.value
-    sections = [[clean for s in part if (clean := plain_text(s))] for part in value.sections()]
+    sections = [[clean for s in part if (clean := untrusted_text(s))] for part in value.sections()]
     sent = {p.id for p in selected}
     lines: dict[str, str] = {}
     for item in value.paper_lines:
         paper_id = strip_version(item.id.strip().removeprefix("arXiv:").removeprefix("arxiv:"))
-        if paper_id in sent and paper_id not in lines and (clean := plain_text(item.line)):
+        if paper_id in sent and paper_id not in lines and (clean := untrusted_text(item.line)):
             lines[paper_id] = clean
     return TopicSummary(name, sections, lines, LLM_METHOD), answer.input_hash
+
+
+def untrusted_text(text: str) -> str:
+    """LLM text as plain words: no Markdown links, URLs, bare host names or HTML tags, on one line."""
+    from digest.render import plain_text
+
+    return plain_text(_BARE_LINK.sub("", plain_text(text)))

@@ -86,6 +86,8 @@ class FakeOpenAI:
 
     def __post_init__(self):
         self._lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.http = FakeServer()
         self.http.route("/v1/chat/completions", self._chat)
         self.http.route("/v1/models", self._models)
@@ -144,6 +146,16 @@ class FakeOpenAI:
         return _json(200, {"object": "list", "data": data})
 
     def _chat(self, request: Request) -> Response:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return self._answer_chat(request)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _answer_chat(self, request: Request) -> Response:
         started = time.monotonic()
         problem, body = self._validate(request)
         if problem is not None:
@@ -250,7 +262,10 @@ class FakeOpenAI:
             digest = hashlib.sha256(paper_id.encode()).digest()
             items.append({"id": paper_id, "topic": topics[digest[0] % len(topics)], "importance": 1 + digest[1] % 10})
         if fault and fault.kind == "missing_ids":
-            items = items[: len(items) - min(len(items), fault.params.get("drop", 3))]
+            if "ids" in fault.params:  # drop these papers wherever they are asked
+                items = [i for i in items if i["id"] not in fault.params["ids"]]
+            else:  # drop the last few
+                items = items[: len(items) - min(len(items), fault.params.get("drop", 3))]
         if fault and fault.kind == "empty_answer":
             items = []
         if fault and fault.kind in ("invented_ids", "hostile"):
