@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -10,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from digest.models import SECTION_TITLES
 from digest.pipeline import demo_fetcher, keep_announce_types
+from digest.store import Store
 from tests.conftest import day_feed_2026_06_30, write_config
 from tests.fakes.openai_server import HOSTILE, INVENTED_ID, FakeOpenAI, estimate_tokens
 
@@ -89,9 +92,7 @@ def test_whole_day_costs_one_call_per_batch_and_one_per_topic(tmp_path, setup, f
 
 def test_classification_prompt_costs_about_the_papers_themselves(tmp_path, setup, fake, run_cli):
     assert run_cli("run", "--config", str(setup())).exit_code == 0
-    from digest.store import Store
-
-    papers = Store(tmp_path / "output/digest.sqlite3").load_listing(__import__("datetime").date(2026, 6, 30)).papers
+    papers = Store(tmp_path / "output/digest.sqlite3").load_listing(dt.date(2026, 6, 30)).papers
     own = sum(estimate_tokens(p.title) + estimate_tokens(p.abstract) for p in papers)
     spent = sum(c.prompt_tokens for c in fake.calls if c.purpose == "classify")
     assert spent <= 1.15 * own, (spent, own)
@@ -105,8 +106,7 @@ def test_summary_prompt_asks_for_the_five_korean_parts(setup, fake, run_cli):
     assert run_cli("run", "--config", str(setup())).exit_code == 0
     body = json.loads(next(r.body for r in fake.http.requests if b"topic_summary" in r.body))
     system, user = body["messages"][0]["content"], body["messages"][1]["content"]
-    for part in ("주요 주제 및 테마", "공통 키워드 및 트렌드", "주요 내용 및 핵심 정보", "분야별 영향 분석", "결론 및 향후 전망"):
-        assert part in system
+    assert all(part in system for part in SECTION_TITLES)
     assert len(re.findall(r"^\[\d{4}\.\d{5}\] ", user, re.MULTILINE)) == 5  # max_papers_per_category
     schema = body["response_format"]["json_schema"]
     assert schema["strict"] is True and schema["schema"]["additionalProperties"] is False
