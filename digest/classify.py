@@ -1,18 +1,24 @@
-"""Topic classification: the offline classifier (keywords, phrases, arXiv hints).
+"""Topic classification: the offline classifier (keywords, phrases, arXiv hints) and the LLM classifier.
 
-The LLM classifier builds on the same Assignment type; papers it cannot place fall back to this one.
+The LLM classifier builds on the same Assignment type; papers it cannot place fall back to the offline one.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from digest.config import OTHER, TopicConfig
-from digest.models import Assignment, Paper
+from digest.models import Assignment, Paper, strip_version
+
+if TYPE_CHECKING:
+    from digest.llm import LLM
 
 TITLE_WEIGHT = 3.0
 ABSTRACT_WEIGHT = 1.0
@@ -155,3 +161,94 @@ def setup_key(topics: list[TopicConfig], method: str, extra: str = "") -> str:
     """Identifies what produced stored assignments, so a change of topics or method recomputes them."""
     payload = json.dumps([t.model_dump() for t in topics], sort_keys=True) + method + extra
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@dataclass
+class BatchResult:
+    """One batch's assignments, and for each LLM-made one the cache key of the answer that made it."""
+
+    assignments: list[Assignment]
+    hashes: dict[str, str] = field(default_factory=dict)
+
+
+class LLMClassifier:
+    """Batches of `batch_size` papers, up to `concurrency` calls in flight, one structured answer per batch.
+
+    Each paper goes out with its arXiv id and must come back with it. Unknown ids are ignored; papers
+    the answer leaves out (or gives an unknown topic) are asked again in smaller batches, up to
+    `max_retries` rounds; any still unanswered get the offline classifier's answer as "offline-fallback".
+    """
+
+    method = "llm"
+
+    def __init__(self, llm: LLM, topics: list[TopicConfig], fallback: OfflineClassifier, *, batch_size: int,
+                 concurrency: int, max_retries: int):
+        from digest.prompts import classify_schema_model
+
+        self.llm = llm
+        self.topics = topics
+        self.fallback = fallback
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.max_retries = max_retries
+        self.schema = classify_schema_model([t.name for t in topics])
+        self._names = {name.casefold(): name for name in [*(t.name for t in topics), OTHER]}
+
+    def classify_all(self, papers: list[Paper],
+                     on_batch: Callable[[BatchResult], None] | None = None) -> list[Assignment]:
+        """Classify every paper; `on_batch` sees each finished batch (to store it at once).
+
+        When a batch fails for good, the batches in flight finish (and are reported), the rest are not
+        started, and the first LLMError is raised.
+        """
+        from digest.llm import in_parallel
+
+        batches = [papers[i:i + self.batch_size] for i in range(0, len(papers), self.batch_size)]
+        done: list[Assignment] = []
+
+        def finished(_: int, result: BatchResult) -> None:
+            done.extend(result.assignments)
+            if on_batch is not None:
+                on_batch(result)
+
+        jobs = [functools.partial(self._batch, n, len(batches), batch) for n, batch in enumerate(batches, 1)]
+        in_parallel(jobs, self.concurrency, finished)
+        return done
+
+    def _batch(self, number: int, total: int, papers: list[Paper]) -> BatchResult:
+        from digest.prompts import CLASSIFY_SCHEMA_NAME, ClassifyAnswer, classify_messages
+
+        found: dict[str, Assignment] = {}
+        hashes: dict[str, str] = {}
+        pending, size = papers, len(papers)
+        asked: set[tuple[str, ...]] = set()
+        for round_ in range(self.max_retries + 1):
+            if not pending:
+                break
+            if round_:
+                size = max(1, min(len(pending), math.ceil(size / 2)))
+            for start in range(0, len(pending), size):
+                chunk = pending[start:start + size]
+                detail = f"batch {number}/{total}" + (f" re-ask {round_} ({len(chunk)} papers)" if round_ else "")
+                ids = tuple(p.id for p in chunk)
+                answer = self.llm.ask("classify", detail, classify_messages(self.topics, chunk), self.schema,
+                                      CLASSIFY_SCHEMA_NAME, parse=ClassifyAnswer, reuse=ids not in asked)
+                asked.add(ids)
+                for assignment in self._accept(answer.value, chunk, found):
+                    found[assignment.paper_id] = assignment
+                    hashes[assignment.paper_id] = answer.input_hash
+            pending = [p for p in pending if p.id not in found]
+        fallback = {a.paper_id: Assignment(a.paper_id, a.topic, a.importance, "offline-fallback")
+                    for a in self.fallback.classify_all(pending)}
+        return BatchResult([found.get(p.id) or fallback[p.id] for p in papers], hashes)
+
+    def _accept(self, answer, sent: list[Paper], found: dict[str, Assignment]) -> list[Assignment]:
+        """The answer's items that name a paper we sent (not yet answered) and a known topic."""
+        wanted = {p.id for p in sent} - set(found)
+        accepted: dict[str, Assignment] = {}
+        for item in answer.papers:
+            paper_id = strip_version(item.id.strip().removeprefix("arXiv:").removeprefix("arxiv:"))
+            topic = self._names.get(item.topic.strip().casefold())
+            if paper_id in wanted and paper_id not in accepted and topic is not None:
+                accepted[paper_id] = Assignment(paper_id, topic, max(1, min(10, item.importance)), self.method)
+        return list(accepted.values())

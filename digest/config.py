@@ -77,6 +77,7 @@ class LLMConfig(Strict):
     max_retries: int = Field(4, ge=0, le=20)
     timeout_seconds: float = Field(120.0, gt=0)
     temperature: float = Field(0.2, ge=0, le=2)
+    backoff_seconds: float = Field(2.0, ge=0)  # first wait between retries; doubles each time (Retry-After wins)
 
 
 class TelegramConfig(Strict):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from digest import llm_stages
 from digest.classify import OfflineClassifier, setup_key
 from digest.config import OTHER, Config
 from digest.models import Assignment, Digest, Listing, LLMUsage, Paper, TopicSection
@@ -98,9 +99,10 @@ def run_date(config: Config, store: Store, options: RunOptions, fetch: Fetcher,
     reporter = reporter or Reporter()
     run_id = store.start_run(options.command, options.date)
     try:
-        result = _run(config, store, options, fetch, reporter)
+        result = _run(config, store, options, fetch, reporter, run_id)
     except BaseException as exc:
-        store.finish_run(run_id, "failed", date=options.date, error=str(exc)[:500] or type(exc).__name__)
+        store.finish_run(run_id, "failed", date=options.date, error=str(exc)[:500] or type(exc).__name__,
+                         **llm_stages.run_usage(store, run_id))
         raise
     store.finish_run(
         run_id, result.status, date=result.date, papers=result.papers, counts=result.counts,
@@ -112,7 +114,8 @@ def run_date(config: Config, store: Store, options: RunOptions, fetch: Fetcher,
     return result
 
 
-def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter) -> RunResult:
+def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter,
+         run_id: int | None = None) -> RunResult:
     listing = _fetch(config, store, options, fetch, reporter)
     if not listing.papers:
         when = listing.date.isoformat()
@@ -125,19 +128,28 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
     if options.force:
         store.clear_date(date)
 
-    assignments = _classify(config, store, listing, reporter)
-    sections = _summarize(store, listing, select(config, listing.papers, assignments), reporter)
+    llm = llm_stages.session(config, store, use_llm=options.use_llm, force=options.force, date=date,
+                             run_id=run_id, reporter=reporter)
+    if llm is None:
+        assignments = _classify(config, store, listing, reporter)
+        sections = _summarize(store, listing, select(config, listing.papers, assignments), reporter)
+    else:
+        assignments = llm_stages.classify(config, store, listing, reporter, llm)
+        chosen = select(config, listing.papers, assignments)
+        sections = llm_stages.summarize(config, store, listing, chosen, reporter, llm)
     counts = topic_counts(config, listing.papers, assignments)
     digest = Digest(
         date=date, title=config.report.title, papers=listing.papers, assignments=assignments,
         selected={p.id for s in sections for p in s.papers}, sections=sections, counts=counts,
+        usage=llm_stages.digest_usage(store, date, [s.name for s in sections], llm.model) if llm else LLMUsage(),
+        llm_used=llm is not None,
     )
     with reporter.stage("render") as stage:
         report_dir = write_report(digest, config.output_dir, config.resolve(config.report.templates_dir)
                                   if config.report.templates_dir else None)
         stage.detail = str(report_dir)
     return RunResult(date, "ok", f"{date}: report written to {report_dir}", report_dir, len(listing.papers),
-                     counts, digest.usage)
+                     counts, llm.usage if llm else LLMUsage())
 
 
 def _fetch(config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter) -> Listing:

@@ -28,6 +28,8 @@ def status_lines(config: Config, last: int) -> list[str]:
         if run["llm_calls"]:
             parts.append(f"LLM {run['llm_model']}: {run['llm_calls']} calls, "
                          f"{run['prompt_tokens'] + run['completion_tokens']:,} tokens")
+        elif run["llm_model"]:
+            parts.append(f"LLM {run['llm_model']}: 0 calls (all reused from the store)")
         elif run["status"] == "ok":
             parts.append("LLM 미사용")
         if run["error"]:

@@ -128,8 +128,23 @@ def _m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
+def _m002_llm_cost_links(db: sqlite3.Connection) -> None:
+    """What each cached LLM answer cost, and which answer produced each stored assignment and summary,
+    so a report rebuilt from the store shows the same calls and tokens as the run that paid for them."""
+    _script(
+        db,
+        """
+        ALTER TABLE llm_cache ADD COLUMN calls INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE llm_cache ADD COLUMN prompt_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE llm_cache ADD COLUMN completion_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE assignments ADD COLUMN llm_hash TEXT;
+        ALTER TABLE summaries ADD COLUMN llm_hash TEXT
+        """,
+    )
+
+
 # Ordered; never edit or reorder an applied migration, append a new one.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_llm_cost_links]
 
 
 class Store:

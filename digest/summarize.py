@@ -1,13 +1,19 @@
-"""Topic summaries in the five-part shape. This module holds the extractive fallback used without an LLM."""
+"""Topic summaries in the five-part shape: the LLM's Korean synthesis, and the extractive fallback used without one."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import TYPE_CHECKING
 
-from digest.models import Paper, TopicSummary
+from digest.config import TopicConfig
+from digest.models import Paper, TopicSummary, strip_version
+
+if TYPE_CHECKING:
+    from digest.llm import LLM
 
 EXTRACTIVE = "extractive"
+LLM_METHOD = "llm"
 MAX_LINE_CHARS = 240
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[$])")
@@ -18,6 +24,11 @@ _RESULT = re.compile(r"\b(outperform\w*|improv\w*|state-of-the-art|achiev\w*|red
 _OUTLOOK = re.compile(r"\b(future|enabl\w*|potential|pav\w* the way|promis\w*|open[- ]source|release|available)\b",
                       re.IGNORECASE)
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+# Host names with a path or a common top-level domain: chat apps and mail clients turn these into links.
+_BARE_LINK = re.compile(
+    r"\b(?:[a-z0-9-]+\.)+(?:[a-z]{2,}/\S*|(?:com|org|net|io|ai|dev|app|co|edu|gov|kr|me|ly|gl|xyz|info)\b/?)",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{2,}")
 _STOP = set(
     """the and for with that this from are our can its into than their these those which while where when
@@ -105,3 +116,33 @@ def extractive_summary(topic: str, selected: list[Paper], members: list[Paper], 
     outlook += [shorten(_pick(p, _OUTLOOK, fallback_index=-1)) for p in selected[:2]]
     lines = {p.id: shorten(_pick(p, _CONTRIBUTION), 200) for p in selected}
     return TopicSummary(topic, [themes, keywords, contributions, impact, outlook], lines, EXTRACTIVE)
+
+
+def llm_summary(llm: LLM, topic: TopicConfig | None, name: str, selected: list[Paper],
+                members: list[Paper]) -> tuple[TopicSummary, str]:
+    """One structured call: the five parts in Korean and one line per selected paper.
+
+    Returns the summary and the cache key of the answer. The answer is untrusted text: links and markup
+    are stripped here (and escaped again per format at render time), lines for ids we did not send are
+    dropped, and no id or link from it is ever used as a source.
+    """
+    from digest.prompts import SUMMARY_SCHEMA_NAME, SummaryAnswer, summary_messages
+
+    answer = llm.ask("summarize", repr(name), summary_messages(topic, name, selected, members), SummaryAnswer,
+                     SUMMARY_SCHEMA_NAME)
+    value: SummaryAnswer = answer.value
+    sections = [[clean for s in part if (clean := untrusted_text(s))] for part in value.sections()]
+    sent = {p.id for p in selected}
+    lines: dict[str, str] = {}
+    for item in value.paper_lines:
+        paper_id = strip_version(item.id.strip().removeprefix("arXiv:").removeprefix("arxiv:"))
+        if paper_id in sent and paper_id not in lines and (clean := untrusted_text(item.line)):
+            lines[paper_id] = clean
+    return TopicSummary(name, sections, lines, LLM_METHOD), answer.input_hash
+
+
+def untrusted_text(text: str) -> str:
+    """LLM text as plain words: no Markdown links, URLs, bare host names or HTML tags, on one line."""
+    from digest.render import plain_text
+
+    return plain_text(_BARE_LINK.sub("", plain_text(text)))

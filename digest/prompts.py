@@ -1,0 +1,140 @@
+"""Every LLM prompt and answer shape, in one place.
+
+PROMPT_VERSION is part of every cache key and of the stored work's setup key: change any text or answer
+model here, bump it, and the next run recomputes instead of reusing answers to the old prompt.
+
+Classification must cost about what the papers themselves cost: the instructions and the topic list go
+once per batch in the system message, and each paper is only `[id] title` and its abstract.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field, create_model, model_validator
+
+from digest.config import OTHER, TopicConfig
+from digest.models import SECTION_TITLES, Paper
+
+PROMPT_VERSION = "2026-07-01.1"
+
+CLASSIFY_SCHEMA_NAME = "paper_topics"
+SUMMARY_SCHEMA_NAME = "topic_summary"
+
+# Titles of a topic's other papers shown to the summarizer, so the trend section sees the whole day.
+MAX_CONTEXT_TITLES = 30
+
+_SPACE = re.compile(r"\s+")
+
+
+def _flat(text: str) -> str:
+    return _SPACE.sub(" ", text).strip()
+
+
+# ----- classification -----
+
+CLASSIFY_SYSTEM = """You sort today's new arXiv papers into topics for a research digest.
+Topics (use the exact name):
+{topics}
+- {other}: none of the above fits well.
+For each paper give its id exactly as written in brackets, its one best topic, and importance 1-10 for \
+researchers in these topics (9-10 a likely landmark: new capability, strong results, broad use; 6-8 solid \
+work with clear gains; 3-5 incremental or narrow; 1-2 marginal). Answer every paper once."""
+
+
+class PaperTopic(BaseModel):
+    id: str
+    topic: str
+    importance: int
+
+
+class ClassifyAnswer(BaseModel):
+    """What we accept back: items are checked one by one (see classify.py), so one bad item costs one re-ask."""
+
+    papers: list[PaperTopic]
+
+
+def classify_schema_model(topic_names: list[str]) -> type[BaseModel]:
+    """The answer model sent as the JSON schema: the topic is an enum of the configured names plus Other."""
+    names = tuple([*topic_names, OTHER])
+    item = create_model(
+        "PaperTopic",
+        id=(str, Field(description="arXiv id from the brackets")),
+        topic=(Literal[names], ...),  # type: ignore[valid-type]
+        importance=(int, Field(ge=1, le=10)),
+    )
+    return create_model("ClassifyAnswer", papers=(list[item], ...))  # type: ignore[valid-type]
+
+
+def classify_messages(topics: list[TopicConfig], papers: list[Paper]) -> list[dict[str, str]]:
+    lines = "\n".join(f"- {t.name}: {_flat(t.description)}" if t.description else f"- {t.name}" for t in topics)
+    system = CLASSIFY_SYSTEM.format(topics=lines, other=OTHER)
+    user = "\n\n".join(f"[{p.id}] {_flat(p.title)}\n{_flat(p.abstract)}" for p in papers)
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+# ----- topic summaries -----
+
+SUMMARY_SYSTEM = f"""당신은 한국 AI 연구자들이 아침에 휴대폰으로 읽는 arXiv 데일리 다이제스트의 편집자입니다.
+한 주제에 속한 오늘의 주요 논문(제목과 초록)을 읽고, 그 주제를 깊이 있게 정리하는 한국어 요약을 씁니다.
+
+다섯 부분을 각각 완결된 한국어 문장의 목록으로 씁니다("~합니다" 체).
+1. {SECTION_TITLES[0]} (themes): 논문마다 1~2문장. 짧은 논문 이름을 작은따옴표로 밝히고('INT-FlashAttention'), \
+어떤 문제를 어떤 접근으로 푸는지 씁니다.
+2. {SECTION_TITLES[1]} (keywords): 3~5문장. 여러 논문에 공통된 기술 키워드, 방법론, 연구 흐름을 묶어 설명합니다. \
+함께 주어진 같은 주제의 다른 논문 제목도 참고해 오늘의 흐름을 짚습니다.
+3. {SECTION_TITLES[2]} (key_points): 논문마다 1~2문장. 핵심 기여와 결과를 초록에 나온 수치 그대로 \
+(정확도, 속도 향상, 데이터셋·모델 규모 등) 구체적으로 씁니다.
+4. {SECTION_TITLES[3]} (impact): 3~5문장. 연구, 산업, 응용 분야별로 어떤 영향을 줄지 분석합니다.
+5. {SECTION_TITLES[4]} (outlook): 2~4문장. 종합 결론과 앞으로 주목할 발전 방향을 씁니다.
+그리고 paper_lines: 주어진 논문 ID마다 정확히 한 줄(60~120자)로, 무엇을 제안하고 무엇을 보였는지 씁니다.
+
+규칙:
+- 기술 용어는 자연스러운 한국어로 쓰고, 필요하면 괄호에 영어 원어를 붙입니다. 예: 양자화(quantization).
+- 초록에 없는 사실, 수치, 저자, 기관을 지어내지 않습니다.
+- 링크, URL, 마크다운, HTML, 논문 ID를 본문에 쓰지 않습니다. 논문은 짧은 이름으로 부릅니다.
+- paper_lines의 id는 대괄호 안의 ID를 그대로 씁니다."""
+
+
+class PaperLine(BaseModel):
+    id: str = Field(description="arXiv id from the brackets")
+    line: str = Field(description="한국어 한 줄 요약")
+
+
+class SummaryAnswer(BaseModel):
+    themes: list[str]
+    keywords: list[str]
+    key_points: list[str]
+    impact: list[str]
+    outlook: list[str]
+    paper_lines: list[PaperLine]
+
+    @model_validator(mode="after")
+    def _every_part_written(self) -> SummaryAnswer:
+        for title, part in zip(SECTION_TITLES, self.sections()):
+            if not any(sentence.strip() for sentence in part):
+                raise ValueError(f"'{title}' is empty")
+        return self
+
+    def sections(self) -> list[list[str]]:
+        """The five parts in SECTION_TITLES order."""
+        return [self.themes, self.keywords, self.key_points, self.impact, self.outlook]
+
+
+def summary_messages(topic: TopicConfig | None, name: str, selected: list[Paper],
+                     members: list[Paper]) -> list[dict[str, str]]:
+    """The selected papers in full; up to MAX_CONTEXT_TITLES other titles of the topic as context, without ids."""
+    about = f" ({_flat(topic.description)})" if topic and topic.description else ""
+    head = f"주제: {name}{about}\n오늘 이 주제의 논문 {len(members)}편 중 중요도 상위 {len(selected)}편:"
+    body = "\n\n".join(f"[{p.id}] {_flat(p.title)}\n{_flat(p.abstract)}" for p in selected)
+    chosen = {p.id for p in selected}
+    others = [p for p in members if p.id not in chosen][:MAX_CONTEXT_TITLES]
+    tail = ""
+    if others:
+        more = len(members) - len(selected) - len(others)
+        listed = "\n".join(f"- {_flat(p.title)}" for p in others)
+        tail = f"\n\n같은 주제의 다른 논문 제목 (흐름 참고용, paper_lines 대상 아님):\n{listed}"
+        if more > 0:
+            tail += f"\n(그 밖에 {more}편)"
+    return [{"role": "system", "content": SUMMARY_SYSTEM}, {"role": "user", "content": f"{head}\n\n{body}{tail}"}]

@@ -1,0 +1,303 @@
+"""The LLM path end to end: the real CLI, a real arXiv day, and a local OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from digest.models import SECTION_TITLES
+from digest.pipeline import demo_fetcher, keep_announce_types
+from digest.store import Store
+from tests.conftest import day_feed_2026_06_30, write_config
+from tests.fakes.openai_server import HOSTILE, INVENTED_ID, FakeOpenAI, estimate_tokens
+
+DAY = "2026-06-30"
+PAPERS = 532
+BATCHES = math.ceil(PAPERS / 25)
+FEED_IDS = set(re.findall(r"<link>https://arxiv.org/abs/([^<]+)</link>", day_feed_2026_06_30().decode()))
+# The day's papers in listing order (new submissions and cross-lists), as the classifier batches them.
+LISTING = [p.id for p in keep_announce_types(demo_fetcher()(None), ["new", "cross"]).papers]
+
+
+@pytest.fixture
+def fake():
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def setup(tmp_path, rss_server, fake):
+    """Write a config that points the LLM at the fake; returns a function taking extra overrides."""
+
+    def make(**overrides) -> Path:
+        settings = {"llm__base_url": fake.url, "llm__backoff_seconds": 0.01, "llm__max_retries": 2,
+                    "llm__timeout_seconds": 5, **overrides}
+        return write_config(tmp_path, rss_server.url, **settings)
+
+    return make
+
+
+def report(tmp_path: Path) -> dict[str, str]:
+    folder = tmp_path / "output" / DAY
+    return {name: (folder / name).read_text() for name in ("digest.md", "digest.html", "digest.json")}
+
+
+def db(tmp_path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(tmp_path / "output/digest.sqlite3")
+
+
+def error_line(output: str) -> str:
+    """The one error line (progress lines on stderr may precede it)."""
+    errors = [line for line in output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and output.strip().splitlines()[-1] == errors[0], output
+    return errors[0]
+
+
+def non_empty_topics(data: dict) -> int:
+    return sum(1 for name, n in data["counts"].items() if n and name != "Other")
+
+
+def test_whole_day_costs_one_call_per_batch_and_one_per_topic(tmp_path, setup, fake, run_cli):
+    result = run_cli("run", "--config", str(setup()))
+    assert result.exit_code == 0, result.output
+    files = report(tmp_path)
+    data = json.loads(files["digest.json"])
+    topics = non_empty_topics(data)
+    assert fake.count("classify") == BATCHES == 22
+    assert fake.count("summarize") == topics == len(data["summaries"])
+    assert fake.count(status=None) == BATCHES + topics  # nothing else was asked
+
+    # every paper was shown exactly once, with its id, and classified by the LLM
+    sent = [i for c in fake.calls if c.purpose == "classify" for i in c.ids]
+    assert sorted(sent) == sorted(p["id"] for p in data["papers"]) and len(set(sent)) == PAPERS
+    assert {p["classified_by"] for p in data["papers"]} == {"llm"}
+    assert all(1 <= p["importance"] <= 10 for p in data["papers"])
+    assert all(s["method"] == "llm" for s in data["summaries"].values())
+    assert "LLM 미사용" not in files["digest.md"]
+
+    # the footer and digest.json show what the server says was spent
+    prompt, completion = fake.tokens()
+    assert data["llm"] == {"used": True, "model": "gpt-4o-mini", "calls": BATCHES + topics,
+                           "prompt_tokens": prompt, "completion_tokens": completion}
+    assert files["digest.md"].rstrip().endswith(
+        f"LLM gpt-4o-mini: 호출 {BATCHES + topics}회, 토큰 {prompt + completion:,} "
+        f"(입력 {prompt:,} / 출력 {completion:,})")
+
+
+def test_classification_prompt_costs_about_the_papers_themselves(tmp_path, setup, fake, run_cli):
+    assert run_cli("run", "--config", str(setup())).exit_code == 0
+    papers = Store(tmp_path / "output/digest.sqlite3").load_listing(dt.date(2026, 6, 30)).papers
+    own = sum(estimate_tokens(p.title) + estimate_tokens(p.abstract) for p in papers)
+    spent = sum(c.prompt_tokens for c in fake.calls if c.purpose == "classify")
+    assert spent <= 1.15 * own, (spent, own)
+    # the topic list with descriptions goes once per batch, not once per paper
+    body = json.loads(next(r.body for r in fake.http.requests if b"paper_topics" in r.body))
+    assert body["messages"][0]["content"].count("quantization, pruning") == 1
+    assert "quantization, pruning" not in body["messages"][1]["content"]
+
+
+def test_summary_prompt_asks_for_the_five_korean_parts(setup, fake, run_cli):
+    assert run_cli("run", "--config", str(setup())).exit_code == 0
+    body = json.loads(next(r.body for r in fake.http.requests if b"topic_summary" in r.body))
+    system, user = body["messages"][0]["content"], body["messages"][1]["content"]
+    assert all(part in system for part in SECTION_TITLES)
+    assert len(re.findall(r"^\[\d{4}\.\d{5}\] ", user, re.MULTILINE)) == 5  # max_papers_per_category
+    schema = body["response_format"]["json_schema"]
+    assert schema["strict"] is True and schema["schema"]["additionalProperties"] is False
+
+
+def test_rerun_makes_no_calls_and_gives_the_same_report(tmp_path, setup, fake, run_cli):
+    config = str(setup())
+    assert run_cli("run", "--config", config).exit_code == 0
+    first, calls = report(tmp_path), len(fake.calls)
+    assert run_cli("run", "--config", config).exit_code == 0
+    assert run_cli("run", "--config", config, "--date", DAY).exit_code == 0
+    assert len(fake.calls) == calls
+    assert report(tmp_path) == first
+    status = run_cli("status", "--config", config).output.splitlines()
+    assert "0 calls (all reused from the store)" in status[0]
+    assert re.search(rf"LLM gpt-4o-mini: {calls} calls, [\d,]+ tokens", status[-1])
+
+
+def test_force_recomputes_through_the_llm(tmp_path, setup, fake, run_cli):
+    config = str(setup())
+    assert run_cli("run", "--config", config).exit_code == 0
+    first, calls = report(tmp_path), len(fake.calls)
+    assert run_cli("run", "--config", config, "--force").exit_code == 0
+    assert len(fake.calls) == 2 * calls
+    assert report(tmp_path) == first  # the fake answers deterministically
+
+
+def test_answers_are_cached_by_input_even_when_stored_work_is_recomputed(tmp_path, setup, fake, run_cli):
+    assert run_cli("run", "--config", str(setup())).exit_code == 0
+    calls = len(fake.calls)
+    # fewer papers per topic: the classification is reused, every summary input changes
+    assert run_cli("run", "--config", str(setup(report__max_papers_per_category=3))).exit_code == 0
+    assert fake.count("classify") == BATCHES and len(fake.calls) > calls
+    # back to 5: those summaries' inputs were answered before, so nothing is asked
+    calls = len(fake.calls)
+    assert run_cli("run", "--config", str(setup())).exit_code == 0
+    assert len(fake.calls) == calls
+
+
+def test_transient_faults_are_retried_and_recorded(tmp_path, setup, fake, run_cli):
+    fake.fail("429", purpose="classify", retry_after_ms=300)
+    fake.fail("500", times=2)
+    fake.fail("broken_json")
+    fake.fail("truncated", purpose="summarize")
+    fake.fail("refusal")
+    fake.fail("schema_violation", purpose="summarize")
+    result = run_cli("run", "--config", str(setup(llm__max_retries=4)))
+    assert result.exit_code == 0, result.output
+    data = json.loads(report(tmp_path)["digest.json"])
+    assert {p["classified_by"] for p in data["papers"]} == {"llm"}
+    assert data["llm"]["calls"] == BATCHES + non_empty_topics(data) + 7  # the retries are part of the cost
+    outcomes = dict(db(tmp_path).execute("SELECT outcome, count(*) FROM llm_calls GROUP BY outcome").fetchall())
+    assert outcomes == {"ok": BATCHES + non_empty_topics(data), "error": 3, "invalid": 3, "refused": 1}
+    # the 429 asked for 300 ms; the same batch was not asked again before that
+    limited = next(c for c in fake.calls if c.fault == "429")
+    again = next(c for c in fake.calls if c.ids == limited.ids and c.at > limited.at)
+    assert again.at - limited.at >= 0.3
+
+
+def test_a_timeout_is_retried(tmp_path, setup, fake, run_cli):
+    fake.fail("slow", seconds=0.6)
+    result = run_cli("run", "--config", str(setup(llm__timeout_seconds=0.3)))
+    assert result.exit_code == 0, result.output
+    errors = [r[0] for r in db(tmp_path).execute("SELECT error FROM llm_calls WHERE outcome = 'error'")]
+    assert len(errors) == 1 and errors[0].startswith("no answer within 0.3 s from http://127.0.0.1:")
+
+
+def test_missing_ids_are_asked_again_and_invented_ids_ignored(tmp_path, setup, fake, run_cli):
+    fake.fail("missing_ids", purpose="classify", drop=3)
+    fake.fail("invented_ids", purpose="classify")
+    result = run_cli("run", "--config", str(setup(llm__concurrency=1)))
+    assert result.exit_code == 0, result.output
+    asked = [c for c in fake.calls if c.purpose == "classify"]
+    assert len(asked) == BATCHES + 1
+    short = next(i for i, c in enumerate(asked) if c.fault == "missing_ids")
+    assert asked[short + 1].ids == asked[short].ids[-3:]  # the three left out, asked alone
+    data = json.loads(report(tmp_path)["digest.json"])
+    assert {p["classified_by"] for p in data["papers"]} == {"llm"}
+    assert INVENTED_ID not in {p["id"] for p in data["papers"]} and len(data["papers"]) == PAPERS
+
+
+def test_a_paper_never_answered_falls_back_to_the_offline_classifier(tmp_path, setup, fake, run_cli):
+    lost = LISTING[100]
+    fake.fail("missing_ids", times=None, purpose="classify", match=f"[{lost}]", ids=[lost])
+    result = run_cli("run", "--config", str(setup(llm__max_retries=2)))
+    assert result.exit_code == 0, result.output
+    assert fake.count("classify") == BATCHES + 2  # asked twice more, alone
+    papers = {p["id"]: p for p in json.loads(report(tmp_path)["digest.json"])["papers"]}
+    assert papers[lost]["classified_by"] == "offline-fallback"
+    assert sum(p["classified_by"] == "llm" for p in papers.values()) == PAPERS - 1
+
+
+def test_hostile_llm_text_never_becomes_a_link_or_a_source(tmp_path, setup, fake, run_cli):
+    fake.fail("hostile", times=None)
+    result = run_cli("run", "--config", str(setup()))
+    assert result.exit_code == 0, result.output
+    files = report(tmp_path)
+    for name, text in files.items():
+        assert "evil.example" not in text, name
+        assert "<script" not in text.lower() and "&lt;script" not in text.lower(), name
+        assert f"arxiv.org/abs/{INVENTED_ID}" not in text, name
+        assert set(re.findall(r"arxiv\.org/abs/([\w./-]+?)(?=[)\"<\s]|$)", text)) <= FEED_IDS, name
+    assert "pwned" in files["digest.md"]  # the words stay, as text
+    md_links = re.findall(r"\]\(([^)]*)\)", files["digest.md"])
+    assert md_links == [f"paper_{DAY}.png"]
+    hrefs = set(re.findall(r'href="([^"]+)"', files["digest.html"]))
+    assert hrefs <= {f"https://arxiv.org/abs/{i}" for i in FEED_IDS}
+    data = json.loads(files["digest.json"])
+    for summary in data["summaries"].values():
+        assert set(summary["paper_lines"]) <= set(summary["selected"])
+    assert HOSTILE["link"] not in files["digest.md"]
+
+
+def test_summary_failure_exits_1_and_the_next_run_pays_only_for_it(tmp_path, setup, fake, run_cli):
+    config = str(setup())
+    fake.fail("500", times=None, purpose="summarize", match="주제: Computer Vision")
+    result = run_cli("run", "--config", config)
+    assert result.exit_code == 1
+    assert error_line(result.output) == (f"error: LLM summarize 'Computer Vision' failed after 3 attempts: HTTP 500 "
+                                     f"from {fake.url}/chat/completions: The server had an error")
+    assert not (tmp_path / "output" / DAY).exists()
+    store = db(tmp_path)
+    assert store.execute("SELECT count(*) FROM assignments").fetchone()[0] == PAPERS
+    stored_topics = store.execute("SELECT count(*) FROM summaries").fetchone()[0]
+    fake.clear_faults()
+    before = len(fake.calls)
+    assert run_cli("run", "--config", config).exit_code == 0
+    assert [c.purpose for c in fake.calls[before:]] == ["summarize"]
+    data = json.loads(report(tmp_path)["digest.json"])
+    assert stored_topics == non_empty_topics(data) - 1
+    status = run_cli("status", "--config", config).output.splitlines()
+    failed = next(line for line in status if " failed " in line)
+    assert "LLM gpt-4o-mini: " in failed and "error: LLM summarize 'Computer Vision'" in failed
+
+
+def test_classification_failure_keeps_the_batches_answered(tmp_path, setup, fake, run_cli):
+    config = str(setup(llm__concurrency=1))
+    stuck = LISTING[300]  # in batch 13 of 22
+    fake.fail("500", times=None, purpose="classify", match=f"[{stuck}]")
+    result = run_cli("run", "--config", config)
+    assert result.exit_code == 1
+    line = error_line(result.output)
+    assert line == (f"error: LLM classify batch 13/22 failed after 3 attempts: HTTP 500 from "
+                    f"{fake.url}/chat/completions: The server had an error")
+    answered = db(tmp_path).execute("SELECT count(*) FROM assignments").fetchone()[0]
+    assert answered == 25 * 12  # the batches before it; none after it was started
+    fake.clear_faults()
+    before = fake.count("classify")
+    assert run_cli("run", "--config", config).exit_code == 0
+    assert fake.count("classify") - before == math.ceil((PAPERS - answered) / 25)
+
+
+def test_a_client_error_is_not_retried(tmp_path, setup, fake, run_cli):
+    fake.fail("400")
+    result = run_cli("run", "--config", str(setup(llm__concurrency=1)))
+    assert result.exit_code == 1
+    assert error_line(result.output) == (f"error: LLM classify batch 1/22 failed: HTTP 400 from "
+                                     f"{fake.url}/chat/completions: Bad request")
+    assert fake.count(status=None) == 1
+
+
+def test_unreachable_server_fails_with_one_line(tmp_path, rss_server, run_cli):
+    config = write_config(tmp_path, rss_server.url, llm__base_url="http://127.0.0.1:9/v1", llm__concurrency=1,
+                          llm__max_retries=1, llm__backoff_seconds=0.01)
+    result = run_cli("run", "--config", str(config))
+    assert result.exit_code == 1
+    assert error_line(result.output) == ("error: LLM classify batch 1/22 failed after 2 attempts: "
+                                     "could not connect to http://127.0.0.1:9/v1/chat/completions")
+
+
+def test_calls_run_concurrently_up_to_the_limit(setup, fake, run_cli):
+    fake.latency = 0.05
+    assert run_cli("run", "--config", str(setup(llm__concurrency=3))).exit_code == 0
+    assert fake.max_in_flight == 3
+
+
+def test_without_key_or_base_url_the_run_is_offline_and_says_so_once(tmp_path, rss_server, fake, run_cli):
+    result = run_cli("run", "--config", str(write_config(tmp_path, rss_server.url)))
+    assert result.exit_code == 0
+    log = (tmp_path / "output/digest.log").read_text()
+    assert log.count("LLM 미사용: OPENAI_API_KEY is not set and llm.base_url is null") == 1
+    assert not fake.calls
+    assert report(tmp_path)["digest.md"].rstrip().endswith("LLM 미사용")
+
+
+def test_the_key_is_sent_to_the_server_and_stored_nowhere(tmp_path, setup, fake, run_cli):
+    secret = "sk-test-0123456789abcdef"
+    fake.fail("500", times=None, purpose="summarize")
+    result = run_cli("run", "--config", str(setup()), env={"OPENAI_API_KEY": secret})
+    assert result.exit_code == 1 and secret not in result.output
+    assert all(r.headers.get("Authorization") == f"Bearer {secret}" for r in fake.http.requests)
+    for path in (tmp_path / "output").rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
