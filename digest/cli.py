@@ -173,7 +173,6 @@ def backfill(config_path, one_date, start, end, deliver, force) -> None:
     """Build reports for past dates through the export API, one listing date at a time."""
     from digest import backfill as past
     from digest import pipeline
-
     from digest.lock import state_lock
 
     config = load(config_path)

@@ -122,7 +122,7 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         return RunResult(listing.date, "empty", f"{when}: no announcement on arXiv (weekend or holiday)")
     date = listing.date
     if options.date is None and not options.force:
-        nothing_new = _nothing_new(store, listing)
+        nothing_new = _nothing_new(store, listing, scheduled=options.command == "schedule")
         if nothing_new:
             return RunResult(date, "skipped", nothing_new, config.output_dir / date.isoformat(), len(listing.papers))
     if options.force:
@@ -174,10 +174,11 @@ def _stale_ids(store: Store, listing: Listing) -> set[str]:
     return {pid for pid, date in store.listing_dates_of(ids).items() if date != listing.date.isoformat()}
 
 
-def _nothing_new(store: Store, listing: Listing) -> str | None:
-    """Why the latest feed needs no new digest, or None: its date is built, or every paper is old news."""
+def _nothing_new(store: Store, listing: Listing, scheduled: bool) -> str | None:
+    """Why the latest feed needs no new digest, or None: every paper is old news, or (for a scheduled
+    fire) its date is built already. A manual run rebuilds a built date from the store (no LLM call)."""
     date = listing.date.isoformat()
-    if date in store.built_dates():
+    if scheduled and date in store.built_dates():
         return f"{date}: already built; arXiv has announced nothing newer yet"
     stale = _stale_ids(store, listing)
     if stale and len(stale) == len(listing.papers):
