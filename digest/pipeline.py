@@ -97,7 +97,9 @@ def run_date(config: Config, store: Store, options: RunOptions, fetch: Fetcher,
     try:
         result = _run(config, store, options, fetch, reporter)
     except BaseException as exc:
-        store.finish_run(run_id, "failed", date=options.date, error=str(exc)[:500] or type(exc).__name__)
+        # A delivery failure happens after the date is known: record it so `digest status` shows the deliveries.
+        date = getattr(exc, "date", None) or options.date
+        store.finish_run(run_id, "failed", date=date, error=str(exc)[:500] or type(exc).__name__)
         raise
     store.finish_run(
         run_id, result.status, date=result.date, papers=result.papers, counts=result.counts,

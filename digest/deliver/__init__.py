@@ -100,7 +100,9 @@ def deliver_report(config: Config, store: Store, date: dt.date, report_dir: Path
     if summary.failed:
         failures = "; ".join(f"{o.channel}{' chat' if o.channel == 'telegram' else ''} {o.target}: {o.error}"
                              for o in summary.failed)
-        raise DeliveryError(f"{date}: delivery failed for {failures}")
+        error = DeliveryError(f"{date}: delivery failed for {failures}")
+        error.date = date  # type: ignore[attr-defined]  # lets the pipeline record the run's date
+        raise error
     if not summary.count("sent") and summary.count("skipped"):
         reporter.note(f"{date}: already delivered to every target ({summary.line()}); "
                       "`digest send` or --force sends again")
