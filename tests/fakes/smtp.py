@@ -73,7 +73,7 @@ class FakeSMTP:
         ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == USER and \
             auth_data.password.decode() == self.password
         self.logins.append((mechanism, ok))
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # handled=True would leave a failure unanswered
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
