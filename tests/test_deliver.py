@@ -124,9 +124,9 @@ def test_one_failing_chat_and_recipient_do_not_stop_the_others_and_leak_no_secre
     assert [r.recipients for r in smtp.received] == [["a@example.com"]]
 
     status = run_cli("status", "--config", config, env=env)
-    assert "delivery telegram -100999: failed (HTTP 400 Bad Request: chat not found)" in status.output
+    assert "delivery telegram -100999: failed (run #1; HTTP 400 Bad Request: chat not found)" in status.output
     assert "delivery telegram -1001: sent" in status.output
-    assert "delivery email b@example.com: failed (SMTP" in status.output
+    assert "delivery email b@example.com: failed (run #1; SMTP" in status.output
 
     written = [result.output.encode(), status.output.encode()]
     written += [p.read_bytes() for p in (tmp_path / "output").rglob("*") if p.is_file()]
@@ -179,6 +179,8 @@ def test_a_run_that_stopped_midway_resumes_without_repeating_what_arrived(
     assert "telegram chat -1001: message 1/" in result.output and "HTTP 502 Bad Gateway" in result.output
     assert [s.method for s in telegram.for_chat(-1001)] == ["sendPhoto"]
     assert deliveries(tmp_path)[("telegram", "-1001")]["parts_sent"] == 1
+    status = run_cli("status", "--config", config).output
+    assert f"delivery telegram -1001: failed (run #1; 1/{total} parts arrived; message 1/" in status
 
     result = run_cli("run", "--config", config, env=ENV)
     assert result.exit_code == 0, result.output
