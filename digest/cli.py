@@ -245,6 +245,40 @@ def schedule(config_path, print_next) -> None:
     click.echo("scheduler stopped")
 
 
+@cli.command()
+@config_option
+@click.option("--date", callback=parse_date, required=True, help="Announcement date YYYY-MM-DD of a built report.")
+@click.option("--channel", type=click.Choice(["telegram", "email"]), multiple=True,
+              help="Only this channel (repeatable); default: every enabled channel.")
+@handle_errors
+def send(config_path, date, channel) -> None:
+    """Deliver an existing report again, to every target (even those that already have it)."""
+    from digest import pipeline
+    from digest.deliver import deliver_report
+
+    config = load(config_path)
+    store = pipeline.open_store(config)
+    summary = deliver_report(config, store, date, config.output_dir / date.isoformat(), force=True,
+                             channels=list(channel) or None, reporter=reporter())
+    click.echo(f"{date}: delivery: {summary.line()}")
+
+
+@cli.command()
+@config_option
+@handle_errors
+def check(config_path) -> None:
+    """Validate the config and reach each configured service once (LLM, Telegram, SMTP)."""
+    from digest.check import run_checks
+
+    config = load(config_path)
+    click.echo(f"config: ok ({config.base_dir})")
+    results = run_checks(config)
+    for result in results:
+        click.echo(Secrets.scrub(result.line()))
+    if not all(r.ok for r in results):
+        sys.exit(1)
+
+
 def main() -> None:
     try:
         cli.main(prog_name="digest", standalone_mode=True)

@@ -87,6 +87,9 @@ class TelegramConfig(Strict):
     chat_ids: list[int | str] = Field(default_factory=list)
     timeout_seconds: float = Field(30.0, gt=0)
     max_retries: int = Field(4, ge=0, le=20)
+    backoff_seconds: float = Field(2.0, ge=0)  # first wait after a network error or 5xx; doubles each time
+    # Telegram allows about one message a second per chat (20 a minute in groups); 429s are honoured too.
+    message_interval_seconds: float = Field(1.0, ge=0)
 
 
 class EmailConfig(Strict):
@@ -99,6 +102,7 @@ class EmailConfig(Strict):
     sender: str = "digest@example.com"
     recipients: list[str] = Field(default_factory=list)
     timeout_seconds: float = Field(30.0, gt=0)
+    ca_file: Path | None = None  # extra CA certificates (PEM) to trust, for a server with a private CA
 
 
 class DeliveryConfig(Strict):

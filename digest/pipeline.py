@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -46,6 +46,7 @@ class RunOptions:
     deliver: bool = True
     use_llm: bool = True
     command: str = "run"
+    run_id: int | None = None  # set by run_date; deliveries record which run sent them
 
 
 def open_store(config: Config) -> Store:
@@ -98,10 +99,13 @@ def run_date(config: Config, store: Store, options: RunOptions, fetch: Fetcher,
     """Build (and deliver) the digest of one announcement date; records the run in the store."""
     reporter = reporter or Reporter()
     run_id = store.start_run(options.command, options.date)
+    options = replace(options, run_id=run_id)
     try:
         result = _run(config, store, options, fetch, reporter, run_id)
     except BaseException as exc:
-        store.finish_run(run_id, "failed", date=options.date, error=str(exc)[:500] or type(exc).__name__,
+        # A delivery failure happens after the date is known: record it so `digest status` shows the deliveries.
+        date = getattr(exc, "date", None) or options.date
+        store.finish_run(run_id, "failed", date=date, error=str(exc)[:500] or type(exc).__name__,
                          **llm_stages.run_usage(store, run_id))
         raise
     store.finish_run(
@@ -148,8 +152,16 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         report_dir = write_report(digest, config.output_dir, config.resolve(config.report.templates_dir)
                                   if config.report.templates_dir else None)
         stage.detail = str(report_dir)
-    return RunResult(date, "ok", f"{date}: report written to {report_dir}", report_dir, len(listing.papers),
-                     counts, llm.usage if llm else LLMUsage())
+    message = f"{date}: report written to {report_dir}"
+    if options.deliver:
+        from digest.deliver import deliver_report
+
+        delivered = deliver_report(config, store, date, report_dir, force=options.force, reporter=reporter,
+                                   run_id=options.run_id)
+        if delivered.outcomes:
+            message += f"; delivery: {delivered.line()}"
+    return RunResult(date, "ok", message, report_dir, len(listing.papers), counts,
+                     llm.usage if llm else LLMUsage())
 
 
 def _fetch(config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter) -> Listing:

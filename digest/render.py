@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from digest.models import SECTION_TITLES, Digest
 
@@ -65,7 +66,8 @@ def environment(override: Path | None = None, *, autoescape_html: bool = True) -
     )
     env.filters["md"] = md_escape
     env.filters["plain"] = plain_text
-    env.filters["tg"] = lambda text: html.escape(plain_text(str(text)), quote=False)
+    # Markup, so that an autoescaping template (*.html.j2, like telegram.html.j2) does not escape it twice.
+    env.filters["tg"] = lambda text: Markup(html.escape(plain_text(str(text)), quote=False))
     env.globals["SECTION_TITLES"] = SECTION_TITLES
     return env
 

@@ -16,6 +16,7 @@ def status_lines(config: Config, last: int) -> list[str]:
     if not runs:
         return ["no runs yet"]
     lines = []
+    shown_dates: set[str] = set()
     for run in runs:
         started = run["started_at"].replace("T", " ")[:16]
         head = f"#{run['id']} {started} {run['command']:<8} {run['date'] or '-':<10} {run['status']:<7}"
@@ -35,9 +36,22 @@ def status_lines(config: Config, last: int) -> list[str]:
         if run["error"]:
             parts.append(f"error: {run['error']}")
         lines.append(head + (" | " + " | ".join(parts) if parts else ""))
-        if run["date"]:
-            for d in store.query("SELECT * FROM deliveries WHERE date = ? ORDER BY channel, target", (run["date"],)):
-                err = f" ({d['error']})" if d["error"] else ""
-                lines.append(f"    delivery {d['channel']} {d['target']}: {d['status']}{err}")
+        if run["date"] and run["date"] not in shown_dates:
+            # Deliveries are per date, not per run: show their current state once, under the newest run.
+            shown_dates.add(run["date"])
+            lines += _delivery_lines(store, run["date"])
     store.close()
+    return lines
+
+
+def _delivery_lines(store: Store, date: str) -> list[str]:
+    lines = []
+    for d in store.query("SELECT * FROM deliveries WHERE date = ? ORDER BY channel, target", (date,)):
+        notes = [f"run #{d['run_id']}" if d["run_id"] else "", f"{d['attempts']} attempts" if d["attempts"] > 1 else ""]
+        if d["status"] != "sent" and 0 < d["parts_sent"] < d["parts_total"]:
+            notes.append(f"{d['parts_sent']}/{d['parts_total']} parts arrived")
+        if d["error"]:
+            notes.append(d["error"])
+        note = "; ".join(n for n in notes if n)
+        lines.append(f"    delivery {d['channel']} {d['target']}: {d['status']}" + (f" ({note})" if note else ""))
     return lines

@@ -143,8 +143,16 @@ def _m002_llm_cost_links(db: sqlite3.Connection) -> None:
     )
 
 
+def _m003_delivery_progress(db: sqlite3.Connection) -> None:
+    # A Telegram delivery is several messages: remember how many arrived and of which content, so a run that
+    # stopped halfway goes on from the next message instead of repeating the first ones.
+    db.execute("ALTER TABLE deliveries ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE deliveries ADD COLUMN parts_total INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE deliveries ADD COLUMN content TEXT")
+
+
 # Ordered; never edit or reorder an applied migration, append a new one.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_llm_cost_links]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_llm_cost_links, _m003_delivery_progress]
 
 
 class Store:

@@ -1,1 +1,229 @@
-"""Delivery channels."""
+"""Delivery: send a built report to every enabled channel and target, exactly once per (date, channel, target).
+
+Each target is recorded before and after sending (ledger.py). One failing target never stops the others;
+when any failed, DeliveryError names them after all the others were tried.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+from jinja2 import TemplateError
+
+from digest.config import Config
+from digest.deliver import ledger
+from digest.deliver.report import Report, load_report
+from digest.errors import BusyError, ConfigError, DeliveryError
+from digest.progress import Reporter
+from digest.store import Store
+
+log = logging.getLogger("digest")
+
+CHANNELS = ("telegram", "email")
+LOCK_TIMEOUT_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class Outcome:
+    channel: str
+    target: str
+    status: str  # sent | skipped | failed
+    error: str | None = None
+
+
+@dataclass
+class DeliverySummary:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def line(self) -> str:
+        parts = []
+        for channel in CHANNELS:
+            mine = [o for o in self.outcomes if o.channel == channel]
+            if not mine:
+                continue
+            counts = [f"{status} {n}" for status in ("sent", "skipped", "failed")
+                      if (n := sum(1 for o in mine if o.status == status))]
+            parts.append(f"{channel} {', '.join(counts)}")
+        return "; ".join(parts) or "nothing to deliver"
+
+
+def enabled_channels(config: Config, channels: list[str] | None = None) -> list[str]:
+    return [c for c in CHANNELS if getattr(config.delivery, c).enabled and (channels is None or c in channels)]
+
+
+def deliver_report(config: Config, store: Store, date: dt.date, report_dir: Path, *, force: bool = False,
+                   channels: list[str] | None = None, reporter: Reporter | None = None,
+                   run_id: int | None = None) -> DeliverySummary:
+    """Send the report in report_dir to every enabled channel (or only `channels`).
+
+    Targets already sent for this date are skipped unless `force`. Raises DeliveryError naming the
+    failed channel and targets once every target was tried."""
+    reporter = reporter or Reporter()
+    wanted = enabled_channels(config, channels)
+    if channels:
+        for channel in channels:
+            if channel not in wanted:
+                raise ConfigError(f"delivery.{channel}.enabled is false: nothing to send on {channel}")
+    if not wanted:
+        reporter.note("delivery: no channel enabled (delivery.telegram.enabled, delivery.email.enabled)")
+        return DeliverySummary()
+    report = load_report(report_dir)
+    summary = DeliverySummary()
+    lock = FileLock(str(config.state_path) + ".deliver.lock")
+    try:
+        lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
+    except Timeout:
+        raise BusyError(f"another digest process has been delivering for {LOCK_TIMEOUT_SECONDS}s "
+                        f"(lock {lock.lock_file}); try again later") from None
+    try:
+        with reporter.stage("deliver") as stage:
+            job = _Job(config, store, report, force, run_id, reporter)
+            if "telegram" in wanted:
+                summary.outcomes += job.telegram()
+            if "email" in wanted:
+                summary.outcomes += job.email()
+            stage.detail = summary.line()
+    finally:
+        lock.release()
+    if summary.failed:
+        failures = "; ".join(f"{o.channel}{' chat' if o.channel == 'telegram' else ''} {o.target}: {o.error}"
+                             for o in summary.failed)
+        error = DeliveryError(f"{date}: delivery failed for {failures}")
+        error.date = date  # type: ignore[attr-defined]  # lets the pipeline record the run's date
+        raise error
+    if not summary.count("sent") and summary.count("skipped"):
+        reporter.note(f"{date}: already delivered to every target ({summary.line()}); "
+                      "`digest send` or --force sends again")
+    return summary
+
+
+def content_hash(*pieces: str | bytes) -> str:
+    h = hashlib.sha256()
+    for piece in pieces:
+        h.update(piece.encode("utf-8") if isinstance(piece, str) else piece)
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+class _Job:
+    def __init__(self, config: Config, store: Store, report: Report, force: bool, run_id: int | None,
+                 reporter: Reporter):
+        self.config = config
+        self.store = store
+        self.report = report
+        self.date = report.date
+        self.force = force
+        self.run_id = run_id
+        self.reporter = reporter
+
+    def _pending(self, channel: str, targets: list[str]) -> tuple[list[str], list[Outcome]]:
+        todo, skipped = [], []
+        for target in targets:
+            old = ledger.row(self.store, self.date, channel, target)
+            if old is not None and old["status"] == "sent" and not self.force:
+                skipped.append(Outcome(channel, target, "skipped"))
+            else:
+                todo.append(target)
+        return todo, skipped
+
+    def _fail_all(self, channel: str, targets: list[str], error: str) -> list[Outcome]:
+        for target in targets:
+            ledger.fail_unclaimed(self.store, self.date, channel, target, error, self.run_id)
+            log.error("%s %s: %s", channel, target, error)
+        return [Outcome(channel, t, "failed", error) for t in targets]
+
+    def _claim(self, channel: str, target: str, content: str, parts: int) -> ledger.Claim | None:
+        claim = ledger.claim(self.store, self.date, channel, target, content=content, parts=parts,
+                             force=self.force, run_id=self.run_id)
+        if claim is not None and claim.interrupted:
+            self.reporter.note(
+                f"{channel} {target}: a previous run stopped while sending this report "
+                f"({'after part ' + str(claim.start) + ' of ' + str(parts) if claim.start else 'nothing confirmed'}); "
+                "the part in flight may have arrived, sending it again")
+        elif claim is not None and claim.resumed:
+            self.reporter.note(f"{channel} {target}: {claim.start} of {parts} parts arrived before; sending the rest")
+        return claim
+
+    def telegram(self) -> list[Outcome]:
+        from digest.deliver.telegram import BotAPI, TelegramError, render_parts, send_to_chat
+
+        cfg = self.config.delivery.telegram
+        if not cfg.chat_ids:
+            return [Outcome("telegram", "(no chat)", "failed", "delivery.telegram.chat_ids is empty")]
+        todo, outcomes = self._pending("telegram", [str(c) for c in cfg.chat_ids])
+        if not todo:
+            return outcomes
+        token = self.config.secret(cfg.token_env)
+        if not token:
+            return outcomes + self._fail_all("telegram", todo, f"{cfg.token_env} is not set (environment or .env)")
+        try:
+            override = self.config.resolve(self.config.report.templates_dir) if self.config.report.templates_dir \
+                else None
+            parts = render_parts(self.report, override)
+        except TemplateError as exc:
+            return outcomes + self._fail_all("telegram", todo, f"telegram.html.j2: {exc}")
+        content = content_hash(*(p.text for p in parts), *(p.file[1] for p in parts if p.file))
+        chat_ids = {str(c): c for c in cfg.chat_ids}
+        with BotAPI(cfg, token) as api:
+            for target in todo:
+                claim = self._claim("telegram", target, content, len(parts))
+                if claim is None:
+                    outcomes.append(Outcome("telegram", target, "skipped"))
+                    continue
+                try:
+                    send_to_chat(api, chat_ids[target], parts, start=claim.start,
+                                 on_sent=lambda n, t=target: ledger.progress(self.store, self.date, "telegram", t, n),
+                                 interval=cfg.message_interval_seconds)
+                except TelegramError as exc:
+                    error = api.scrub(str(exc))
+                    ledger.finish(self.store, self.date, "telegram", target, "failed", error)
+                    log.error("telegram chat %s: %s", target, error)
+                    outcomes.append(Outcome("telegram", target, "failed", error))
+                    continue
+                ledger.finish(self.store, self.date, "telegram", target, "sent")
+                outcomes.append(Outcome("telegram", target, "sent"))
+        return outcomes
+
+    def email(self) -> list[Outcome]:
+        from digest.deliver.email import EmailError, SMTPSession, build_message
+
+        cfg = self.config.delivery.email
+        if not cfg.recipients:
+            return [Outcome("email", "(no recipient)", "failed", "delivery.email.recipients is empty")]
+        todo, outcomes = self._pending("email", list(cfg.recipients))
+        if not todo:
+            return outcomes
+        password = self.config.secret(cfg.password_env) if cfg.username else None
+        ca_file = self.config.resolve(cfg.ca_file) if cfg.ca_file else None
+        content = content_hash(self.report.markdown, self.report.html, self.report.chart)
+        session = SMTPSession(cfg, password, ca_file)
+        try:
+            for target in todo:
+                if self._claim("email", target, content, 1) is None:
+                    outcomes.append(Outcome("email", target, "skipped"))
+                    continue
+                try:
+                    session.send(build_message(self.report, cfg.sender, target), target)
+                except EmailError as exc:
+                    ledger.finish(self.store, self.date, "email", target, "failed", str(exc))
+                    log.error("email %s: %s", target, exc)
+                    outcomes.append(Outcome("email", target, "failed", str(exc)))
+                    continue
+                ledger.finish(self.store, self.date, "email", target, "sent")
+                ledger.progress(self.store, self.date, "email", target, 1)
+                outcomes.append(Outcome("email", target, "sent"))
+        finally:
+            session.close()
+        return outcomes

@@ -1,0 +1,106 @@
+"""`digest check`: reach every configured service once and say, one line each, what works."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from digest.config import Config
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+@dataclass(frozen=True)
+class Check:
+    service: str
+    ok: bool
+    message: str
+
+    def line(self) -> str:
+        return f"{self.service}: {self.message}"
+
+
+def run_checks(config: Config) -> list[Check]:
+    return [check_llm(config), *check_telegram(config), check_email(config)]
+
+
+def check_llm(config: Config) -> Check:
+    cfg = config.llm
+    key = config.secret(cfg.api_key_env)
+    if not key and not cfg.base_url:
+        return Check("llm", True, f"not used ({cfg.api_key_env} is not set and llm.base_url is null): "
+                                  "runs use the offline classifier and extractive summaries")
+    base = (cfg.base_url or OPENAI_BASE_URL).rstrip("/")
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        response = httpx.get(f"{base}/models", headers=headers, timeout=min(cfg.timeout_seconds, 30))
+    except httpx.HTTPError as exc:
+        return Check("llm", False, f"cannot reach {base}/models ({type(exc).__name__})")
+    if response.status_code in (401, 403):
+        return Check("llm", False, f"{base}/models: HTTP {response.status_code}, the key in {cfg.api_key_env} "
+                                   "was refused")
+    if response.status_code != 200:
+        return Check("llm", False, f"{base}/models: HTTP {response.status_code}")
+    try:
+        models = [m.get("id") for m in response.json().get("data", [])]
+    except (ValueError, AttributeError):
+        return Check("llm", False, f"{base}/models: the answer is not an OpenAI-style model list")
+    if cfg.model not in models:
+        shown = ", ".join(str(m) for m in models[:8]) + (" …" if len(models) > 8 else "")
+        return Check("llm", False, f"{base} answers, but llm.model {cfg.model!r} is not among its models ({shown})")
+    return Check("llm", True, f"ok ({base}, model {cfg.model} available)")
+
+
+def check_telegram(config: Config) -> list[Check]:
+    from digest.deliver.telegram import BotAPI, TelegramError
+
+    cfg = config.delivery.telegram
+    if not cfg.enabled:
+        return [Check("telegram", True, "disabled")]
+    token = config.secret(cfg.token_env)
+    if not token:
+        return [Check("telegram", False, f"{cfg.token_env} is not set (environment or .env)")]
+    checks = []
+    # Checking should be quick: no retries, no waiting out rate limits.
+    with BotAPI(cfg.model_copy(update={"max_retries": 0}), token) as api:
+        try:
+            me = api.call("getMe")
+        except TelegramError as exc:
+            hint = " (the token is wrong or revoked)" if exc.status == 401 else ""
+            return [Check("telegram", False, f"getMe failed: {api.scrub(str(exc))}{hint}")]
+        checks.append(Check("telegram", True, f"ok (bot @{me.get('username', '?')})"))
+        if not cfg.chat_ids:
+            checks.append(Check("telegram", False, "delivery.telegram.chat_ids is empty"))
+        for chat_id in cfg.chat_ids:
+            try:
+                chat = api.call("getChat", json={"chat_id": chat_id})
+            except TelegramError as exc:
+                hint = (" (wrong id, or the bot was never added to it)" if "chat not found" in exc.description
+                        else "")
+                checks.append(Check(f"telegram chat {chat_id}", False, f"{api.scrub(str(exc))}{hint}"))
+                continue
+            name = chat.get("title") or chat.get("username") or chat.get("first_name") or ""
+            checks.append(Check(f"telegram chat {chat_id}", True, f"ok ({chat.get('type', '?')} {name!r})"))
+    return checks
+
+
+def check_email(config: Config) -> Check:
+    from digest.deliver.email import EmailError, SMTPSession
+
+    cfg = config.delivery.email
+    if not cfg.enabled:
+        return Check("email", True, "disabled")
+    if not cfg.recipients:
+        return Check("email", False, "delivery.email.recipients is empty")
+    password = config.secret(cfg.password_env) if cfg.username else None
+    session = SMTPSession(cfg, password, config.resolve(cfg.ca_file) if cfg.ca_file else None)
+    try:
+        session.open()
+    except EmailError as exc:
+        return Check("email", False, str(exc))
+    finally:
+        session.close()
+    login = f", logged in as {cfg.username}" if cfg.username else ", no login (delivery.email.username is null)"
+    return Check("email", True, f"ok ({cfg.smtp_host}:{cfg.smtp_port} {cfg.security}{login}; "
+                                f"{len(cfg.recipients)} recipient(s))")

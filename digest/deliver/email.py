@@ -1,0 +1,141 @@
+"""Email delivery with smtplib: one multipart/alternative message per recipient (Markdown as text/plain,
+digest.html as text/html with the chart inline by cid), over STARTTLS, implicit TLS or plain SMTP."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from digest.config import EmailConfig
+from digest.deliver.report import Report
+
+
+class EmailError(Exception):
+    """An SMTP failure as one line; never contains the password."""
+
+
+def subject_for(report: Report) -> str:
+    return f"[arXiv 다이제스트] {report.date.isoformat()} · {len(report.digest.papers)}편"
+
+
+def build_message(report: Report, sender: str, recipient: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = subject_for(report)
+    msg["From"] = sender
+    msg["To"] = recipient
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain="arxiv-digest.local")
+    msg.set_content(report.markdown)
+    cid = make_msgid(domain="arxiv-digest.local")
+    # digest.html points at the chart by file name (it sits beside it on disk); in the mail it is a cid: part.
+    html = report.html.replace(f'src="{report.chart_name}"', f'src="cid:{cid[1:-1]}"')
+    msg.add_alternative(html, subtype="html")
+    msg.get_payload()[1].add_related(report.chart, maintype="image", subtype="png", cid=cid,
+                                     filename=report.chart_name, disposition="inline")
+    return msg
+
+
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if ca_file is not None:
+        context.load_verify_locations(cafile=str(ca_file))
+    return context
+
+
+def describe(exc: BaseException, where: str) -> str:
+    """One line for an SMTP, TLS or network failure."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return f"{where}: login refused ({exc.smtp_code} {_text(exc.smtp_error)})"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(exc.recipients.values()))
+        return f"{where}: recipient refused ({code} {_text(text)})"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{where}: SMTP {exc.smtp_code} {_text(exc.smtp_error)}"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return f"{where}: {exc} (check delivery.email.security)"
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        reason = getattr(exc, "reason", None) or exc
+        return f"{where}: TLS failed ({reason}); check delivery.email.security, smtp_port and ca_file"
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return f"{where}: timed out"
+    if isinstance(exc, OSError | smtplib.SMTPException):
+        return f"{where}: {type(exc).__name__}: {exc}"
+    return f"{where}: {type(exc).__name__}"
+
+
+def _text(value: bytes | str) -> str:
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return " ".join(text.split())
+
+
+class SMTPSession:
+    """One connection for all recipients, opened on first use; a failed connect or login is remembered so
+    the remaining recipients fail at once instead of each waiting for a timeout."""
+
+    def __init__(self, config: EmailConfig, password: str | None, ca_file: Path | None = None):
+        self.config = config
+        self.password = password
+        self.ca_file = ca_file
+        self._smtp: smtplib.SMTP | None = None
+        self._broken: str | None = None
+
+    @property
+    def where(self) -> str:
+        return f"SMTP {self.config.smtp_host}:{self.config.smtp_port} ({self.config.security})"
+
+    def open(self) -> smtplib.SMTP:
+        if self._smtp is not None:
+            return self._smtp
+        if self._broken:
+            raise EmailError(self._broken)
+        cfg = self.config
+        if cfg.username and not self.password:
+            self._broken = f"delivery.email.username is set but {cfg.password_env} is not (environment or .env)"
+            raise EmailError(self._broken)
+        smtp: smtplib.SMTP | None = None
+        try:
+            if cfg.security == "ssl":
+                smtp = smtplib.SMTP_SSL(cfg.smtp_host, cfg.smtp_port, timeout=cfg.timeout_seconds,
+                                        context=tls_context(self.ca_file))
+            else:
+                smtp = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=cfg.timeout_seconds)
+                if cfg.security == "starttls":
+                    smtp.starttls(context=tls_context(self.ca_file))
+            if cfg.username:
+                smtp.login(cfg.username, self.password or "")
+        except (OSError, smtplib.SMTPException) as exc:
+            if smtp is not None:
+                _quietly_close(smtp)
+            self._broken = self._scrub(describe(exc, self.where))
+            raise EmailError(self._broken) from None
+        self._smtp = smtp
+        return smtp
+
+    def send(self, message: EmailMessage, recipient: str) -> None:
+        smtp = self.open()
+        try:
+            smtp.send_message(message, to_addrs=[recipient])
+        except smtplib.SMTPServerDisconnected as exc:
+            self._smtp = None
+            raise EmailError(self._scrub(describe(exc, self.where))) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise EmailError(self._scrub(describe(exc, self.where))) from None
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            _quietly_close(self._smtp)
+            self._smtp = None
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self.password, "***") if self.password and len(self.password) >= 4 else text
+
+
+def _quietly_close(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()

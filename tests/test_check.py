@@ -1,0 +1,106 @@
+"""`digest check`: one line per service, exit 0 when everything answers, 1 when something does not, 2 for bad config."""
+
+import pytest
+
+from digest.config import TelegramConfig
+from digest.deliver.telegram import BotAPI, Part
+from tests.conftest import write_config
+from tests.fakes.http import Response
+from tests.fakes.smtp import USER, FakeSMTP
+from tests.fakes.telegram import FakeTelegram
+from tests.test_deliver import LLM_KEY, SMTP_PASSWORD, TOKEN
+
+MODELS = Response(200, '{"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model"}]}',
+                  {"Content-Type": "application/json"})
+
+
+@pytest.fixture
+def services(server):
+    server.route("/v1/models", MODELS)
+    with FakeTelegram(TOKEN) as telegram, FakeSMTP(SMTP_PASSWORD) as smtp:
+        telegram.add_chat(-1001, "AI 논문 채널")
+        yield server, telegram, smtp
+
+
+def check_config(tmp_path, server, telegram, smtp, **more):
+    settings = {"llm__base_url": f"{server.url}/v1",
+                "delivery__telegram__enabled": True, "delivery__telegram__api_url": telegram.url,
+                "delivery__telegram__chat_ids": [-1001],
+                "delivery__email__enabled": True, "delivery__email__smtp_host": "127.0.0.1",
+                "delivery__email__smtp_port": smtp.port, "delivery__email__security": "none",
+                "delivery__email__username": USER, "delivery__email__recipients": ["a@example.com"],
+                "delivery__email__timeout_seconds": 5}
+    settings.update(more)
+    return str(write_config(tmp_path, server.url, **settings))
+
+
+ENV = {"TELEGRAM_BOT_TOKEN": TOKEN, "SMTP_PASSWORD": SMTP_PASSWORD, "OPENAI_API_KEY": LLM_KEY}
+
+
+def test_check_says_ok_for_every_service_that_answers(tmp_path, services, run_cli):
+    server, telegram, smtp = services
+    result = run_cli("check", "--config", check_config(tmp_path, server, telegram, smtp), env=ENV)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("config: ok")
+    assert lines[1] == f"llm: ok ({server.url}/v1, model gpt-4o-mini available)"
+    assert lines[2] == "telegram: ok (bot @digest_test_bot)"
+    assert lines[3] == "telegram chat -1001: ok (channel 'AI 논문 채널')"
+    assert lines[4] == f"email: ok (127.0.0.1:{smtp.port} none, logged in as digest; 1 recipient(s))"
+    assert [r.headers.get("Authorization") for r in server.requests] == [f"Bearer {LLM_KEY}"]
+    assert [m for m, _ in telegram.calls] == ["getMe", "getChat"] and not telegram.sent
+    assert smtp.logins == [(smtp.logins[0][0], True)] and not smtp.received
+
+
+def test_check_names_what_is_wrong_and_exits_1(tmp_path, services, run_cli):
+    server, telegram, smtp = services
+    config = check_config(tmp_path, server, telegram, smtp, delivery__telegram__chat_ids=[-1001, "@nowhere"],
+                          llm__model="gpt-5-nonexistent")
+    result = run_cli("check", "--config", config, env={**ENV, "SMTP_PASSWORD": "wrong-password"})
+    assert result.exit_code == 1
+    out = result.output
+    assert "llm: " in out and "llm.model 'gpt-5-nonexistent' is not among its models (gpt-4o-mini)" in out
+    assert "telegram chat @nowhere: HTTP 400 Bad Request: chat not found (wrong id, or the bot was never added" in out
+    assert f"email: SMTP 127.0.0.1:{smtp.port} (none): login refused (535" in out
+
+    bad_token = run_cli("check", "--config", config, env={**ENV, "TELEGRAM_BOT_TOKEN": "1:not-the-token"})
+    assert "telegram: getMe failed: HTTP 401 Unauthorized (the token is wrong or revoked)" in bad_token.output
+    for text in (out, bad_token.output):
+        assert TOKEN not in text and "not-the-token" not in text and SMTP_PASSWORD not in text
+
+
+def test_check_reports_unreachable_services(tmp_path, run_cli):
+    dead = "http://127.0.0.1:9"
+    config = str(write_config(tmp_path, dead, llm__base_url=f"{dead}/v1", delivery__telegram__enabled=True,
+                              delivery__telegram__api_url=dead, delivery__telegram__chat_ids=[1],
+                              delivery__telegram__max_retries=0))
+    result = run_cli("check", "--config", config, env={"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert result.exit_code == 1
+    assert f"llm: cannot reach {dead}/v1/models (ConnectError)" in result.output
+    assert "telegram: getMe failed: ConnectError" in result.output
+    assert "email: disabled" in result.output
+    assert TOKEN not in result.output
+
+
+def test_check_without_llm_or_channels_is_ok_and_says_what_is_off(tmp_path, run_cli):
+    result = run_cli("check", "--config", str(write_config(tmp_path)))
+    assert result.exit_code == 0
+    assert "llm: not used (OPENAI_API_KEY is not set and llm.base_url is null)" in result.output
+    assert "telegram: disabled" in result.output and "email: disabled" in result.output
+
+
+def test_check_with_bad_config_exits_2(tmp_path, run_cli):
+    config = write_config(tmp_path, delivery__email__security="tls")
+    result = run_cli("check", "--config", str(config))
+    assert result.exit_code == 2 and "delivery.email.security" in result.output
+
+
+def test_429_waits_retry_after_seconds_then_sends(server):
+    waits = []
+    with FakeTelegram(TOKEN) as telegram:
+        telegram.add_chat(5)
+        telegram.script("sendMessage", 429, "Too Many Requests: retry after 7", retry_after=7)
+        with BotAPI(TelegramConfig(api_url=telegram.url), TOKEN, sleep=waits.append) as api:
+            api.send(5, Part("sendMessage", "message 1/1", "<b>안녕</b> &amp; 😀"))
+        assert waits == [7.0]
+        assert [s.text for s in telegram.sent] == ["안녕 & 😀"]

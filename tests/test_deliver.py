@@ -1,0 +1,269 @@
+"""Delivery end to end: the real CLI, the real 532-paper day, a local Bot API server and a real SMTP server."""
+
+import json
+import re
+import sqlite3
+
+import pytest
+
+from digest.deliver.tghtml import to_plain
+from tests.conftest import write_config
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.smtp import USER, FakeSMTP, self_signed_cert
+from tests.fakes.telegram import FakeTelegram, utf16_len
+
+TOKEN = "7012345678:AAH-fake-token-for-tests_ZZ9"
+SMTP_PASSWORD = "smtp-app-password-4242"
+LLM_KEY = "sk-test-0123456789abcdef"
+ENV = {"TELEGRAM_BOT_TOKEN": TOKEN, "SMTP_PASSWORD": SMTP_PASSWORD}
+CHATS = [-1001, -1002]
+RECIPIENTS = ["a@example.com", "b@example.com"]
+DATE = "2026-06-30"
+
+
+@pytest.fixture
+def telegram():
+    with FakeTelegram(TOKEN) as fake:
+        for chat in CHATS:
+            fake.add_chat(chat, f"channel {chat}")
+        yield fake
+
+
+@pytest.fixture
+def smtp():
+    with FakeSMTP(SMTP_PASSWORD) as fake:
+        yield fake
+
+
+def delivery_config(tmp_path, url, telegram, smtp, **more):
+    settings = {
+        "delivery__telegram__enabled": True, "delivery__telegram__api_url": telegram.url,
+        "delivery__telegram__chat_ids": CHATS, "delivery__telegram__message_interval_seconds": 0,
+        "delivery__telegram__backoff_seconds": 0.01, "delivery__telegram__max_retries": 2,
+        "delivery__email__enabled": True, "delivery__email__smtp_host": "127.0.0.1",
+        "delivery__email__smtp_port": smtp.port, "delivery__email__security": "none",
+        "delivery__email__username": USER, "delivery__email__recipients": RECIPIENTS,
+        "delivery__email__timeout_seconds": 5,
+    }
+    settings.update(more)
+    return str(write_config(tmp_path, url, **settings))
+
+
+def deliveries(tmp_path):
+    db = sqlite3.connect(tmp_path / "output/digest.sqlite3")
+    db.row_factory = sqlite3.Row
+    return {(r["channel"], r["target"]): dict(r) for r in db.execute("SELECT * FROM deliveries")}
+
+
+def test_full_day_reaches_two_chats_and_two_recipients_exactly_once(tmp_path, rss_server, telegram, smtp, run_cli):
+    config = delivery_config(tmp_path, rss_server.url, telegram, smtp)
+    result = run_cli("run", "--config", config, env=ENV)
+    assert result.exit_code == 0, result.output
+    assert "delivery: telegram sent 2; email sent 2" in result.output
+    report = tmp_path / "output" / DATE
+    data = json.loads((report / "digest.json").read_text())
+    chart = (report / f"paper_{DATE}.png").read_bytes()
+    markdown = (report / "digest.md").read_text()
+
+    assert not telegram.rejected
+    for chat in CHATS:
+        sent = telegram.for_chat(chat)
+        assert [s.method for s in sent] == ["sendPhoto"] + ["sendMessage"] * (len(sent) - 2) + ["sendDocument"]
+        photo, messages, document = sent[0], sent[1:-1], sent[-1]
+        assert photo.file == chart and photo.content_type == "image/png"
+        assert photo.text.startswith("Daily Artificial Intelligence Insights") and "532편" in photo.text
+        assert utf16_len(photo.text) <= 1024
+        assert all(m.parse_mode == "HTML" and m.link_preview_options == {"is_disabled": True} for m in messages)
+        assert all(1 <= utf16_len(m.text) <= 4096 for m in messages)
+        for topic in data["summaries"]:  # each topic starts a message: split at topic boundaries
+            assert sum(m.text.startswith(f"▍{topic} (") for m in messages) == 1
+        links = set(re.findall(r'href="(https://arxiv\.org/abs/[^"]+)"', "".join(m.raw for m in messages)))
+        assert links == {p["url"] for p in data["papers"] if p["selected"]}
+        assert messages[-1].text.rstrip().endswith("LLM 미사용")  # the footer line closes the report
+        assert document.file == markdown.encode() and document.filename == f"digest-{DATE}.md"
+    assert [s.text for s in telegram.for_chat(CHATS[0])] == [s.text for s in telegram.for_chat(CHATS[1])]
+
+    assert sorted(r.recipients for r in smtp.received) == [[r] for r in RECIPIENTS]
+    for received in smtp.received:
+        mail = received.message
+        assert mail["Subject"] == f"[arXiv 다이제스트] {DATE} · 532편"
+        assert mail["To"] == received.recipients[0]
+        assert mail.get_content_type() == "multipart/alternative"
+        plain, related = mail.get_payload()
+        assert plain.get_content_type() == "text/plain" and plain.get_content().rstrip() == markdown.rstrip()
+        assert related.get_content_type() == "multipart/related"
+        body, image = related.get_payload()
+        cid = image["Content-ID"].strip("<>")
+        assert f'src="cid:{cid}"' in body.get_content() and f'src="paper_{DATE}.png"' not in body.get_content()
+        assert image.get_content_type() == "image/png" and image.get_payload(decode=True) == chart
+    assert smtp.logins and all(ok for _, ok in smtp.logins)
+
+    rows = deliveries(tmp_path)
+    assert {k: (v["status"], v["attempts"]) for k, v in rows.items()} == {
+        **{("telegram", str(c)): ("sent", 1) for c in CHATS}, **{("email", r): ("sent", 1) for r in RECIPIENTS}}
+
+    calls, mails = len(telegram.calls), len(smtp.received)
+    again = run_cli("run", "--config", config, "--date", DATE, env=ENV)
+    assert again.exit_code == 0, again.output
+    assert len(telegram.calls) == calls and len(smtp.received) == mails
+    assert "already delivered to every target" in again.output
+
+
+def test_one_failing_chat_and_recipient_do_not_stop_the_others_and_leak_no_secret(
+        tmp_path, rss_server, telegram, smtp, run_cli):
+    smtp.refuse.add("b@example.com")
+    with FakeOpenAI() as llm_server:  # the LLM path runs too, so its key is in play
+        config = delivery_config(tmp_path, rss_server.url, telegram, smtp,
+                                 delivery__telegram__chat_ids=[-1001, -100999], llm__base_url=llm_server.url)
+        _check_failing_run_and_recovery(tmp_path, config, telegram, smtp, run_cli)
+
+
+def _check_failing_run_and_recovery(tmp_path, config, telegram, smtp, run_cli):
+    env = {**ENV, "OPENAI_API_KEY": LLM_KEY}
+    result = run_cli("run", "--config", config, env=env)
+    assert result.exit_code == 1
+    error_lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert error_lines == [
+        f"error: {DATE}: delivery failed for telegram chat -100999: HTTP 400 Bad Request: chat not found; "
+        f"email b@example.com: SMTP 127.0.0.1:{smtp.port} (none): recipient refused (550 5.1.1 no such user)"]
+    assert telegram.for_chat(-1001)[-1].method == "sendDocument"
+    assert [r.recipients for r in smtp.received] == [["a@example.com"]]
+
+    status = run_cli("status", "--config", config, env=env)
+    assert "delivery telegram -100999: failed (run #1; HTTP 400 Bad Request: chat not found)" in status.output
+    assert "delivery telegram -1001: sent" in status.output
+    assert "delivery email b@example.com: failed (run #1; SMTP" in status.output
+
+    written = [result.output.encode(), status.output.encode()]
+    written += [p.read_bytes() for p in (tmp_path / "output").rglob("*") if p.is_file()]
+    assert any(p.name == "digest.log" for p in (tmp_path / "output").rglob("*"))
+    for secret in (TOKEN, SMTP_PASSWORD, LLM_KEY, TOKEN.split(":")[1]):
+        assert not any(secret.encode() in blob for blob in written), secret
+
+    # Fixed: the next run sends to the two failed targets only.
+    telegram.add_chat(-100999)
+    smtp.refuse.clear()
+    before = {chat: len(telegram.for_chat(chat)) for chat in (-1001, -100999)}
+    result = run_cli("run", "--config", config, env=ENV)
+    assert result.exit_code == 0, result.output
+    assert len(telegram.for_chat(-1001)) == before[-1001]
+    assert len(telegram.for_chat(-100999)) == len(telegram.for_chat(-1001))
+    assert [r.recipients for r in smtp.received] == [["a@example.com"], ["b@example.com"]]
+
+
+def test_rate_limit_is_waited_out_and_a_rejected_format_is_sent_as_plain_text(
+        tmp_path, rss_server, telegram, smtp, run_cli):
+    telegram.script("sendMessage", 429, "Too Many Requests: retry after 0", chat_id=-1001, retry_after=0, times=2)
+    telegram.script("sendMessage", 400, 'Bad Request: can\'t parse entities: Unsupported start tag "x" at byte '
+                                        "offset 0", chat_id=-1002)
+    config = delivery_config(tmp_path, rss_server.url, telegram, smtp, delivery__email__enabled=False)
+    result = run_cli("run", "--config", config, env=ENV)
+    assert result.exit_code == 0, result.output
+    first, second = telegram.for_chat(-1001), telegram.for_chat(-1002)
+    assert [s.text for s in first] == [s.text for s in second]  # nothing lost or repeated
+    assert telegram.calls.count(("sendMessage", "-1001")) == len(first) - 2 + 2  # two 429s, then accepted
+    assert second[1].parse_mode is None and second[1].raw == to_plain(first[1].raw)
+    assert all(s.parse_mode == "HTML" for s in second[2:-1])
+
+
+def test_wrong_token_fails_telegram_without_printing_it(tmp_path, rss_server, telegram, smtp, run_cli):
+    config = delivery_config(tmp_path, rss_server.url, telegram, smtp)
+    result = run_cli("run", "--config", config, env={**ENV, "TELEGRAM_BOT_TOKEN": "123:wrong-token-value"})
+    assert result.exit_code == 1
+    assert "telegram chat -1001: HTTP 401 Unauthorized; telegram chat -1002: HTTP 401 Unauthorized" in result.output
+    assert "wrong-token-value" not in result.output
+    assert len(smtp.received) == 2  # email went out regardless
+
+
+def test_a_run_that_stopped_midway_resumes_without_repeating_what_arrived(
+        tmp_path, rss_server, telegram, smtp, run_cli):
+    telegram.script("sendMessage", 502, "Bad Gateway", chat_id=-1001, times=3)  # 1 + max_retries
+    config = delivery_config(tmp_path, rss_server.url, telegram, smtp, delivery__email__enabled=False)
+    result = run_cli("run", "--config", config, env=ENV)
+    assert result.exit_code == 1
+    total = len(telegram.for_chat(-1002))
+    assert "telegram chat -1001: message 1/" in result.output and "HTTP 502 Bad Gateway" in result.output
+    assert [s.method for s in telegram.for_chat(-1001)] == ["sendPhoto"]
+    assert deliveries(tmp_path)[("telegram", "-1001")]["parts_sent"] == 1
+    status = run_cli("status", "--config", config).output
+    assert f"delivery telegram -1001: failed (run #1; 1/{total} parts arrived; message 1/" in status
+
+    result = run_cli("run", "--config", config, env=ENV)
+    assert result.exit_code == 0, result.output
+    assert "1 of" in result.output and "sending the rest" in result.output
+    assert [s.text for s in telegram.for_chat(-1001)] == [s.text for s in telegram.for_chat(-1002)]
+    assert len(telegram.for_chat(-1002)) == total  # the chat that had it got nothing more
+
+    # A process killed mid-send leaves 'sending': the next run says so and goes on from the last confirmed part.
+    db = sqlite3.connect(tmp_path / "output/digest.sqlite3")
+    with db:
+        db.execute("UPDATE deliveries SET status = 'sending', parts_sent = 5 WHERE target = '-1002'")
+    result = run_cli("run", "--config", config, env=ENV)
+    assert result.exit_code == 0, result.output
+    assert "telegram -1002: a previous run stopped while sending" in result.output
+    assert len(telegram.for_chat(-1002)) == total + total - 5
+    assert len(telegram.for_chat(-1001)) == total
+    assert deliveries(tmp_path)[("telegram", "-1002")]["status"] == "sent"
+
+
+def test_send_and_force_deliver_again(tmp_path, rss_server, telegram, smtp, run_cli):
+    config = delivery_config(tmp_path, rss_server.url, telegram, smtp)
+    assert run_cli("run", "--config", config, env=ENV).exit_code == 0
+    per_chat = len(telegram.for_chat(-1001))
+    result = run_cli("send", "--config", config, "--date", DATE, "--channel", "email", env=ENV)
+    assert result.exit_code == 0, result.output
+    assert f"{DATE}: delivery: email sent 2" in result.output
+    assert len(smtp.received) == 4 and len(telegram.for_chat(-1001)) == per_chat
+    assert deliveries(tmp_path)[("email", "a@example.com")]["attempts"] == 2
+
+    assert run_cli("run", "--config", config, "--force", env=ENV).exit_code == 0
+    assert len(telegram.for_chat(-1001)) == 2 * per_chat and len(smtp.received) == 6
+
+    missing = run_cli("send", "--config", config, "--date", "2026-06-29", env=ENV)
+    assert missing.exit_code == 1 and "no complete report in" in missing.output
+    disabled = run_cli("send", "--config", delivery_config(tmp_path, rss_server.url, telegram, smtp,
+                                                           delivery__email__enabled=False),
+                       "--date", DATE, "--channel", "email", env=ENV)
+    assert disabled.exit_code == 2 and "delivery.email.enabled is false" in disabled.output
+
+
+def test_no_deliver_sends_nothing(tmp_path, rss_server, telegram, smtp, run_cli):
+    config = delivery_config(tmp_path, rss_server.url, telegram, smtp)
+    assert run_cli("run", "--config", config, "--no-deliver", env=ENV).exit_code == 0
+    assert not telegram.calls and not smtp.received
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory):
+    made = self_signed_cert(tmp_path_factory.mktemp("tls"))
+    if made is None:
+        pytest.skip("no openssl command to make a test certificate")
+    return made
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_email_over_tls_verifies_the_server_certificate(tmp_path, cert, security, run_cli, demo_report):
+    with FakeSMTP(SMTP_PASSWORD, security=security, cert=cert) as server:
+        settings = {"delivery__email__enabled": True, "delivery__email__smtp_host": "127.0.0.1",
+                    "delivery__email__smtp_port": server.port, "delivery__email__security": security,
+                    "delivery__email__username": USER, "delivery__email__recipients": ["a@example.com"],
+                    "delivery__email__timeout_seconds": 5}
+        untrusted = str(write_config(tmp_path, **settings))
+        result = run_cli("send", "--config", untrusted, "--date", DATE, env=ENV)
+        assert result.exit_code == 1
+        assert "TLS failed" in result.output and "CERTIFICATE_VERIFY_FAILED" in result.output
+        assert not server.received
+
+        trusted = str(write_config(tmp_path, **settings, delivery__email__ca_file=str(cert[0])))
+        result = run_cli("send", "--config", trusted, "--date", DATE, env=ENV)
+        assert result.exit_code == 0, result.output
+        assert [r.recipients for r in server.received] == [["a@example.com"]]
+        assert server.logins == [(server.logins[0][0], True)]
+
+
+@pytest.fixture
+def demo_report(tmp_path, run_cli, monkeypatch):
+    """The bundled real day built offline into tmp_path/output (what `digest demo` writes)."""
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("demo").exit_code == 0
+    return tmp_path / "output" / DATE
