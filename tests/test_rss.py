@@ -61,6 +61,12 @@ def test_full_day_is_deduplicated_with_authors_split():
     assert len({p.id for p in listing.papers}) == 532
 
 
+def test_entities_in_abstracts_are_decoded_once():
+    papers = {p.id: p for p in parse_feed(day_feed_2026_06_30()).papers}
+    assert "question-and-answer (Q&A) credibility" in papers["2606.29734"].abstract
+    assert "&amp;" not in "".join(p.abstract + p.title for p in papers.values())
+
+
 def test_authors_split_outside_parentheses():
     assert split_authors("Ann Lee (MIT, CSAIL), Bo Kim, Cy Park (KAIST)") == [
         "Ann Lee (MIT, CSAIL)", "Bo Kim", "Cy Park (KAIST)"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import html
 import logging
 import re
 
@@ -137,7 +138,7 @@ def split_authors(creator: str) -> list[str]:
 
 
 def _clean(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"\s+", " ", html.unescape(text)).strip()
 
 
 def _entry_to_paper(entry, *, legacy: bool) -> Paper | None:
@@ -164,7 +165,8 @@ def _entry_to_paper(entry, *, legacy: bool) -> Paper | None:
     return Paper(
         id=paper_id,
         title=_clean(title),
-        abstract=_DESCRIPTION_PREFIX.sub("", abstract).strip(),
+        # feedparser hands the description over as HTML: "Q&A" arrives as "Q&amp;A".
+        abstract=html.unescape(_DESCRIPTION_PREFIX.sub("", abstract)).strip(),
         authors=split_authors(_clean(creator)),
         categories=categories,
         announce_type=announce_type or "new",
