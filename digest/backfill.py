@@ -123,6 +123,31 @@ def _one(config: Config, store: Store, calendar: ArxivCalendar, latest: dt.date,
                        result.papers)
 
 
+def catch_up_range(config: Config, store: Store, now: dt.datetime | None = None) -> tuple[dt.date, dt.date] | None:
+    """Listing dates the latest-run path missed: after the newest built date, before today's (ET) feed date.
+
+    The RSS feed carries one listing for one ET day only, so a run that fires while the feed still shows
+    an older batch (the default 11:00 KST fire is 21:00-22:00 ET) never sees Friday's listing: on Monday
+    morning the feed is empty. Those dates are built through the export API instead, oldest first.
+    Nothing is caught up on a fresh install (no date built yet) or beyond `arxiv.catch_up_days`.
+    """
+    from digest.sources.calendar import rss_feed_date
+
+    if config.arxiv.catch_up_days == 0:
+        return None
+    built = sorted(d for d in store.built_dates())
+    if not built:
+        return None
+    today = rss_feed_date(now or _now())
+    start = max(dt.date.fromisoformat(built[-1]) + dt.timedelta(days=1),
+                today - dt.timedelta(days=config.arxiv.catch_up_days))
+    end = today - dt.timedelta(days=1)
+    calendar = ArxivCalendar.from_config(config)
+    if start > end or not calendar.listing_dates(start, end):
+        return None
+    return start, end
+
+
 def summary_line(start: dt.date, end: dt.date, outcomes: list[DateOutcome]) -> str:
     span = f"{start}" if start == end else f"{start} to {end}"
     counts = {kind: [o for o in outcomes if o.kind == kind] for kind in (BUILT, SKIPPED, NO_LISTING, EMPTY,

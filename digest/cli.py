@@ -155,10 +155,30 @@ def run_once(config, *, date=None, deliver=True, force=False, command="run"):
     with state_lock(config.state_path, config.state.lock_timeout_seconds, progress.note):
         store = pipeline.open_store(config)
         try:
+            missed = catch_up(config, store, deliver, progress) if date is None else []
             options = pipeline.RunOptions(date=date, force=force, deliver=deliver, command=command)
-            return pipeline.run_date(config, store, options, pipeline.rss_fetcher(config), progress)
+            result = pipeline.run_date(config, store, options, pipeline.rss_fetcher(config), progress)
         finally:
             store.close()
+    if missed:
+        print_result(result)
+        raise DigestError(f"catching up missed listings failed for {', '.join(missed)}")
+    return result
+
+
+def catch_up(config, store, deliver: bool, progress) -> list[str]:
+    """Build the listing dates the latest-run path missed (see backfill.catch_up_range); returns failures."""
+    from digest.backfill import FAILED, backfill, catch_up_range
+
+    window = catch_up_range(config, store)
+    if window is None:
+        return []
+    failed = []
+    for _, _, outcome in backfill(config, store, *window, deliver=deliver, reporter=progress):
+        progress.note(f"catch-up: {outcome.message}")
+        if outcome.kind == FAILED:
+            failed.append(outcome.date.isoformat())
+    return failed
 
 
 @cli.command()

@@ -50,6 +50,7 @@ class ArxivConfig(Strict):
     timeout_seconds: float = Field(60.0, gt=0)
     max_retries: int = Field(4, ge=0, le=20)
     backoff_seconds: float = Field(2.0, ge=0)  # first wait between retries; doubles each time
+    catch_up_days: int = Field(7, ge=0, le=60)  # `digest run` also builds listings it missed, this far back
 
     @field_validator("categories")
     @classmethod

@@ -128,7 +128,11 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
     if options.date is None and not options.force:
         nothing_new = _nothing_new(store, listing, scheduled=options.command == "schedule")
         if nothing_new:
-            return RunResult(date, "skipped", nothing_new, config.output_dir / date.isoformat(), len(listing.papers))
+            report_dir = config.output_dir / date.isoformat()
+            if options.deliver and (report_dir / "digest.json").exists():
+                # Targets a previous fire could not reach get the built report now; the others nothing.
+                nothing_new += _deliver(config, store, date, report_dir, options, reporter)
+            return RunResult(date, "skipped", nothing_new, report_dir, len(listing.papers))
     if options.force:
         store.clear_date(date)
 
@@ -154,14 +158,18 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         stage.detail = str(report_dir)
     message = f"{date}: report written to {report_dir}"
     if options.deliver:
-        from digest.deliver import deliver_report
-
-        delivered = deliver_report(config, store, date, report_dir, force=options.force, reporter=reporter,
-                                   run_id=options.run_id)
-        if delivered.outcomes:
-            message += f"; delivery: {delivered.line()}"
+        message += _deliver(config, store, date, report_dir, options, reporter)
     return RunResult(date, "ok", message, report_dir, len(listing.papers), counts,
                      llm.usage if llm else LLMUsage())
+
+
+def _deliver(config: Config, store: Store, date: dt.date, report_dir: Path, options: RunOptions,
+             reporter: Reporter) -> str:
+    from digest.deliver import deliver_report
+
+    delivered = deliver_report(config, store, date, report_dir, force=options.force, reporter=reporter,
+                               run_id=options.run_id)
+    return f"; delivery: {delivered.line()}" if delivered.outcomes else ""
 
 
 def _fetch(config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter) -> Listing:

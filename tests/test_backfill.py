@@ -174,3 +174,34 @@ def test_a_stale_feed_falls_back_to_the_export_api(tmp_path, rss_server, api, co
     listing = fetch(dt.date(2026, 7, 1))  # the feed still carries 2026-06-30
     assert (listing.source, listing.date, len(listing.papers)) == ("api", dt.date(2026, 7, 1), 283)
     assert [r.path for r in rss_server.requests] == [f"/rss/{RSS_CATEGORIES}", "/api/query"]
+
+
+def test_run_catches_up_listings_the_feed_never_showed(tmp_path, server, api, run_cli, monkeypatch):
+    """At 11:00 KST the feed still shows the previous ET day; on Monday it is empty, so Friday's listing
+    would be lost. `digest run` builds such missed listings through the export API, oldest first."""
+    import digest.backfill
+    from tests.conftest import fixture_bytes
+    from tests.fakes.http import Response
+
+    config = str(write_config(tmp_path, server.url, arxiv__catch_up_days=7))
+    assert run_cli("backfill", "--config", config, "--date", "2026-06-30").exit_code == 0
+    # Mon 2026-07-06 11:00 KST = Sun 07-05 22:00 ET: the feed is empty (weekend), Thu 07-02 and Fri 07-03 are missed.
+    sunday_evening_et = dt.datetime(2026, 7, 5, 22, 0, tzinfo=dt.timezone(dt.timedelta(hours=-4)))
+    monkeypatch.setattr(digest.backfill, "_now", lambda: sunday_evening_et)
+    server.route(f"/rss/{RSS_CATEGORIES}", Response(200, fixture_bytes("rss-physics-2025-12-31-empty-holiday.xml")))
+    result = run_cli("run", "--config", config)
+    assert result.exit_code == 0, result.output
+    assert built(tmp_path) == ["2026-06-30", "2026-07-01", "2026-07-02", "2026-07-03"]
+    runs = sqlite3.connect(tmp_path / "output/digest.sqlite3").execute(
+        "SELECT date FROM runs WHERE status = 'ok' ORDER BY id").fetchall()
+    assert [r[0] for r in runs] == ["2026-06-30", "2026-07-01", "2026-07-02", "2026-07-03"]  # oldest first
+    # The next fire has nothing left to catch up: no request to the export API.
+    requests = len(server.requests)
+    assert run_cli("run", "--config", config).exit_code == 0
+    assert [r.path for r in server.requests[requests:]] == [f"/rss/{RSS_CATEGORIES}"]
+
+
+def test_fresh_install_does_not_catch_up(tmp_path, server, api, rss_server, run_cli):
+    config = str(write_config(tmp_path, server.url, arxiv__catch_up_days=7))
+    assert run_cli("run", "--config", config).exit_code == 0
+    assert [r.path for r in server.requests] == [f"/rss/{RSS_CATEGORIES}"]
