@@ -17,6 +17,7 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    raw_query: str = ""
 
 
 @dataclass
@@ -32,8 +33,10 @@ Handler = Callable[[Request], Response]
 class FakeServer:
     """`server.route("/rss/cs.AI", handler_or_response)`; a list of responses is served in turn (last repeats)."""
 
-    def __init__(self, port: int = 0):
+    def __init__(self, port: int = 0, fallback: Handler | None = None):
+        """`fallback` answers every path without a route (a 404 if None)."""
         self.requests: list[Request] = []
+        self._fallback = fallback
         self._routes: dict[str, Handler | Response | list[Response]] = {}
         self._lock = threading.Lock()
         fake = self
@@ -45,7 +48,8 @@ class FakeServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
-                request = Request(self.command, parts.path, parse_qs(parts.query), dict(self.headers), body)
+                request = Request(self.command, parts.path, parse_qs(parts.query), dict(self.headers), body,
+                                  parts.query)
                 response = fake._answer(request)
                 payload = response.body.encode() if isinstance(response.body, str) else response.body
                 self.send_response(response.status)
@@ -76,7 +80,7 @@ class FakeServer:
     def _answer(self, request: Request) -> Response:
         with self._lock:
             self.requests.append(request)
-            answer = self._routes.get(request.path)
+            answer = self._routes.get(request.path, self._fallback)
             if answer is None:
                 return Response(404, b"not found")
             if isinstance(answer, list):

@@ -18,8 +18,9 @@ import threading
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.http import FakeServer, Request, Response
 
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
                 "tg-emoji", "code", "pre", "blockquote", "tg-time"}
@@ -148,37 +149,18 @@ class FakeTelegram:
 
     def __post_init__(self):
         self._lock = threading.Lock()
-        fake = self
+        self._http = FakeServer(fallback=self._serve)
 
-        class _Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                status, payload = fake._handle(urlsplit(self.path), self.headers.get("Content-Type", ""), body)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST
-
-            def log_message(self, *args):
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+    def _serve(self, request: Request) -> Response:
+        url = urlsplit(f"{request.path}?{request.raw_query}")
+        status, payload = self._handle(url, request.headers.get("Content-Type", ""), request.body)
+        return Response(status, json.dumps(payload), {"Content-Type": "application/json"})
 
     # ----- test helpers -----
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._http.url
 
     def add_chat(self, chat_id: int | str, title: str = "test channel", kind: str = "channel") -> None:
         self.chats[str(chat_id)] = {"id": chat_id, "title": title, "type": kind}
@@ -194,12 +176,11 @@ class FakeTelegram:
         return [s for s in self.sent if s.chat_id == str(chat_id)]
 
     def __enter__(self) -> FakeTelegram:
-        self._thread.start()
+        self._http.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.__exit__(*exc)
 
     # ----- the Bot API -----
 
