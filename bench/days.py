@@ -64,7 +64,7 @@ def rss_feed(papers: list[Paper], date: dt.date) -> bytes:
         items.append(f"""    <item>
       <title>{escape(p.title)}</title>
       <link>https://arxiv.org/abs/{p.id}</link>
-      <description>arXiv:{p.id}v1 Announce Type: {p.announce_type} 
+      <description>arXiv:{p.id}v1 Announce Type: {p.announce_type}
 Abstract: {escape(p.abstract)}</description>
       <guid isPermaLink="false">oai:arXiv.org:{p.id}v1</guid>{cats}
       <pubDate>{pub}</pubDate>

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
+from digest.chart import warm_up
 from digest.classify import BatchResult, LLMClassifier, OfflineClassifier, setup_key
 from digest.config import Config
 from digest.llm import LLM, in_parallel, llm_enabled
@@ -42,6 +43,8 @@ def classify(config: Config, store: Store, listing: Listing, reporter: Reporter,
         llm, config.categories, OfflineClassifier(config.categories, config.arxiv.categories),
         batch_size=config.llm.batch_size, concurrency=config.llm.concurrency, max_retries=config.llm.max_retries,
     )
+    if todo:
+        warm_up()  # the chart's imports, while the LLM answers
     with reporter.stage("classify", total=len(listing.papers)) as stage:
         stage.advance(len(listing.papers) - len(todo))
 
@@ -71,6 +74,8 @@ def summarize(config: Config, store: Store, listing: Listing, chosen: Chosen, re
             done[name] = stored
         else:
             todo.append((name, papers, members, setup))
+    if todo:
+        warm_up()
     with reporter.stage("summarize", total=len(chosen)) as stage:
         stage.advance(len(done))
 
