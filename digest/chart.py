@@ -18,6 +18,7 @@ FONT_FAMILY = "NanumGothic"
 CHART_VERSION = "1"
 KEY_FIELD = "digest-chart-key"  # a PNG text chunk: what the chart was drawn from
 _setup_lock = threading.Lock()
+_warming = False
 
 
 def _font_dir() -> Path:
@@ -28,9 +29,15 @@ def _font_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "fonts"
 
 
-def warm_up() -> None:  # idempotent: a second call finds everything loaded
+def warm_up() -> None:
     """Import matplotlib and load the fonts in the background (about half a second of CPU), for a run
-    that is about to wait on the LLM anyway; the chart is then drawn without that delay."""
+    that is about to wait on the LLM anyway; the chart is then drawn without that delay. Once per process."""
+    global _warming
+    with _setup_lock:
+        if _warming:
+            return
+        _warming = True
+
     def load() -> None:
         try:
             _setup_matplotlib()
@@ -40,9 +47,12 @@ def warm_up() -> None:  # idempotent: a second call finds everything loaded
     threading.Thread(target=load, name="chart-warm-up", daemon=True).start()
 
 
+_configure_lock = threading.Lock()
+
+
 @functools.cache
 def _setup_matplotlib():
-    with _setup_lock:  # the warm-up thread and the renderer may both arrive here first
+    with _configure_lock:  # the warm-up thread and the renderer may both arrive here first
         return _configure()
 
 

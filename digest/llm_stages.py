@@ -43,12 +43,13 @@ def classify(config: Config, store: Store, listing: Listing, reporter: Reporter,
         llm, config.categories, OfflineClassifier(config.categories, config.arxiv.categories),
         batch_size=config.llm.batch_size, concurrency=config.llm.concurrency, max_retries=config.llm.max_retries,
     )
-    if todo:
-        warm_up()  # the chart's imports, while the LLM answers
     with reporter.stage("classify", total=len(listing.papers)) as stage:
         stage.advance(len(listing.papers) - len(todo))
 
         def save(batch: BatchResult) -> None:
+            # The chart's imports while the LLM answers; not before the first answer, when the CPU is
+            # busy importing openai and sending the first wave.
+            warm_up()
             with store.transaction():
                 store.save_assignments(listing.date, batch.assignments, setup)
                 link_assignments(store, listing.date, batch.hashes)
@@ -75,7 +76,7 @@ def summarize(config: Config, store: Store, listing: Listing, chosen: Chosen, re
         else:
             todo.append((name, papers, members, setup))
     if todo:
-        warm_up()
+        warm_up()  # the chart's imports while the LLM answers (already done if classification asked it)
     with reporter.stage("summarize", total=len(chosen)) as stage:
         stage.advance(len(done))
 
