@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import importlib.util
+import json
+import struct
+import threading
 from pathlib import Path
 
 FONT_PACKAGE = "koreanize_matplotlib"  # ships NanumGothic (SIL OFL 1.1); see digest/data/FONT-LICENSE.txt
 FONT_FILES = ("NanumGothic.ttf", "NanumGothicBold.ttf")
 FONT_FAMILY = "NanumGothic"
+# Bump when the drawing below changes: a stored chart with the same counts and date is reused until then.
+CHART_VERSION = "1"
+KEY_FIELD = "digest-chart-key"  # a PNG text chunk: what the chart was drawn from
+_setup_lock = threading.Lock()
+_warming = False
 
 
 def _font_dir() -> Path:
@@ -19,7 +29,34 @@ def _font_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "fonts"
 
 
+def warm_up() -> None:
+    """Import matplotlib and load the fonts in the background (about half a second of CPU), for a run
+    that is about to wait on the LLM anyway; the chart is then drawn without that delay. Once per process."""
+    global _warming
+    with _setup_lock:
+        if _warming:
+            return
+        _warming = True
+
+    def load() -> None:
+        try:
+            _setup_matplotlib()
+        except Exception:  # noqa: BLE001 - render_chart meets the same problem and reports it
+            pass
+
+    threading.Thread(target=load, name="chart-warm-up", daemon=True).start()
+
+
+_configure_lock = threading.Lock()
+
+
+@functools.cache
 def _setup_matplotlib():
+    with _configure_lock:  # the warm-up thread and the renderer may both arrive here first
+        return _configure()
+
+
+def _configure():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -32,6 +69,30 @@ def _setup_matplotlib():
     pyplot.rcParams["font.family"] = FONT_FAMILY
     pyplot.rcParams["axes.unicode_minus"] = False
     return pyplot
+
+
+def chart_key(counts: dict[str, int], date: dt.date) -> str:
+    """What the chart shows, as a hash: equal keys, equal pictures (for one CHART_VERSION)."""
+    return hashlib.sha256(json.dumps([CHART_VERSION, date.isoformat(), list(counts.items())],
+                                     ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def stored_key(path: Path) -> str | None:
+    """The chart key written into a PNG by render_chart, or None (no file, another PNG, unreadable)."""
+    try:
+        with path.open("rb") as png:
+            if png.read(8) != b"\x89PNG\r\n\x1a\n":
+                return None
+            while header := png.read(8):
+                length, kind = struct.unpack(">I4s", header)
+                if kind in (b"IDAT", b"IEND"):
+                    return None  # text chunks come before the image data
+                data = png.read(length + 4)[:length]
+                if kind == b"tEXt" and data.startswith(KEY_FIELD.encode() + b"\0"):
+                    return data.split(b"\0", 1)[1].decode("latin-1")
+    except (OSError, struct.error):
+        return None
+    return None
 
 
 def render_chart(counts: dict[str, int], date: dt.date, path: Path) -> Path:
@@ -57,6 +118,6 @@ def render_chart(counts: dict[str, int], date: dt.date, path: Path) -> Path:
         ax.spines[side].set_visible(False)
     ax.tick_params(axis="x", labelsize=10)
     fig.tight_layout()
-    fig.savefig(path, format="png")
+    fig.savefig(path, format="png", metadata={KEY_FIELD: chart_key(counts, date)})
     plt.close(fig)
     return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import logging
 import sqlite3
 import sys
@@ -14,6 +15,7 @@ import click
 from digest.errors import ConfigError, DigestError
 
 log = logging.getLogger("digest")
+GC_THRESHOLD = 20_000  # allocations between young-generation collections (Python's default: 700)
 
 
 class Secrets:
@@ -300,10 +302,16 @@ def check(config_path) -> None:
 
 
 def main() -> None:
+    # A run builds a few hundred thousand long-lived objects (the models of openai and pydantic, matplotlib)
+    # and little cyclic garbage. Collecting less often saves about 0.3 s of imports; freezing the heap at
+    # exit saves the 0.3 s the interpreter would spend collecting it on the way out (see bench/).
+    gc.set_threshold(GC_THRESHOLD, 20, 20)
     try:
         cli.main(prog_name="digest", standalone_mode=True)
     except SystemExit:
         raise
+    finally:
+        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import functools
 import hashlib
 import json
 import random
@@ -21,9 +22,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import CancelledError, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import openai
 from pydantic import BaseModel, ValidationError
 
 from digest.config import Config
@@ -31,6 +31,9 @@ from digest.errors import LLMError
 from digest.models import LLMUsage
 from digest.prompts import PROMPT_VERSION
 from digest.store import Store
+
+if TYPE_CHECKING:
+    import openai
 
 RETRYABLE_STATUS = {408, 409, 429}  # and every 5xx
 MAX_RETRY_AFTER = 120.0  # seconds; a server asking for longer is treated as down
@@ -70,7 +73,10 @@ def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
     return fix(raw)
 
 
+@functools.lru_cache(maxsize=64)
 def response_format(name: str, model: type[BaseModel]) -> dict[str, Any]:
+    """The response_format for `model`, made once per model: every batch of a run sends the same one.
+    The same dict is shared by every call: treat it as read-only."""
     return {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": strict_schema(model)}}
 
 
@@ -102,10 +108,21 @@ class LLM:
         self.model = config.llm.model
         self.prompt_version = PROMPT_VERSION
         self._key = config.secret(config.llm.api_key_env)
-        self.client = openai.OpenAI(api_key=self._key or NO_KEY, base_url=config.llm.base_url,
-                                    timeout=config.llm.timeout_seconds, max_retries=0)
+        self._client: openai.OpenAI | None = None
         self.usage = LLMUsage(model=self.model)
         self._lock = threading.Lock()
+
+    @property
+    def client(self) -> openai.OpenAI:
+        """The openai client, made on first use: importing openai takes about half a second, which a run
+        whose answers are all stored or cached (a re-run of a built date) never needs to pay."""
+        with self._lock:
+            if self._client is None:
+                import openai
+
+                self._client = openai.OpenAI(api_key=self._key or NO_KEY, base_url=self.settings.base_url,
+                                             timeout=self.settings.timeout_seconds, max_retries=0)
+            return self._client
 
     # ----- the one public call -----
 
@@ -144,6 +161,8 @@ class LLM:
 
     def list_models(self) -> list[str]:
         """The server's model ids (GET /models), for `digest check`."""
+        import openai
+
         try:
             return [m.id for m in self.client.models.list()]
         except openai.APIStatusError as exc:
@@ -155,6 +174,8 @@ class LLM:
 
     def _attempt(self, purpose: str, detail: str, messages: list[dict[str, str]], fmt: dict, input_hash: str,
                  parse: type[BaseModel], spent: LLMUsage) -> tuple[Any, str]:
+        import openai
+
         started = time.monotonic()
         tokens = (0, 0)
         try:
@@ -253,6 +274,8 @@ class LLM:
         return self._scrub(f"{reason}: {_short(str(message))}" if message else reason)
 
     def _connection_reason(self, exc: openai.APIConnectionError) -> str:
+        import openai
+
         if isinstance(exc, openai.APITimeoutError):
             return self._scrub(f"no answer within {self.settings.timeout_seconds:g} s from {exc.request.url}")
         return self._scrub(f"could not connect to {exc.request.url}")

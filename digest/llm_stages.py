@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
+from digest.chart import warm_up
 from digest.classify import BatchResult, LLMClassifier, OfflineClassifier, setup_key
 from digest.config import Config
 from digest.llm import LLM, in_parallel, llm_enabled
@@ -46,6 +47,9 @@ def classify(config: Config, store: Store, listing: Listing, reporter: Reporter,
         stage.advance(len(listing.papers) - len(todo))
 
         def save(batch: BatchResult) -> None:
+            # The chart's imports while the LLM answers; not before the first answer, when the CPU is
+            # busy importing openai and sending the first wave.
+            warm_up()
             with store.transaction():
                 store.save_assignments(listing.date, batch.assignments, setup)
                 link_assignments(store, listing.date, batch.hashes)
@@ -71,6 +75,8 @@ def summarize(config: Config, store: Store, listing: Listing, chosen: Chosen, re
             done[name] = stored
         else:
             todo.append((name, papers, members, setup))
+    if todo:
+        warm_up()  # the chart's imports while the LLM answers (already done if classification asked it)
     with reporter.stage("summarize", total=len(chosen)) as stage:
         stage.advance(len(done))
 

@@ -55,14 +55,22 @@ def open_store(config: Config) -> Store:
 
 def rss_fetcher(config: Config, now: Callable[[], dt.datetime] | None = None) -> Fetcher:
     """The latest listing from the RSS feed; a date the feed no longer (or not yet) carries from the export API."""
-    from digest.sources.api import api_fetcher
     from digest.sources.calendar import rss_feed_date
-    from digest.sources.rss import feed_url, fetch_listing
 
-    past = api_fetcher(config, now=now)
     clock = now or (lambda: dt.datetime.now(dt.UTC))
+    api: list[Fetcher] = []
+
+    def past(date: dt.date) -> Listing:
+        # Made on first use: the export API client imports arxiv and requests, which most runs never need.
+        if not api:
+            from digest.sources.api import api_fetcher
+
+            api.append(api_fetcher(config, now=now))
+        return api[0](date)
 
     def fetch(date: dt.date | None) -> Listing:
+        from digest.sources.rss import feed_url, fetch_listing
+
         # The feed switches at midnight ET, so it can only carry today's (ET) date.
         if date is not None and date != rss_feed_date(clock()):
             return past(date)

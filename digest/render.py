@@ -141,7 +141,7 @@ def digest_json(digest: Digest) -> dict:
 
 def write_report(digest: Digest, output_dir: Path, templates_override: Path | None = None) -> Path:
     """Render everything into a temporary folder, then swap it into output_dir/DATE in one rename."""
-    from digest.chart import render_chart
+    from digest.chart import chart_key, render_chart, stored_key
 
     output_dir.mkdir(parents=True, exist_ok=True)
     final = output_dir / digest.date.isoformat()
@@ -149,7 +149,11 @@ def write_report(digest: Digest, output_dir: Path, templates_override: Path | No
     tmp = Path(tempfile.mkdtemp(prefix=f".{digest.date.isoformat()}-", dir=output_dir))
     tmp.chmod(0o755)  # mkdtemp makes it private; a report folder is for reading
     try:
-        render_chart(digest.counts, digest.date, tmp / digest.chart_name)
+        previous = final / digest.chart_name
+        if stored_key(previous) == chart_key(digest.counts, digest.date):
+            shutil.copy2(previous, tmp / digest.chart_name)  # a re-run: the same picture, without matplotlib
+        else:
+            render_chart(digest.counts, digest.date, tmp / digest.chart_name)
         (tmp / "digest.md").write_text(render_markdown(digest, env), encoding="utf-8")
         (tmp / "digest.html").write_text(render_html(digest, env), encoding="utf-8")
         (tmp / "digest.json").write_text(

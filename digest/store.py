@@ -218,16 +218,16 @@ class Store:
 
     def save_listing(self, listing: Listing) -> None:
         date = listing.date.isoformat()
+        now = _now()
         with self.transaction() as db:
-            for paper in listing.papers:
-                db.execute(
-                    """INSERT INTO papers (id, title, abstract, authors, categories, first_seen)
-                       VALUES (?, ?, ?, ?, ?, ?)
-                       ON CONFLICT(id) DO UPDATE SET title=excluded.title, abstract=excluded.abstract,
-                         authors=excluded.authors, categories=excluded.categories""",
-                    (paper.id, paper.title, paper.abstract, json.dumps(paper.authors, ensure_ascii=False),
-                     json.dumps(paper.categories), _now()),
-                )
+            db.executemany(
+                """INSERT INTO papers (id, title, abstract, authors, categories, first_seen)
+                   VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(id) DO UPDATE SET title=excluded.title, abstract=excluded.abstract,
+                     authors=excluded.authors, categories=excluded.categories""",
+                [(p.id, p.title, p.abstract, json.dumps(p.authors, ensure_ascii=False), json.dumps(p.categories), now)
+                 for p in listing.papers],
+            )
             db.execute("DELETE FROM listing_papers WHERE date = ?", (date,))
             db.execute(
                 "INSERT OR REPLACE INTO listings (date, source, fetched_at, paper_count) VALUES (?, ?, ?, ?)",

@@ -7,13 +7,13 @@ from digest.render import environment, md_escape, plain_text, render_html, rende
 HOSTILE = "<script>alert(1)</script> see [click](http://evil.example) **bold** http://x.example/y 2605.99999"
 
 
-def _digest(summary_text=HOSTILE, title="A & B <i>x</i> [y](z)"):
+def _digest(summary_text=HOSTILE, title="A & B <i>x</i> [y](z)", counts=None):
     paper = Paper("2606.00001", title, "abstract", ["Ann"], ["cs.LG"], "new")
     summary = TopicSummary("LLM", [[summary_text]] * 5, {paper.id: summary_text}, "llm")
     return Digest(
         date=dt.date(2026, 6, 30), title="Daily", papers=[paper],
         assignments={paper.id: Assignment(paper.id, "LLM", 7, "llm")}, selected={paper.id},
-        sections=[TopicSection("LLM", [paper], summary, 3)], counts={"LLM": 3, "Other": 0},
+        sections=[TopicSection("LLM", [paper], summary, 3)], counts=counts or {"LLM": 3, "Other": 0},
     )
 
 
@@ -59,8 +59,22 @@ def test_failed_render_keeps_the_previous_report(tmp_path, monkeypatch):
 
     monkeypatch.setattr(digest.chart, "render_chart", broken)
     try:
-        write_report(_digest(title="Bad"), tmp_path)
+        write_report(_digest(title="Bad", counts={"LLM": 4, "Other": 0}), tmp_path)
     except RuntimeError:
         pass
     assert "Good" in (final / "digest.md").read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["2026-06-30"]
+
+
+def test_rebuilt_report_reuses_its_chart_and_redraws_a_changed_one(tmp_path, monkeypatch):
+    final = write_report(_digest(), tmp_path)
+    chart = (final / "paper_2026-06-30.png").read_bytes()
+    import digest.chart
+
+    drawn = []
+    real = digest.chart.render_chart
+    monkeypatch.setattr(digest.chart, "render_chart", lambda *args: drawn.append(args) or real(*args))
+    write_report(_digest(title="Again"), tmp_path)
+    assert drawn == [] and (final / "paper_2026-06-30.png").read_bytes() == chart
+    write_report(_digest(counts={"LLM": 9, "Other": 1}), tmp_path)
+    assert len(drawn) == 1 and (final / "paper_2026-06-30.png").read_bytes() != chart

@@ -43,6 +43,7 @@ class FakeServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def _serve(self):
                 length = int(self.headers.get("Content-Length") or 0)
