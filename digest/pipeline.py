@@ -131,6 +131,11 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
     listing = _fetch(config, store, options, fetch, reporter)
     if not listing.papers:
         when = listing.date.isoformat()
+        if listing.source == "api":
+            # The calendar says this is a listing date (cli checked), yet the API has nothing for it.
+            return RunResult(listing.date, "empty", f"{when}: the export API has no papers for this listing date "
+                             "yet (not indexed yet, or an arXiv closure missing from arxiv.holidays); "
+                             "nothing built, try again later")
         return RunResult(listing.date, "empty", f"{when}: no announcement on arXiv (weekend or holiday)")
     date = listing.date
     if options.date is None and not options.force:

@@ -205,3 +205,12 @@ def test_fresh_install_does_not_catch_up(tmp_path, server, api, rss_server, run_
     config = str(write_config(tmp_path, server.url, arxiv__catch_up_days=7))
     assert run_cli("run", "--config", config).exit_code == 0
     assert [r.path for r in server.requests] == [f"/rss/{RSS_CATEGORIES}"]
+
+
+def test_run_on_a_listing_date_the_api_has_not_indexed_says_so(tmp_path, server, config, run_cli):
+    server.route("/api/query", FakeArxivApi())  # answers, but knows no paper: the index lags
+    result = run_cli("run", "--config", config, "--date", "2026-07-01")
+    assert result.exit_code == 0
+    assert "2026-07-01: the export API has no papers for this listing date yet" in result.output
+    assert "weekend or holiday" not in result.output
+    assert built(tmp_path) == []
