@@ -49,9 +49,18 @@ def llm_enabled(config: Config) -> tuple[bool, str]:
                    "offline classifier and extractive summaries")
 
 
+# Left out of the schema we send: titles and defaults are noise, and numeric, length and format constraints
+# are where OpenAI-compatible servers (vLLM, llama.cpp, Ollama, older OpenAI snapshots) differ; our own
+# validation enforces them instead (an importance outside 1-10 is clamped, see classify.py).
+_UNPORTABLE = frozenset({
+    "title", "default", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
+    "minLength", "maxLength", "pattern", "format", "minItems", "maxItems",
+})
+
+
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema in the form OpenAI's strict mode accepts: references inlined, every object
-    closed (additionalProperties false) with all its properties required, no titles or defaults."""
+    """The model's JSON schema in the strictest common subset of structured output: references inlined,
+    every object closed (additionalProperties false) with all its properties required, no constraints."""
     raw = model.model_json_schema()
     defs = raw.pop("$defs", {})
 
@@ -62,7 +71,7 @@ def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
             return node
         if "$ref" in node:
             return fix(defs[node["$ref"].rsplit("/", 1)[-1]])
-        out = {k: fix(v) for k, v in node.items() if k not in ("title", "default")}
+        out = {k: fix(v) for k, v in node.items() if k not in _UNPORTABLE}
         if out.get("type") == "object" or "properties" in out:
             out["type"] = "object"
             out.setdefault("properties", {})

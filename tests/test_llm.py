@@ -303,3 +303,16 @@ def test_the_key_is_sent_to_the_server_and_stored_nowhere(tmp_path, setup, fake,
     for path in (tmp_path / "output").rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+def test_schema_sent_is_the_portable_strict_subset():
+    from digest.llm import strict_schema
+    from digest.prompts import classify_schema_model
+
+    schema = strict_schema(classify_schema_model(["LLM", "Computer Vision"]))
+    text = json.dumps(schema)
+    for keyword in ("minimum", "maximum", "$ref", "title", "default"):
+        assert f'"{keyword}"' not in text
+    item = schema["properties"]["papers"]["items"]
+    assert item["additionalProperties"] is False and item["required"] == ["id", "topic", "importance"]
+    assert item["properties"]["topic"]["enum"] == ["LLM", "Computer Vision", "Other"]
