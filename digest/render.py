@@ -84,17 +84,19 @@ def footer_line(digest: Digest) -> str:
     return f"{digest.date.isoformat()} · 수집 {len(digest.papers)}편 · {counts} · {llm}"
 
 
-def _context(digest: Digest) -> dict:
+def template_context(digest: Digest) -> dict:
+    """What every template (digest.md, digest.html, telegram.html) gets to render one digest."""
     return {"d": digest, "date": digest.date.isoformat(), "sections": digest.sections, "counts": digest.counts,
             "usage": digest.usage, "footer": footer_line(digest)}
 
 
 def render_markdown(digest: Digest, env: Environment) -> str:
-    return env.get_template("digest.md.j2").render(**_context(digest))
+    return env.get_template("digest.md.j2").render(**template_context(digest))
 
 
 def render_html(digest: Digest, env: Environment, *, chart_src: str | None = None) -> str:
-    return env.get_template("digest.html.j2").render(**_context(digest), chart_src=chart_src or digest.chart_name)
+    template = env.get_template("digest.html.j2")
+    return template.render(**template_context(digest), chart_src=chart_src or digest.chart_name)
 
 
 def digest_json(digest: Digest) -> dict:

@@ -17,7 +17,7 @@ import httpx
 from digest.config import TelegramConfig
 from digest.deliver.report import Report
 from digest.deliver.tghtml import CAPTION_LIMIT, pack, split_html, to_plain
-from digest.render import environment, footer_line
+from digest.render import environment, template_context
 
 log = logging.getLogger("digest")
 # httpx logs every request URL at INFO level, and every Bot API URL contains the token.
@@ -52,9 +52,7 @@ def render_parts(report: Report, templates_override: Path | None = None) -> list
     """The report as Telegram sends it: a photo with a caption, messages that each fit, then digest.md."""
     digest = report.digest
     env = environment(templates_override)
-    context = {"d": digest, "date": digest.date.isoformat(), "sections": digest.sections, "counts": digest.counts,
-               "usage": digest.usage, "footer": footer_line(digest)}
-    module = env.get_template("telegram.html.j2").make_module(context)
+    module = env.get_template("telegram.html.j2").make_module(template_context(digest))
     caption = split_html(str(module.caption()).strip(), CAPTION_LIMIT)
     blocks = [*(str(module.topic(s)) for s in digest.sections), str(module.closing())]
     messages = pack(blocks)
