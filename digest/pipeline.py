@@ -142,10 +142,11 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         nothing_new = _nothing_new(store, listing, scheduled=options.command == "schedule")
         if nothing_new:
             report_dir = config.output_dir / date.isoformat()
-            if options.deliver and (report_dir / "digest.json").exists():
+            built = (report_dir / "digest.json").exists()
+            if options.deliver and built:
                 # Targets a previous fire could not reach get the built report now; the others nothing.
                 nothing_new += _deliver(config, store, date, report_dir, options, reporter)
-            return RunResult(date, "skipped", nothing_new, report_dir, len(listing.papers))
+            return RunResult(date, "skipped", nothing_new, report_dir if built else None, len(listing.papers))
     if options.force:
         store.clear_date(date)
 
