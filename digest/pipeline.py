@@ -109,7 +109,7 @@ def run_date(config: Config, store: Store, options: RunOptions, fetch: Fetcher,
     run_id = store.start_run(options.command, options.date)
     options = replace(options, run_id=run_id)
     try:
-        result = _run(config, store, options, fetch, reporter, run_id)
+        result = _run(config, store, options, fetch, reporter)
     except BaseException as exc:
         # A delivery failure happens after the date is known: record it so `digest status` shows the deliveries.
         date = getattr(exc, "date", None) or options.date
@@ -126,9 +126,8 @@ def run_date(config: Config, store: Store, options: RunOptions, fetch: Fetcher,
     return result
 
 
-def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter,
-         run_id: int | None = None) -> RunResult:
-    listing = _fetch(config, store, options, fetch, reporter)
+def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter) -> RunResult:
+    listing, stale = _fetch(config, store, options, fetch, reporter)
     if not listing.papers:
         when = listing.date.isoformat()
         if listing.source == "api":
@@ -139,7 +138,7 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         return RunResult(listing.date, "empty", f"{when}: no announcement on arXiv (weekend or holiday)")
     date = listing.date
     if options.date is None and not options.force:
-        nothing_new = _nothing_new(store, listing, scheduled=options.command == "schedule")
+        nothing_new = _nothing_new(store, listing, stale, scheduled=options.command == "schedule")
         if nothing_new:
             report_dir = config.output_dir / date.isoformat()
             built = (report_dir / "digest.json").exists()
@@ -151,7 +150,7 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         store.clear_date(date)
 
     llm = llm_stages.session(config, store, use_llm=options.use_llm, force=options.force, date=date,
-                             run_id=run_id, reporter=reporter)
+                             run_id=options.run_id, reporter=reporter)
     if llm is None:
         assignments = _classify(config, store, listing, reporter)
         sections = _summarize(store, listing, select(config, listing.papers, assignments), reporter)
@@ -186,37 +185,40 @@ def _deliver(config: Config, store: Store, date: dt.date, report_dir: Path, opti
     return f"; delivery: {delivered.line()}" if delivered.outcomes else ""
 
 
-def _fetch(config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter) -> Listing:
+def _fetch(config: Config, store: Store, options: RunOptions, fetch: Fetcher,
+           reporter: Reporter) -> tuple[Listing, bool]:
+    """The date's listing (stored, or fetched and stored), and whether the latest feed is stale: every one
+    of its papers was already announced on an earlier date (a feed still serving an older batch)."""
     if options.date is not None and not options.force:
         stored = store.load_listing(options.date)
         if stored is not None:
             reporter.note(f"{options.date}: using the {len(stored.papers)} papers already stored")
-            return stored
+            return stored, False
     with reporter.stage("fetch") as stage:
         listing = keep_announce_types(fetch(options.date), config.arxiv.announce_types)
         stage.detail = f"{len(listing.papers)} papers announced {listing.date}"
-    # A feed still serving an older batch under a new date must not overwrite what is stored.
-    stale = options.date is None and len(_stale_ids(store, listing)) == len(listing.papers)
+    stale = bool(listing.papers) and options.date is None and _all_announced_before(store, listing)
+    # A stale feed under a new date must not overwrite what is stored.
     if listing.papers and not stale:
         store.save_listing(listing)
-    return listing
+    return listing, stale
 
 
-def _stale_ids(store: Store, listing: Listing) -> set[str]:
-    """Ids of this listing already announced on another date (a feed still serving an older batch)."""
+def _all_announced_before(store: Store, listing: Listing) -> bool:
+    """Every paper of this listing is already stored under another listing date."""
     ids = [p.id for p in listing.papers]
-    return {pid for pid, date in store.listing_dates_of(ids).items() if date != listing.date.isoformat()}
+    earlier = [d for d in store.listing_dates_of(ids).values() if d != listing.date.isoformat()]
+    return len(earlier) == len(ids)
 
 
-def _nothing_new(store: Store, listing: Listing, scheduled: bool) -> str | None:
+def _nothing_new(store: Store, listing: Listing, stale: bool, scheduled: bool) -> str | None:
     """Why the latest feed needs no new digest, or None: every paper is old news, or (for a scheduled
     fire) its date is built already. A manual run rebuilds a built date from the store (no LLM call)."""
     date = listing.date.isoformat()
     if scheduled and date in store.built_dates():
         return f"{date}: already built; arXiv has announced nothing newer yet"
-    stale = _stale_ids(store, listing)
-    if stale and len(stale) == len(listing.papers):
-        return (f"{date}: the feed looks stale (all {len(stale)} papers were announced on an earlier date); "
+    if stale:
+        return (f"{date}: the feed looks stale (all {len(listing.papers)} papers were announced on an earlier date); "
                 "nothing new to send")
     return None
 
