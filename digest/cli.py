@@ -308,8 +308,6 @@ def main() -> None:
     gc.set_threshold(GC_THRESHOLD, 20, 20)
     try:
         cli.main(prog_name="digest", standalone_mode=True)
-    except SystemExit:
-        raise
     finally:
         gc.freeze()
 

@@ -190,6 +190,11 @@ class Config(Strict):
         return self.resolve(self.report.output_dir)
 
     @property
+    def templates_override(self) -> Path | None:
+        """report.templates_dir resolved, or None for the built-in templates."""
+        return self.resolve(self.report.templates_dir) if self.report.templates_dir else None
+
+    @property
     def state_path(self) -> Path:
         return self.resolve(self.state.path)
 

@@ -166,8 +166,7 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         llm_used=llm is not None,
     )
     with reporter.stage("render") as stage:
-        report_dir = write_report(digest, config.output_dir, config.resolve(config.report.templates_dir)
-                                  if config.report.templates_dir else None)
+        report_dir = write_report(digest, config.output_dir, config.templates_override)
         stage.detail = str(report_dir)
     message = f"{date}: report written to {report_dir}"
     if options.deliver:
