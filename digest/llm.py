@@ -168,17 +168,6 @@ class LLM:
             return Answer(value, input_hash, cached=False)
         raise LLMError(f"LLM {purpose} {detail} failed after {attempts} attempts: {last}")
 
-    def list_models(self) -> list[str]:
-        """The server's model ids (GET /models), for `digest check`."""
-        import openai
-
-        try:
-            return [m.id for m in self.client.models.list()]
-        except openai.APIStatusError as exc:
-            raise LLMError(f"LLM models list: {self._status_reason(exc)}") from None
-        except openai.APIConnectionError as exc:
-            raise LLMError(f"LLM models list: {self._connection_reason(exc)}") from None
-
     # ----- one attempt -----
 
     def _attempt(self, purpose: str, detail: str, messages: list[dict[str, str]], fmt: dict, input_hash: str,
