@@ -51,8 +51,14 @@ def synthetic_day(papers: int, date: dt.date = SYNTHETIC_DATE) -> Day:
 
 
 def _renamed(paper: Paper, new_id: str) -> Paper:
-    return Paper(id=new_id, title=paper.title, abstract=paper.abstract, authors=paper.authors,
-                 categories=paper.categories, announce_type=paper.announce_type)
+    return Paper(
+        id=new_id,
+        title=paper.title,
+        abstract=paper.abstract,
+        authors=paper.authors,
+        categories=paper.categories,
+        announce_type=paper.announce_type,
+    )
 
 
 def rss_feed(papers: list[Paper], date: dt.date) -> bytes:

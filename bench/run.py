@@ -130,16 +130,20 @@ def bench_day(day: Day, rss: FakeServer, fake: FakeOpenAI, work: Path, args: arg
     figures.completion_tokens = sum(c.completion_tokens for c in calls)
     own = sum(estimate_tokens(f"{p.title}\n{p.abstract}") for p in papers)
     figures.cls_ratio = sum(c.prompt_tokens for c in calls if c.purpose == "classify") / max(own, 1)
-    waves = (math.ceil(figures.classify_calls / args.concurrency)
-             + math.ceil(figures.summarize_calls / args.concurrency))
+    waves = math.ceil(figures.classify_calls / args.concurrency) + math.ceil(figures.summarize_calls / args.concurrency)
     figures.ideal = waves * args.latency
     log = (folder / "output/digest.log").read_text()
-    figures.stages = {m.group(1): float(m.group(2)) for line in log.splitlines()
-                      if (m := STAGE_LINE.search(line))} if args.stages else {}
+    figures.stages = (
+        {m.group(1): float(m.group(2)) for line in log.splitlines() if (m := STAGE_LINE.search(line))}
+        if args.stages
+        else {}
+    )
 
     before = len(fake.calls)
-    reruns = [timed(digest_command("run", "--date", day.date.isoformat(), "--no-deliver", "--config",
-                                   str(config)), folder)[0] for _ in range(args.repeat)]
+    reruns = [
+        timed(digest_command("run", "--date", day.date.isoformat(), "--no-deliver", "--config", str(config)), folder)[0]
+        for _ in range(args.repeat)
+    ]
     figures.rerun = statistics.median(reruns)
     figures.rerun_calls = len(fake.calls) - before
     return figures
@@ -152,19 +156,43 @@ def help_overhead(repeat: int, cwd: Path) -> tuple[float, float]:
 
 
 def table(rows: list[Figures], args: argparse.Namespace) -> str:
-    head = ["day", "papers", "LLM calls", "prompt tok", "compl. tok", "cls tok/paper", "wall s", "ideal s",
-            "wall/ideal", "overhead s", "peak MB", "re-run s"]
+    head = [
+        "day",
+        "papers",
+        "LLM calls",
+        "prompt tok",
+        "compl. tok",
+        "cls tok/paper",
+        "wall s",
+        "ideal s",
+        "wall/ideal",
+        "overhead s",
+        "peak MB",
+        "re-run s",
+    ]
     lines = []
     for f in rows:
-        lines.append([
-            f.name, f"{f.papers}", f"{f.classify_calls + f.summarize_calls} ({f.classify_calls}+{f.summarize_calls})",
-            f"{f.prompt_tokens:,}", f"{f.completion_tokens:,}", f"{f.cls_ratio:.2f}×", f"{f.wall:.2f}",
-            f"{f.ideal:.2f}", f"{f.ratio:.3f}" if f.ratio else "—", f"{f.overhead:.2f}", f"{f.peak_mb:.0f}",
-            f"{f.rerun:.2f}" + (f" ({f.rerun_calls} calls!)" if f.rerun_calls else ""),
-        ])
+        lines.append(
+            [
+                f.name,
+                f"{f.papers}",
+                f"{f.classify_calls + f.summarize_calls} ({f.classify_calls}+{f.summarize_calls})",
+                f"{f.prompt_tokens:,}",
+                f"{f.completion_tokens:,}",
+                f"{f.cls_ratio:.2f}×",
+                f"{f.wall:.2f}",
+                f"{f.ideal:.2f}",
+                f"{f.ratio:.3f}" if f.ratio else "—",
+                f"{f.overhead:.2f}",
+                f"{f.peak_mb:.0f}",
+                f"{f.rerun:.2f}" + (f" ({f.rerun_calls} calls!)" if f.rerun_calls else ""),
+            ]
+        )
     widths = [max(len(r[i]) for r in [head, *lines]) for i in range(len(head))]
-    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |",
-           "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out = [
+        "| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
     out += ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in lines]
     return "\n".join(out)
 
@@ -175,40 +203,67 @@ def verdicts(rows: list[Figures], bare: float, helped: float) -> list[tuple[str,
     timed_rows = [f for f in rows if f.ideal]
     if timed_rows:
         worst = max(timed_rows, key=lambda f: f.ratio or 0)
-        found.append((f"wall ≤ {TARGETS['wall / ideal']} × ideal", f"worst {worst.ratio:.3f} ({worst.name})",
-                      worst.ratio <= TARGETS["wall / ideal"]))
+        found.append(
+            (
+                f"wall ≤ {TARGETS['wall / ideal']} × ideal",
+                f"worst {worst.ratio:.3f} ({worst.name})",
+                worst.ratio <= TARGETS["wall / ideal"],
+            )
+        )
     for f in rows:
         if f.papers == 1000:
-            found.append((f"overhead ≤ {TARGETS['overhead at 1000 papers (s)']:g} s at 1000 papers",
-                          f"{f.overhead:.2f} s", f.overhead <= TARGETS["overhead at 1000 papers (s)"]))
+            found.append(
+                (
+                    f"overhead ≤ {TARGETS['overhead at 1000 papers (s)']:g} s at 1000 papers",
+                    f"{f.overhead:.2f} s",
+                    f.overhead <= TARGETS["overhead at 1000 papers (s)"],
+                )
+            )
     slowest = max(rows, key=lambda f: f.rerun)
-    found.append((f"re-run ≤ {TARGETS['re-run of a built date (s)']:g} s",
-                  f"worst {slowest.rerun:.2f} s ({slowest.name})",
-                  slowest.rerun <= TARGETS["re-run of a built date (s)"] and not slowest.rerun_calls))
+    found.append(
+        (
+            f"re-run ≤ {TARGETS['re-run of a built date (s)']:g} s",
+            f"worst {slowest.rerun:.2f} s ({slowest.name})",
+            slowest.rerun <= TARGETS["re-run of a built date (s)"] and not slowest.rerun_calls,
+        )
+    )
     extra = helped - bare
-    found.append((f"digest --help ≤ python -c pass + {TARGETS['digest --help over python -c pass (s)']:g} s",
-                  f"+{extra:.3f} s ({helped:.3f} vs {bare:.3f})",
-                  extra <= TARGETS["digest --help over python -c pass (s)"]))
+    found.append(
+        (
+            f"digest --help ≤ python -c pass + {TARGETS['digest --help over python -c pass (s)']:g} s",
+            f"+{extra:.3f} s ({helped:.3f} vs {bare:.3f})",
+            extra <= TARGETS["digest --help over python -c pass (s)"],
+        )
+    )
     for f in rows:
         if f.papers == 2000:
-            found.append((f"peak memory ≤ {TARGETS['peak memory at 2000 papers (MB)']} MB at 2000 papers",
-                          f"{f.peak_mb:.0f} MB", f.peak_mb <= TARGETS["peak memory at 2000 papers (MB)"]))
+            found.append(
+                (
+                    f"peak memory ≤ {TARGETS['peak memory at 2000 papers (MB)']} MB at 2000 papers",
+                    f"{f.peak_mb:.0f} MB",
+                    f.peak_mb <= TARGETS["peak memory at 2000 papers (MB)"],
+                )
+            )
     worst_tokens = max(rows, key=lambda f: f.cls_ratio)
-    found.append((f"classification prompt ≤ {TARGETS['cls prompt tokens / paper tokens']} × papers' tokens",
-                  f"worst {worst_tokens.cls_ratio:.3f} ({worst_tokens.name})",
-                  worst_tokens.cls_ratio <= TARGETS["cls prompt tokens / paper tokens"]))
+    found.append(
+        (
+            f"classification prompt ≤ {TARGETS['cls prompt tokens / paper tokens']} × papers' tokens",
+            f"worst {worst_tokens.cls_ratio:.3f} ({worst_tokens.name})",
+            worst_tokens.cls_ratio <= TARGETS["cls prompt tokens / paper tokens"],
+        )
+    )
     return found
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--latency", type=float, default=1.0, help="seconds per LLM call (default 1.0)")
     parser.add_argument("--concurrency", type=int, default=4, help="llm.concurrency (default 4)")
     parser.add_argument("--batch-size", type=int, default=25, help="llm.batch_size (default 25)")
     parser.add_argument("--papers", default="1000,2000", help="sizes of the synthetic days (default 1000,2000)")
-    parser.add_argument("--no-fixture-days", dest="fixture_days", action="store_false",
-                        help="skip the two real days")
+    parser.add_argument("--no-fixture-days", dest="fixture_days", action="store_false", help="skip the two real days")
     parser.add_argument("--repeat", type=int, default=3, help="re-runs per day (median) (default 3)")
     parser.add_argument("--stages", action="store_true", help="also print each day's stage times (from its log)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
@@ -217,16 +272,21 @@ def main(argv: list[str] | None = None) -> int:
     days = [bundled_day(), fixture_day()] if args.fixture_days else []
     days += [synthetic_day(int(n)) for n in args.papers.split(",") if n.strip()]
     rows: list[Figures] = []
-    with tempfile.TemporaryDirectory(prefix="digest-bench-") as tmp, FakeServer() as rss, \
-            FakeOpenAI(latency=args.latency) as fake:
+    with (
+        tempfile.TemporaryDirectory(prefix="digest-bench-") as tmp,
+        FakeServer() as rss,
+        FakeOpenAI(latency=args.latency) as fake,
+    ):
         work = Path(tmp)
         bare, helped = help_overhead(args.repeat + 2, work)
         for day in days:
             rows.append(bench_day(day, rss, fake, work, args))
             print(f"  {day.name}: {rows[-1].wall:.2f} s", file=sys.stderr)
 
-    print(f"llm latency {args.latency:g} s per call, concurrency {args.concurrency}, batches of {args.batch_size}; "
-          f"{machine()}")
+    print(
+        f"llm latency {args.latency:g} s per call, concurrency {args.concurrency}, batches of {args.batch_size}; "
+        f"{machine()}"
+    )
     print(table(rows, args))
     if args.stages:
         for f in rows:

@@ -19,7 +19,13 @@ from digest.store import Store
 
 # Outcome kinds, in the order the summary line lists them.
 BUILT, SKIPPED, NO_LISTING, EMPTY, NOT_YET, FAILED = (
-    "built", "already built", "without announcement", "without papers", "not announced yet", "failed")
+    "built",
+    "already built",
+    "without announcement",
+    "without papers",
+    "not announced yet",
+    "failed",
+)
 
 
 @dataclass
@@ -36,8 +42,10 @@ def _now() -> dt.datetime:
 
 def not_yet_message(calendar: ArxivCalendar, day: dt.date, latest: dt.date) -> str:
     when = calendar.announced_at(day).astimezone(ET)
-    return (f"{day}: not announced yet (it appears {when:%Y-%m-%d %H:%M} ET at the earliest; "
-            f"the latest listing is {latest})")
+    return (
+        f"{day}: not announced yet (it appears {when:%Y-%m-%d %H:%M} ET at the earliest; "
+        f"the latest listing is {latest})"
+    )
 
 
 def check_run_date(config: Config, day: dt.date, now: dt.datetime | None = None) -> str | None:
@@ -55,8 +63,13 @@ def check_run_date(config: Config, day: dt.date, now: dt.datetime | None = None)
     return None
 
 
-def date_range(one: dt.date | None, start: dt.date | None, end: dt.date | None,
-               now: dt.datetime | None = None, config: Config | None = None) -> tuple[dt.date, dt.date]:
+def date_range(
+    one: dt.date | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    now: dt.datetime | None = None,
+    config: Config | None = None,
+) -> tuple[dt.date, dt.date]:
     """The range a backfill covers: `--date D`, or `--from D1 --to D2` (`--to` defaults to the latest listing)."""
     if one is not None:
         if start is not None or end is not None:
@@ -77,9 +90,18 @@ def is_built(config: Config, store: Store, day: dt.date) -> bool:
     return day.isoformat() in store.built_dates() and (config.output_dir / day.isoformat() / "digest.md").exists()
 
 
-def backfill(config: Config, store: Store, start: dt.date, end: dt.date, *, fetch: Fetcher | None = None,
-             force: bool = False, deliver: bool = False, reporter: Reporter | None = None,
-             now: dt.datetime | None = None) -> Iterator[tuple[int, int, DateOutcome]]:
+def backfill(
+    config: Config,
+    store: Store,
+    start: dt.date,
+    end: dt.date,
+    *,
+    fetch: Fetcher | None = None,
+    force: bool = False,
+    deliver: bool = False,
+    reporter: Reporter | None = None,
+    now: dt.datetime | None = None,
+) -> Iterator[tuple[int, int, DateOutcome]]:
     """Build every listing date in [start, end], yielding (position, total, outcome) per calendar day.
 
     Dates already built are skipped without a request; days without an announcement are said and
@@ -96,8 +118,17 @@ def backfill(config: Config, store: Store, start: dt.date, end: dt.date, *, fetc
         yield position, len(every_day), _one(config, store, calendar, latest, day, fetch, force, deliver, reporter)
 
 
-def _one(config: Config, store: Store, calendar: ArxivCalendar, latest: dt.date, day: dt.date, fetch: Fetcher,
-         force: bool, deliver: bool, reporter: Reporter | None) -> DateOutcome:
+def _one(
+    config: Config,
+    store: Store,
+    calendar: ArxivCalendar,
+    latest: dt.date,
+    day: dt.date,
+    fetch: Fetcher,
+    force: bool,
+    deliver: bool,
+    reporter: Reporter | None,
+) -> DateOutcome:
     reason = calendar.no_listing_reason(day)
     if reason:
         return DateOutcome(day, NO_LISTING, reason)
@@ -106,8 +137,9 @@ def _one(config: Config, store: Store, calendar: ArxivCalendar, latest: dt.date,
     if not force and is_built(config, store, day):
         rows = store.query("SELECT paper_count FROM listings WHERE date = ?", (day.isoformat(),))
         papers = rows[0]["paper_count"] if rows else 0
-        return DateOutcome(day, SKIPPED, f"{day}: already built ({papers} papers), skipped; --force rebuilds it",
-                           papers)
+        return DateOutcome(
+            day, SKIPPED, f"{day}: already built ({papers} papers), skipped; --force rebuilds it", papers
+        )
     options = RunOptions(date=day, force=force, deliver=deliver, command="backfill")
     try:
         result = run_date(config, store, options, fetch, reporter)
@@ -117,10 +149,15 @@ def _one(config: Config, store: Store, calendar: ArxivCalendar, latest: dt.date,
         return DateOutcome(day, FAILED, f"{day}: failed: {exc}")
     if result.status == "empty":
         window = calendar.submitted_window(day)
-        return DateOutcome(day, EMPTY, f"{day}: the export API has no papers submitted {window} "
-                                       "(not indexed yet, or an arXiv closure missing from arxiv.holidays)")
-    return DateOutcome(day, BUILT, f"{day}: {result.papers} papers, report written to {result.report_dir}",
-                       result.papers)
+        return DateOutcome(
+            day,
+            EMPTY,
+            f"{day}: the export API has no papers submitted {window} "
+            "(not indexed yet, or an arXiv closure missing from arxiv.holidays)",
+        )
+    return DateOutcome(
+        day, BUILT, f"{day}: {result.papers} papers, report written to {result.report_dir}", result.papers
+    )
 
 
 def catch_up_range(config: Config, store: Store, now: dt.datetime | None = None) -> tuple[dt.date, dt.date] | None:
@@ -139,8 +176,9 @@ def catch_up_range(config: Config, store: Store, now: dt.datetime | None = None)
     if not built:
         return None
     today = rss_feed_date(now or _now())
-    start = max(dt.date.fromisoformat(built[-1]) + dt.timedelta(days=1),
-                today - dt.timedelta(days=config.arxiv.catch_up_days))
+    start = max(
+        dt.date.fromisoformat(built[-1]) + dt.timedelta(days=1), today - dt.timedelta(days=config.arxiv.catch_up_days)
+    )
     end = today - dt.timedelta(days=1)
     calendar = ArxivCalendar.from_config(config)
     if start > end or not calendar.listing_dates(start, end):
@@ -150,10 +188,14 @@ def catch_up_range(config: Config, store: Store, now: dt.datetime | None = None)
 
 def summary_line(start: dt.date, end: dt.date, outcomes: list[DateOutcome]) -> str:
     span = f"{start}" if start == end else f"{start} to {end}"
-    counts = {kind: [o for o in outcomes if o.kind == kind] for kind in (BUILT, SKIPPED, NO_LISTING, EMPTY,
-                                                                          NOT_YET, FAILED)}
-    parts = [f"{len(counts[BUILT])} built ({sum(o.papers for o in counts[BUILT])} papers)",
-             f"{len(counts[SKIPPED])} already built", f"{len(counts[NO_LISTING])} without announcement"]
+    counts = {
+        kind: [o for o in outcomes if o.kind == kind] for kind in (BUILT, SKIPPED, NO_LISTING, EMPTY, NOT_YET, FAILED)
+    }
+    parts = [
+        f"{len(counts[BUILT])} built ({sum(o.papers for o in counts[BUILT])} papers)",
+        f"{len(counts[SKIPPED])} already built",
+        f"{len(counts[NO_LISTING])} without announcement",
+    ]
     parts += [f"{len(counts[kind])} {kind}" for kind in (EMPTY, NOT_YET) if counts[kind]]
     failed = counts[FAILED]
     parts.append(f"{len(failed)} failed" + (f" ({', '.join(str(o.date) for o in failed)})" if failed else ""))

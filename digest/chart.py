@@ -73,8 +73,9 @@ def _configure():
 
 def chart_key(counts: dict[str, int], date: dt.date) -> str:
     """What the chart shows, as a hash: equal keys, equal pictures (for one CHART_VERSION)."""
-    return hashlib.sha256(json.dumps([CHART_VERSION, date.isoformat(), list(counts.items())],
-                                     ensure_ascii=False).encode()).hexdigest()[:32]
+    return hashlib.sha256(
+        json.dumps([CHART_VERSION, date.isoformat(), list(counts.items())], ensure_ascii=False).encode()
+    ).hexdigest()[:32]
 
 
 def stored_key(path: Path) -> str | None:
@@ -109,8 +110,14 @@ def render_chart(counts: dict[str, int], date: dt.date, path: Path) -> Path:
     ax.invert_yaxis()
     peak = max(values, default=0) or 1
     for bar, value in zip(bars, values):
-        ax.text(bar.get_width() + peak * 0.015, bar.get_y() + bar.get_height() / 2, f"{value}편",
-                va="center", fontsize=13, fontweight=600)
+        ax.text(
+            bar.get_width() + peak * 0.015,
+            bar.get_y() + bar.get_height() / 2,
+            f"{value}편",
+            va="center",
+            fontsize=13,
+            fontweight=600,
+        )
     ax.set_xlim(0, peak * 1.2)
     fig.suptitle(f"카테고리별 논문 수 · {date.isoformat()}", fontsize=14)
     ax.set_xlabel(f"논문 수 (총 {sum(values)}편)", fontsize=12)

@@ -29,8 +29,12 @@ def check_llm(config: Config) -> Check:
     cfg = config.llm
     key = config.secret(cfg.api_key_env)
     if not key and not cfg.base_url:
-        return Check("llm", True, f"not used ({cfg.api_key_env} is not set and llm.base_url is null): "
-                                  "runs use the offline classifier and extractive summaries")
+        return Check(
+            "llm",
+            True,
+            f"not used ({cfg.api_key_env} is not set and llm.base_url is null): "
+            "runs use the offline classifier and extractive summaries",
+        )
     base = (cfg.base_url or OPENAI_BASE_URL).rstrip("/")
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
@@ -38,8 +42,9 @@ def check_llm(config: Config) -> Check:
     except httpx.HTTPError as exc:
         return Check("llm", False, f"cannot reach {base}/models ({type(exc).__name__})")
     if response.status_code in (401, 403):
-        return Check("llm", False, f"{base}/models: HTTP {response.status_code}, the key in {cfg.api_key_env} "
-                                   "was refused")
+        return Check(
+            "llm", False, f"{base}/models: HTTP {response.status_code}, the key in {cfg.api_key_env} was refused"
+        )
     if response.status_code != 200:
         return Check("llm", False, f"{base}/models: HTTP {response.status_code}")
     try:
@@ -76,8 +81,7 @@ def check_telegram(config: Config) -> list[Check]:
             try:
                 chat = api.call("getChat", json={"chat_id": chat_id})
             except TelegramError as exc:
-                hint = (" (wrong id, or the bot was never added to it)" if "chat not found" in exc.description
-                        else "")
+                hint = " (wrong id, or the bot was never added to it)" if "chat not found" in exc.description else ""
                 checks.append(Check(f"telegram chat {chat_id}", False, f"{api.scrub(str(exc))}{hint}"))
                 continue
             name = chat.get("title") or chat.get("username") or chat.get("first_name") or ""
@@ -102,5 +106,6 @@ def check_email(config: Config) -> Check:
     finally:
         session.close()
     login = f", logged in as {cfg.username}" if cfg.username else ", no login (delivery.email.username is null)"
-    return Check("email", True, f"ok ({cfg.smtp_host}:{cfg.smtp_port} {cfg.security}{login}; "
-                                f"{len(cfg.recipients)} recipient(s))")
+    return Check(
+        "email", True, f"ok ({cfg.smtp_host}:{cfg.smtp_port} {cfg.security}{login}; {len(cfg.recipients)} recipient(s))"
+    )

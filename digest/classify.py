@@ -87,8 +87,7 @@ class _CompiledTopic:
                 by_prefix.setdefault(words[0][:3], []).append(index)
             else:
                 by_word.setdefault(words[0], []).append(index)
-        return cls(topic.name, keywords, by_word, by_prefix, frozenset(c.lower() for c in topic.arxiv),
-                   topic.weight)
+        return cls(topic.name, keywords, by_word, by_prefix, frozenset(c.lower() for c in topic.arxiv), topic.weight)
 
     def hits(self, toks: list[str]) -> dict[int, int]:
         found: dict[int, int] = {}
@@ -100,8 +99,10 @@ class _CompiledTopic:
 
     def keyword_score(self, title: list[str], abstract: list[str]) -> float:
         score = sum(TITLE_WEIGHT * self.keywords[k].weight for k in self.hits(title))
-        score += sum(ABSTRACT_WEIGHT * self.keywords[k].weight * min(n, MAX_HITS_PER_KEYWORD) ** 0.5
-                     for k, n in self.hits(abstract).items())
+        score += sum(
+            ABSTRACT_WEIGHT * self.keywords[k].weight * min(n, MAX_HITS_PER_KEYWORD) ** 0.5
+            for k, n in self.hits(abstract).items()
+        )
         return score
 
 
@@ -181,8 +182,16 @@ class LLMClassifier:
 
     method = "llm"
 
-    def __init__(self, llm: LLM, topics: list[TopicConfig], fallback: OfflineClassifier, *, batch_size: int,
-                 concurrency: int, max_retries: int):
+    def __init__(
+        self,
+        llm: LLM,
+        topics: list[TopicConfig],
+        fallback: OfflineClassifier,
+        *,
+        batch_size: int,
+        concurrency: int,
+        max_retries: int,
+    ):
         from digest.prompts import classify_schema_model
 
         self.llm = llm
@@ -194,8 +203,9 @@ class LLMClassifier:
         self.schema = classify_schema_model([t.name for t in topics])
         self._names = {name.casefold(): name for name in [*(t.name for t in topics), OTHER]}
 
-    def classify_all(self, papers: list[Paper],
-                     on_batch: Callable[[BatchResult], None] | None = None) -> list[Assignment]:
+    def classify_all(
+        self, papers: list[Paper], on_batch: Callable[[BatchResult], None] | None = None
+    ) -> list[Assignment]:
         """Classify every paper; `on_batch` sees each finished batch (to store it at once).
 
         When a batch fails for good, the batches in flight finish (and are reported), the rest are not
@@ -203,7 +213,7 @@ class LLMClassifier:
         """
         from digest.llm import in_parallel
 
-        batches = [papers[i:i + self.batch_size] for i in range(0, len(papers), self.batch_size)]
+        batches = [papers[i : i + self.batch_size] for i in range(0, len(papers), self.batch_size)]
         done: list[Assignment] = []
 
         def finished(_: int, result: BatchResult) -> None:
@@ -228,18 +238,27 @@ class LLMClassifier:
             if round_:
                 size = max(1, min(len(pending), math.ceil(size / 2)))
             for start in range(0, len(pending), size):
-                chunk = pending[start:start + size]
+                chunk = pending[start : start + size]
                 detail = f"batch {number}/{total}" + (f" re-ask {round_} ({len(chunk)} papers)" if round_ else "")
                 ids = tuple(p.id for p in chunk)
-                answer = self.llm.ask("classify", detail, classify_messages(self.topics, chunk), self.schema,
-                                      CLASSIFY_SCHEMA_NAME, parse=ClassifyAnswer, reuse=ids not in asked)
+                answer = self.llm.ask(
+                    "classify",
+                    detail,
+                    classify_messages(self.topics, chunk),
+                    self.schema,
+                    CLASSIFY_SCHEMA_NAME,
+                    parse=ClassifyAnswer,
+                    reuse=ids not in asked,
+                )
                 asked.add(ids)
                 for assignment in self._accept(answer.value, chunk, found):
                     found[assignment.paper_id] = assignment
                     hashes[assignment.paper_id] = answer.input_hash
             pending = [p for p in pending if p.id not in found]
-        fallback = {a.paper_id: Assignment(a.paper_id, a.topic, a.importance, "offline-fallback")
-                    for a in self.fallback.classify_all(pending)}
+        fallback = {
+            a.paper_id: Assignment(a.paper_id, a.topic, a.importance, "offline-fallback")
+            for a in self.fallback.classify_all(pending)
+        }
         return BatchResult([found.get(p.id) or fallback[p.id] for p in papers], hashes)
 
     def _accept(self, answer, sent: list[Paper], found: dict[str, Assignment]) -> list[Assignment]:

@@ -56,8 +56,9 @@ def setup_logging(config=None) -> None:
     if config is not None and config.log_path is not None:
         try:
             config.log_path.parent.mkdir(parents=True, exist_ok=True)
-            file_handler = RotatingFileHandler(config.log_path, maxBytes=config.log.max_bytes,
-                                               backupCount=config.log.backups, encoding="utf-8")
+            file_handler = RotatingFileHandler(
+                config.log_path, maxBytes=config.log.max_bytes, backupCount=config.log.backups, encoding="utf-8"
+            )
         except OSError as exc:
             raise ConfigError(f"log.file: cannot write {config.log_path}: {exc}") from exc
         file_handler.setLevel(getattr(logging, config.log.level))
@@ -114,7 +115,10 @@ def parse_date(ctx, param, value: str | None) -> dt.date | None:
 
 
 config_option = click.option(
-    "--config", "config_path", type=click.Path(path_type=Path), default=None,
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
     help="Config file (default ./config.yaml, or $DIGEST_CONFIG).",
 )
 
@@ -203,8 +207,9 @@ def backfill(config_path, one_date, start, end, deliver, force) -> None:
     outcomes = []
     with state_lock(config.state_path, config.state.lock_timeout_seconds, progress.note):
         store = pipeline.open_store(config)
-        for position, total, outcome in past.backfill(config, store, start, end, force=force, deliver=deliver,
-                                                      reporter=progress):
+        for position, total, outcome in past.backfill(
+            config, store, start, end, force=force, deliver=deliver, reporter=progress
+        ):
             click.echo(Secrets.scrub(f"[{position}/{total}] {outcome.message}"))
             outcomes.append(outcome)
         store.close()
@@ -244,8 +249,13 @@ def status(config_path, last) -> None:
 
 @cli.command()
 @config_option
-@click.option("--print-next", "print_next", type=click.IntRange(1, 1000), default=None,
-              help="Print the next N fire times and exit.")
+@click.option(
+    "--print-next",
+    "print_next",
+    type=click.IntRange(1, 1000),
+    default=None,
+    help="Print the next N fire times and exit.",
+)
 @handle_errors
 def schedule(config_path, print_next) -> None:
     """Run in the foreground, firing `digest run` on schedule.cron in schedule.timezone."""
@@ -257,8 +267,12 @@ def schedule(config_path, print_next) -> None:
         for when in next_fire_times(sched.cron, sched.timezone, print_next):
             click.echo(f"{when.isoformat()} {when.strftime('%a')} {sched.timezone}")
         return
-    scheduler = build_scheduler(lambda: run_once(config, command="schedule"), cron=sched.cron,
-                                timezone=sched.timezone, misfire_grace_seconds=sched.misfire_grace_seconds)
+    scheduler = build_scheduler(
+        lambda: run_once(config, command="schedule"),
+        cron=sched.cron,
+        timezone=sched.timezone,
+        misfire_grace_seconds=sched.misfire_grace_seconds,
+    )
     upcoming = next_fire_times(sched.cron, sched.timezone, 1)
     first = upcoming[0].isoformat() if upcoming else "never"
     log.info("scheduler started: cron %r in %s, next run %s", sched.cron, sched.timezone, first)
@@ -270,8 +284,12 @@ def schedule(config_path, print_next) -> None:
 @cli.command()
 @config_option
 @click.option("--date", callback=parse_date, required=True, help="Announcement date YYYY-MM-DD of a built report.")
-@click.option("--channel", type=click.Choice(["telegram", "email"]), multiple=True,
-              help="Only this channel (repeatable); default: every enabled channel.")
+@click.option(
+    "--channel",
+    type=click.Choice(["telegram", "email"]),
+    multiple=True,
+    help="Only this channel (repeatable); default: every enabled channel.",
+)
 @handle_errors
 def send(config_path, date, channel) -> None:
     """Deliver an existing report again, to every target (even those that already have it)."""
@@ -280,8 +298,15 @@ def send(config_path, date, channel) -> None:
 
     config = load(config_path)
     store = pipeline.open_store(config)
-    summary = deliver_report(config, store, date, config.output_dir / date.isoformat(), force=True,
-                             channels=list(channel) or None, reporter=reporter())
+    summary = deliver_report(
+        config,
+        store,
+        date,
+        config.output_dir / date.isoformat(),
+        force=True,
+        channels=list(channel) or None,
+        reporter=reporter(),
+    )
     click.echo(f"{date}: delivery: {summary.line()}")
 
 

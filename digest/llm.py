@@ -45,17 +45,32 @@ def llm_enabled(config: Config) -> tuple[bool, str]:
     """Whether runs use the LLM, and if not, the one line that says why."""
     if config.secret(config.llm.api_key_env) or config.llm.base_url:
         return True, ""
-    return False, (f"LLM 미사용: {config.llm.api_key_env} is not set and llm.base_url is null — "
-                   "offline classifier and extractive summaries")
+    return False, (
+        f"LLM 미사용: {config.llm.api_key_env} is not set and llm.base_url is null — "
+        "offline classifier and extractive summaries"
+    )
 
 
 # Left out of the schema we send: titles and defaults are noise, and numeric, length and format constraints
 # are where OpenAI-compatible servers (vLLM, llama.cpp, Ollama, older OpenAI snapshots) differ; our own
 # validation enforces them instead (an importance outside 1-10 is clamped, see classify.py).
-_UNPORTABLE = frozenset({
-    "title", "default", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
-    "minLength", "maxLength", "pattern", "format", "minItems", "maxItems",
-})
+_UNPORTABLE = frozenset(
+    {
+        "title",
+        "default",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "format",
+        "minItems",
+        "maxItems",
+    }
+)
 
 
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -107,8 +122,15 @@ class _Attempt(Exception):
 class LLM:
     """Structured-output calls for one run. `usage` counts what this run actually paid (cache hits are free)."""
 
-    def __init__(self, config: Config, store: Store, *, run_id: int | None = None, date: dt.date | None = None,
-                 force: bool = False):
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        run_id: int | None = None,
+        date: dt.date | None = None,
+        force: bool = False,
+    ):
         self.settings = config.llm
         self.store = store
         self.run_id = run_id
@@ -129,14 +151,26 @@ class LLM:
             if self._client is None:
                 import openai
 
-                self._client = openai.OpenAI(api_key=self._key or NO_KEY, base_url=self.settings.base_url,
-                                             timeout=self.settings.timeout_seconds, max_retries=0)
+                self._client = openai.OpenAI(
+                    api_key=self._key or NO_KEY,
+                    base_url=self.settings.base_url,
+                    timeout=self.settings.timeout_seconds,
+                    max_retries=0,
+                )
             return self._client
 
     # ----- the one public call -----
 
-    def ask(self, purpose: str, detail: str, messages: list[dict[str, str]], schema: type[BaseModel],
-            schema_name: str, parse: type[BaseModel] | None = None, reuse: bool = True) -> Answer:
+    def ask(
+        self,
+        purpose: str,
+        detail: str,
+        messages: list[dict[str, str]],
+        schema: type[BaseModel],
+        schema_name: str,
+        parse: type[BaseModel] | None = None,
+        reuse: bool = True,
+    ) -> Answer:
         """Ask for a JSON answer in `schema`'s shape; validate it with `parse` (default: `schema`).
 
         A cached answer to the exact same input is reused unless the run is forced or `reuse` is false
@@ -170,15 +204,25 @@ class LLM:
 
     # ----- one attempt -----
 
-    def _attempt(self, purpose: str, detail: str, messages: list[dict[str, str]], fmt: dict, input_hash: str,
-                 parse: type[BaseModel], spent: LLMUsage) -> tuple[Any, str]:
+    def _attempt(
+        self,
+        purpose: str,
+        detail: str,
+        messages: list[dict[str, str]],
+        fmt: dict,
+        input_hash: str,
+        parse: type[BaseModel],
+        spent: LLMUsage,
+    ) -> tuple[Any, str]:
         import openai
 
         started = time.monotonic()
         tokens = (0, 0)
         try:
             response = self.client.chat.completions.create(
-                model=self.model, messages=messages, response_format=fmt,  # type: ignore[arg-type]
+                model=self.model,
+                messages=messages,
+                response_format=fmt,  # type: ignore[arg-type]
                 temperature=self.settings.temperature,
             )
             if response.usage is not None:
@@ -218,8 +262,17 @@ class LLM:
 
     # ----- ledger and cache -----
 
-    def _record(self, purpose: str, detail: str, input_hash: str, tokens: tuple[int, int], started: float,
-                outcome: str, error: str | None, spent: LLMUsage) -> None:
+    def _record(
+        self,
+        purpose: str,
+        detail: str,
+        input_hash: str,
+        tokens: tuple[int, int],
+        started: float,
+        outcome: str,
+        error: str | None,
+        spent: LLMUsage,
+    ) -> None:
         latency = int((time.monotonic() - started) * 1000)
         with self._lock:
             for usage in (self.usage, spent):
@@ -231,8 +284,21 @@ class LLM:
                 """INSERT INTO llm_calls (run_id, date, purpose, detail, model, prompt_version, input_hash,
                    prompt_tokens, completion_tokens, latency_ms, outcome, error, created_at)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (self.run_id, self.date, purpose, detail, self.model, self.prompt_version, input_hash,
-                 tokens[0], tokens[1], latency, outcome, self._scrub(error) if error else None, _now()),
+                (
+                    self.run_id,
+                    self.date,
+                    purpose,
+                    detail,
+                    self.model,
+                    self.prompt_version,
+                    input_hash,
+                    tokens[0],
+                    tokens[1],
+                    latency,
+                    outcome,
+                    self._scrub(error) if error else None,
+                    _now(),
+                ),
             )
 
     def _cached(self, input_hash: str, parse: type[BaseModel]) -> Any | None:
@@ -249,13 +315,26 @@ class LLM:
             db.execute(
                 """INSERT OR REPLACE INTO llm_cache (input_hash, purpose, model, response, created_at, calls,
                    prompt_tokens, completion_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                (input_hash, purpose, self.model, text, _now(), spent.calls, spent.prompt_tokens,
-                 spent.completion_tokens),
+                (
+                    input_hash,
+                    purpose,
+                    self.model,
+                    text,
+                    _now(),
+                    spent.calls,
+                    spent.prompt_tokens,
+                    spent.completion_tokens,
+                ),
             )
 
     def _hash(self, messages: list[dict[str, str]], fmt: dict) -> str:
-        payload = {"model": self.model, "prompt_version": self.prompt_version,
-                   "temperature": self.settings.temperature, "messages": messages, "response_format": fmt}
+        payload = {
+            "model": self.model,
+            "prompt_version": self.prompt_version,
+            "temperature": self.settings.temperature,
+            "messages": messages,
+            "response_format": fmt,
+        }
         return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
     # ----- errors and waits -----

@@ -22,8 +22,9 @@ from digest.summarize import LLM_METHOD, llm_summary
 Chosen = list[tuple[str, list[Paper], list[Paper]]]  # topic, selected papers, all its papers
 
 
-def session(config: Config, store: Store, *, use_llm: bool, force: bool, date: dt.date, run_id: int | None,
-            reporter: Reporter) -> LLM | None:
+def session(
+    config: Config, store: Store, *, use_llm: bool, force: bool, date: dt.date, run_id: int | None, reporter: Reporter
+) -> LLM | None:
     """The LLM for this run, or None for the offline path (said once, with the reason)."""
     enabled, why = llm_enabled(config)
     if not use_llm:
@@ -40,8 +41,12 @@ def classify(config: Config, store: Store, listing: Listing, reporter: Reporter,
     stored = store.load_assignments(listing.date, setup)
     todo = [p for p in listing.papers if p.id not in stored]
     classifier = LLMClassifier(
-        llm, config.categories, OfflineClassifier(config.categories, config.arxiv.categories),
-        batch_size=config.llm.batch_size, concurrency=config.llm.concurrency, max_retries=config.llm.max_retries,
+        llm,
+        config.categories,
+        OfflineClassifier(config.categories, config.arxiv.categories),
+        batch_size=config.llm.batch_size,
+        concurrency=config.llm.concurrency,
+        max_retries=config.llm.max_retries,
     )
     with reporter.stage("classify", total=len(listing.papers)) as stage:
         stage.advance(len(listing.papers) - len(todo))
@@ -57,13 +62,16 @@ def classify(config: Config, store: Store, listing: Listing, reporter: Reporter,
 
         fresh = classifier.classify_all(todo, save)
         fallback = sum(1 for a in fresh if a.method == "offline-fallback")
-        stage.detail = (f"{len(listing.papers)} papers ({len(todo)} new, {len(listing.papers) - len(todo)} reused), "
-                        f"LLM {llm.model}" + (f", {fallback} by the offline fallback" if fallback else ""))
+        stage.detail = (
+            f"{len(listing.papers)} papers ({len(todo)} new, {len(listing.papers) - len(todo)} reused), "
+            f"LLM {llm.model}" + (f", {fallback} by the offline fallback" if fallback else "")
+        )
     return {**stored, **{a.paper_id: a for a in fresh}}
 
 
-def summarize(config: Config, store: Store, listing: Listing, chosen: Chosen, reporter: Reporter,
-              llm: LLM) -> list[TopicSection]:
+def summarize(
+    config: Config, store: Store, listing: Listing, chosen: Chosen, reporter: Reporter, llm: LLM
+) -> list[TopicSection]:
     topics = {t.name: t for t in config.categories}
     done: dict[str, TopicSummary] = {}
     todo: list[tuple[str, list[Paper], list[Paper], str]] = []
@@ -89,8 +97,10 @@ def summarize(config: Config, store: Store, listing: Listing, chosen: Chosen, re
             done[name] = summary
             stage.advance()
 
-        jobs = [functools.partial(llm_summary, llm, topics.get(name), name, papers, members)
-                for name, papers, members, _ in todo]
+        jobs = [
+            functools.partial(llm_summary, llm, topics.get(name), name, papers, members)
+            for name, papers, members, _ in todo
+        ]
         in_parallel(jobs, config.llm.concurrency, save)
         stage.detail = f"{len(chosen)} topics ({len(todo)} new), LLM {llm.model}"
     return [TopicSection(name, papers, done[name], len(members)) for name, papers, members in chosen]
@@ -98,16 +108,20 @@ def summarize(config: Config, store: Store, listing: Listing, chosen: Chosen, re
 
 # ----- what the LLM content cost: links from stored work to cached answers -----
 
+
 def link_assignments(store: Store, date: dt.date, hashes: dict[str, str]) -> None:
     with store.transaction() as db:
-        db.executemany("UPDATE assignments SET llm_hash = ? WHERE date = ? AND paper_id = ?",
-                       [(h, date.isoformat(), paper_id) for paper_id, h in hashes.items()])
+        db.executemany(
+            "UPDATE assignments SET llm_hash = ? WHERE date = ? AND paper_id = ?",
+            [(h, date.isoformat(), paper_id) for paper_id, h in hashes.items()],
+        )
 
 
 def link_summary(store: Store, date: dt.date, topic: str, input_hash: str) -> None:
     with store.transaction() as db:
-        db.execute("UPDATE summaries SET llm_hash = ? WHERE date = ? AND topic = ?",
-                   (input_hash, date.isoformat(), topic))
+        db.execute(
+            "UPDATE summaries SET llm_hash = ? WHERE date = ? AND topic = ?", (input_hash, date.isoformat(), topic)
+        )
 
 
 def digest_usage(store: Store, date: dt.date, topics: list[str], model: str) -> LLMUsage:
@@ -135,5 +149,9 @@ def run_usage(store: Store, run_id: int) -> dict:
     )[0]
     if not row["calls"]:
         return {}
-    return {"llm_model": row["model"], "llm_calls": row["calls"], "prompt_tokens": row["prompt"],
-            "completion_tokens": row["completion"]}
+    return {
+        "llm_model": row["model"],
+        "llm_calls": row["calls"],
+        "prompt_tokens": row["prompt"],
+        "completion_tokens": row["completion"],
+    }

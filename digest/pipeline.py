@@ -102,8 +102,9 @@ def keep_announce_types(listing: Listing, types: list[str]) -> Listing:
     return Listing(listing.date, [p for p in listing.papers if p.announce_type in types], listing.source)
 
 
-def run_date(config: Config, store: Store, options: RunOptions, fetch: Fetcher,
-             reporter: Reporter | None = None) -> RunResult:
+def run_date(
+    config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter | None = None
+) -> RunResult:
     """Build (and deliver) the digest of one announcement date; records the run in the store."""
     reporter = reporter or Reporter()
     run_id = store.start_run(options.command, options.date)
@@ -113,12 +114,23 @@ def run_date(config: Config, store: Store, options: RunOptions, fetch: Fetcher,
     except BaseException as exc:
         # A delivery failure happens after the date is known: record it so `digest status` shows the deliveries.
         date = getattr(exc, "date", None) or options.date
-        store.finish_run(run_id, "failed", date=date, error=str(exc)[:500] or type(exc).__name__,
-                         **llm_stages.run_usage(store, run_id))
+        store.finish_run(
+            run_id,
+            "failed",
+            date=date,
+            error=str(exc)[:500] or type(exc).__name__,
+            **llm_stages.run_usage(store, run_id),
+        )
         raise
     store.finish_run(
-        run_id, result.status, date=result.date, papers=result.papers, counts=result.counts,
-        llm_model=result.usage.model, llm_calls=result.usage.calls, prompt_tokens=result.usage.prompt_tokens,
+        run_id,
+        result.status,
+        date=result.date,
+        papers=result.papers,
+        counts=result.counts,
+        llm_model=result.usage.model,
+        llm_calls=result.usage.calls,
+        prompt_tokens=result.usage.prompt_tokens,
         completion_tokens=result.usage.completion_tokens,
         report_path=str(result.report_dir) if result.report_dir else None,
         error=None if result.status != "failed" else result.message,
@@ -132,9 +144,13 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         when = listing.date.isoformat()
         if listing.source == "api":
             # The calendar says this is a listing date (cli checked), yet the API has nothing for it.
-            return RunResult(listing.date, "empty", f"{when}: the export API has no papers for this listing date "
-                             "yet (not indexed yet, or an arXiv closure missing from arxiv.holidays); "
-                             "nothing built, try again later")
+            return RunResult(
+                listing.date,
+                "empty",
+                f"{when}: the export API has no papers for this listing date "
+                "yet (not indexed yet, or an arXiv closure missing from arxiv.holidays); "
+                "nothing built, try again later",
+            )
         return RunResult(listing.date, "empty", f"{when}: no announcement on arXiv (weekend or holiday)")
     date = listing.date
     if options.date is None and not options.force:
@@ -149,8 +165,9 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
     if options.force:
         store.clear_date(date)
 
-    llm = llm_stages.session(config, store, use_llm=options.use_llm, force=options.force, date=date,
-                             run_id=options.run_id, reporter=reporter)
+    llm = llm_stages.session(
+        config, store, use_llm=options.use_llm, force=options.force, date=date, run_id=options.run_id, reporter=reporter
+    )
     if llm is None:
         assignments = _classify(config, store, listing, reporter)
         sections = _summarize(store, listing, select(config, listing.papers, assignments), reporter)
@@ -160,8 +177,13 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         sections = llm_stages.summarize(config, store, listing, chosen, reporter, llm)
     counts = topic_counts(config, listing.papers, assignments)
     digest = Digest(
-        date=date, title=config.report.title, papers=listing.papers, assignments=assignments,
-        selected={p.id for s in sections for p in s.papers}, sections=sections, counts=counts,
+        date=date,
+        title=config.report.title,
+        papers=listing.papers,
+        assignments=assignments,
+        selected={p.id for s in sections for p in s.papers},
+        sections=sections,
+        counts=counts,
         usage=llm_stages.digest_usage(store, date, [s.name for s in sections], llm.model) if llm else LLMUsage(),
         llm_used=llm is not None,
     )
@@ -171,21 +193,23 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
     message = f"{date}: report written to {report_dir}"
     if options.deliver:
         message += _deliver(config, store, date, report_dir, options, reporter)
-    return RunResult(date, "ok", message, report_dir, len(listing.papers), counts,
-                     llm.usage if llm else LLMUsage())
+    return RunResult(date, "ok", message, report_dir, len(listing.papers), counts, llm.usage if llm else LLMUsage())
 
 
-def _deliver(config: Config, store: Store, date: dt.date, report_dir: Path, options: RunOptions,
-             reporter: Reporter) -> str:
+def _deliver(
+    config: Config, store: Store, date: dt.date, report_dir: Path, options: RunOptions, reporter: Reporter
+) -> str:
     from digest.deliver import deliver_report
 
-    delivered = deliver_report(config, store, date, report_dir, force=options.force, reporter=reporter,
-                               run_id=options.run_id)
+    delivered = deliver_report(
+        config, store, date, report_dir, force=options.force, reporter=reporter, run_id=options.run_id
+    )
     return f"; delivery: {delivered.line()}" if delivered.outcomes else ""
 
 
-def _fetch(config: Config, store: Store, options: RunOptions, fetch: Fetcher,
-           reporter: Reporter) -> tuple[Listing, bool]:
+def _fetch(
+    config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter
+) -> tuple[Listing, bool]:
     """The date's listing (stored, or fetched and stored), and whether the latest feed is stale: every one
     of its papers was already announced on an earlier date (a feed still serving an older batch)."""
     if options.date is not None and not options.force:
@@ -217,8 +241,10 @@ def _nothing_new(store: Store, listing: Listing, stale: bool, scheduled: bool) -
     if scheduled and date in store.built_dates():
         return f"{date}: already built; arXiv has announced nothing newer yet"
     if stale:
-        return (f"{date}: the feed looks stale (all {len(listing.papers)} papers were announced on an earlier date); "
-                "nothing new to send")
+        return (
+            f"{date}: the feed looks stale (all {len(listing.papers)} papers were announced on an earlier date); "
+            "nothing new to send"
+        )
     return None
 
 
@@ -236,8 +262,9 @@ def _classify(config: Config, store: Store, listing: Listing, reporter: Reporter
     return {**stored, **{a.paper_id: a for a in fresh}}
 
 
-def select(config: Config, papers: list[Paper],
-           assignments: dict[str, Assignment]) -> list[tuple[str, list[Paper], list[Paper]]]:
+def select(
+    config: Config, papers: list[Paper], assignments: dict[str, Assignment]
+) -> list[tuple[str, list[Paper], list[Paper]]]:
     """Per non-empty topic in config order: its top `max_papers_per_category` papers by importance, and all of them."""
     limit = config.report.max_papers_per_category
     chosen = []
@@ -250,8 +277,9 @@ def select(config: Config, papers: list[Paper],
     return chosen
 
 
-def _summarize(store: Store, listing: Listing, chosen: list[tuple[str, list[Paper], list[Paper]]],
-               reporter: Reporter) -> list[TopicSection]:
+def _summarize(
+    store: Store, listing: Listing, chosen: list[tuple[str, list[Paper], list[Paper]]], reporter: Reporter
+) -> list[TopicSection]:
     sections = []
     with reporter.stage("summarize", total=len(chosen)) as stage:
         for name, papers, members in chosen:

@@ -61,8 +61,13 @@ class RichReporter(Reporter):
             TimeElapsedColumn,
         )
 
-        columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn()]
+        columns = [
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        ]
         with Progress(*columns, console=self.console, transient=True) as progress:
             task = progress.add_task(name, total=total)
             stage = _RichStage(name, total, progress, task)

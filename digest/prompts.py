@@ -122,8 +122,9 @@ class SummaryAnswer(BaseModel):
         return [self.themes, self.keywords, self.key_points, self.impact, self.outlook]
 
 
-def summary_messages(topic: TopicConfig | None, name: str, selected: list[Paper],
-                     members: list[Paper]) -> list[dict[str, str]]:
+def summary_messages(
+    topic: TopicConfig | None, name: str, selected: list[Paper], members: list[Paper]
+) -> list[dict[str, str]]:
     """The selected papers in full; up to MAX_CONTEXT_TITLES other titles of the topic as context, without ids."""
     about = f" ({_flat(topic.description)})" if topic and topic.description else ""
     head = f"주제: {name}{about}\n오늘 이 주제의 논문 {len(members)}편 중 중요도 상위 {len(selected)}편:"

@@ -58,7 +58,8 @@ def environment(override: Path | None = None, *, autoescape_html: bool = True) -
     env = Environment(
         loader=ChoiceLoader(loaders),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False)
-        if autoescape_html else False,
+        if autoescape_html
+        else False,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -79,15 +80,22 @@ def footer_line(digest: Digest) -> str:
     llm = (
         f"LLM {u.model}: 호출 {u.calls}회, 토큰 {u.total_tokens:,} "
         f"(입력 {u.prompt_tokens:,} / 출력 {u.completion_tokens:,})"
-        if digest.llm_used else "LLM 미사용"
+        if digest.llm_used
+        else "LLM 미사용"
     )
     return f"{digest.date.isoformat()} · 수집 {len(digest.papers)}편 · {counts} · {llm}"
 
 
 def template_context(digest: Digest) -> dict:
     """What every template (digest.md, digest.html, telegram.html) gets to render one digest."""
-    return {"d": digest, "date": digest.date.isoformat(), "sections": digest.sections, "counts": digest.counts,
-            "usage": digest.usage, "footer": footer_line(digest)}
+    return {
+        "d": digest,
+        "date": digest.date.isoformat(),
+        "sections": digest.sections,
+        "counts": digest.counts,
+        "usage": digest.usage,
+        "footer": footer_line(digest),
+    }
 
 
 def render_markdown(digest: Digest, env: Environment) -> str:

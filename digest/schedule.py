@@ -65,8 +65,14 @@ def cron_trigger(expr: str, timezone: str):
     if len(fields) != 5:
         raise ValueError(f"expected 5 fields (minute hour day month weekday), got {len(fields)}")
     minute, hour, day, month, weekday = fields
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=crontab_day_of_week(weekday),
-                       timezone=ZoneInfo(timezone))
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=crontab_day_of_week(weekday),
+        timezone=ZoneInfo(timezone),
+    )
 
 
 def next_fire_times(expr: str, timezone: str, count: int, now: dt.datetime | None = None) -> list[dt.datetime]:
@@ -83,8 +89,15 @@ def next_fire_times(expr: str, timezone: str, count: int, now: dt.datetime | Non
     return times
 
 
-def build_scheduler(job: Callable[[], object], *, cron: str, timezone: str, misfire_grace_seconds: int,
-                    blocking: bool = True, trigger=None):
+def build_scheduler(
+    job: Callable[[], object],
+    *,
+    cron: str,
+    timezone: str,
+    misfire_grace_seconds: int,
+    blocking: bool = True,
+    trigger=None,
+):
     """One job, never two at once; missed fires within the grace period run once on wake-up."""
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -92,8 +105,14 @@ def build_scheduler(job: Callable[[], object], *, cron: str, timezone: str, misf
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(timezone=ZoneInfo(timezone))
     scheduler.add_job(
-        _guarded(job), trigger or cron_trigger(cron, timezone), id="digest-run", name="digest run",
-        coalesce=True, max_instances=1, misfire_grace_time=misfire_grace_seconds, replace_existing=True,
+        _guarded(job),
+        trigger or cron_trigger(cron, timezone),
+        id="digest-run",
+        name="digest run",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=misfire_grace_seconds,
+        replace_existing=True,
     )
     return scheduler
 

@@ -27,8 +27,10 @@ def status_lines(config: Config, last: int) -> list[str]:
             counts = json.loads(run["counts"])
             parts.append(", ".join(f"{k} {v}" for k, v in counts.items() if v))
         if run["llm_calls"]:
-            parts.append(f"LLM {run['llm_model']}: {run['llm_calls']} calls, "
-                         f"{run['prompt_tokens'] + run['completion_tokens']:,} tokens")
+            parts.append(
+                f"LLM {run['llm_model']}: {run['llm_calls']} calls, "
+                f"{run['prompt_tokens'] + run['completion_tokens']:,} tokens"
+            )
         elif run["llm_model"]:
             parts.append(f"LLM {run['llm_model']}: 0 calls (all reused from the store)")
         elif run["status"] == "ok":

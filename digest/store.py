@@ -124,7 +124,7 @@ def _m001_initial(db: sqlite3.Connection) -> None:
         );
         CREATE INDEX llm_calls_run ON llm_calls(run_id);
         CREATE INDEX runs_date ON runs(date);
-        """
+        """,
     )
 
 
@@ -225,8 +225,17 @@ class Store:
                    VALUES (?, ?, ?, ?, ?, ?)
                    ON CONFLICT(id) DO UPDATE SET title=excluded.title, abstract=excluded.abstract,
                      authors=excluded.authors, categories=excluded.categories""",
-                [(p.id, p.title, p.abstract, json.dumps(p.authors, ensure_ascii=False), json.dumps(p.categories), now)
-                 for p in listing.papers],
+                [
+                    (
+                        p.id,
+                        p.title,
+                        p.abstract,
+                        json.dumps(p.authors, ensure_ascii=False),
+                        json.dumps(p.categories),
+                        now,
+                    )
+                    for p in listing.papers
+                ],
             )
             db.execute("DELETE FROM listing_papers WHERE date = ?", (date,))
             db.execute(
@@ -249,8 +258,14 @@ class Store:
             (iso,),
         )
         papers = [
-            Paper(id=r["id"], title=r["title"], abstract=r["abstract"], authors=json.loads(r["authors"]),
-                  categories=json.loads(r["categories"]), announce_type=r["announce_type"])
+            Paper(
+                id=r["id"],
+                title=r["title"],
+                abstract=r["abstract"],
+                authors=json.loads(r["authors"]),
+                categories=json.loads(r["categories"]),
+                announce_type=r["announce_type"],
+            )
             for r in rows
         ]
         return Listing(date=date, papers=papers, source=head[0]["source"])
@@ -259,7 +274,7 @@ class Store:
         """For each id already in a stored listing, the earliest listing date it appeared in."""
         found: dict[str, str] = {}
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+            chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for r in self.query(
                 f"SELECT paper_id, min(date) AS date FROM listing_papers WHERE paper_id IN ({marks}) GROUP BY paper_id",
@@ -280,9 +295,7 @@ class Store:
 
     def load_assignments(self, date: dt.date, setup: str) -> dict[str, Assignment]:
         rows = self.query("SELECT * FROM assignments WHERE date = ? AND setup = ?", (date.isoformat(), setup))
-        return {
-            r["paper_id"]: Assignment(r["paper_id"], r["topic"], r["importance"], r["method"]) for r in rows
-        }
+        return {r["paper_id"]: Assignment(r["paper_id"], r["topic"], r["importance"], r["method"]) for r in rows}
 
     def clear_date(self, date: dt.date) -> None:
         """Forget the derived work for a date (used by --force); papers and deliveries stay."""
@@ -295,9 +308,14 @@ class Store:
             db.execute(
                 """INSERT OR REPLACE INTO summaries (date, topic, method, setup, sections, paper_lines)
                    VALUES (?, ?, ?, ?, ?, ?)""",
-                (date.isoformat(), summary.topic, summary.method, setup,
-                 json.dumps(summary.sections, ensure_ascii=False),
-                 json.dumps(summary.paper_lines, ensure_ascii=False)),
+                (
+                    date.isoformat(),
+                    summary.topic,
+                    summary.method,
+                    setup,
+                    json.dumps(summary.sections, ensure_ascii=False),
+                    json.dumps(summary.paper_lines, ensure_ascii=False),
+                ),
             )
 
     def load_summary(self, date: dt.date, topic: str, setup: str) -> TopicSummary | None:

@@ -21,8 +21,9 @@ _CONTRIBUTION = re.compile(
     r"\b(we (propose|present|introduce|develop|design|study|investigate|show)|this (paper|work))\b", re.IGNORECASE
 )
 _RESULT = re.compile(r"\b(outperform\w*|improv\w*|state-of-the-art|achiev\w*|reduc\w*|faster|gains?|%)", re.IGNORECASE)
-_OUTLOOK = re.compile(r"\b(future|enabl\w*|potential|pav\w* the way|promis\w*|open[- ]source|release|available)\b",
-                      re.IGNORECASE)
+_OUTLOOK = re.compile(
+    r"\b(future|enabl\w*|potential|pav\w* the way|promis\w*|open[- ]source|release|available)\b", re.IGNORECASE
+)
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 # Host names with a path or a common top-level domain: chat apps and mail clients turn these into links.
 _BARE_LINK = re.compile(
@@ -108,7 +109,8 @@ def extractive_summary(topic: str, selected: list[Paper], members: list[Paper], 
     themes = [f"{p.title}" for p in selected]
     keywords = (
         [", ".join(f"{t} ({n}편)" for t, n in terms)]
-        if terms else ["선정된 논문들 사이에 반복되는 핵심어가 뚜렷하지 않습니다."]
+        if terms
+        else ["선정된 논문들 사이에 반복되는 핵심어가 뚜렷하지 않습니다."]
     )
     contributions = [f"{p.title}: {shorten(_pick(p, _CONTRIBUTION))}" for p in selected]
     impact = [f"{p.title}: {shorten(_pick(p, _RESULT, fallback_index=-1))}" for p in selected]
@@ -118,8 +120,9 @@ def extractive_summary(topic: str, selected: list[Paper], members: list[Paper], 
     return TopicSummary(topic, [themes, keywords, contributions, impact, outlook], lines, EXTRACTIVE)
 
 
-def llm_summary(llm: LLM, topic: TopicConfig | None, name: str, selected: list[Paper],
-                members: list[Paper]) -> tuple[TopicSummary, str]:
+def llm_summary(
+    llm: LLM, topic: TopicConfig | None, name: str, selected: list[Paper], members: list[Paper]
+) -> tuple[TopicSummary, str]:
     """One structured call: the five parts in Korean and one line per selected paper.
 
     Returns the summary and the cache key of the answer. The answer is untrusted text: links and markup
@@ -128,8 +131,9 @@ def llm_summary(llm: LLM, topic: TopicConfig | None, name: str, selected: list[P
     """
     from digest.prompts import SUMMARY_SCHEMA_NAME, SummaryAnswer, summary_messages
 
-    answer = llm.ask("summarize", repr(name), summary_messages(topic, name, selected, members), SummaryAnswer,
-                     SUMMARY_SCHEMA_NAME)
+    answer = llm.ask(
+        "summarize", repr(name), summary_messages(topic, name, selected, members), SummaryAnswer, SUMMARY_SCHEMA_NAME
+    )
     value: SummaryAnswer = answer.value
     sections = [[clean for s in part if (clean := untrusted_text(s))] for part in value.sections()]
     sent = {p.id for p in selected}

@@ -53,20 +53,26 @@ def server():
 
 @pytest.fixture
 def rss_server(server):
-    server.route(f"/rss/{RSS_CATEGORIES}", Response(200, day_feed_2026_06_30(),
-                                                    {"Content-Type": "application/rss+xml"}))
+    server.route(
+        f"/rss/{RSS_CATEGORIES}", Response(200, day_feed_2026_06_30(), {"Content-Type": "application/rss+xml"})
+    )
     return server
 
 
 def write_config(folder: Path, server_url: str = "http://127.0.0.1:9", **overrides) -> Path:
     """A config for tests: everything local, no waiting between retries."""
     config = {
-        "arxiv": {"rss_url": f"{server_url}/rss/{{categories}}", "api_url": f"{server_url}/api/query",
-                  "api_delay_seconds": 0, "max_retries": 2, "timeout_seconds": 5,
-                  "backoff_seconds": 0.01,
-                  # The fixture days are months before "now": catching up from them would ask for every
-                  # listing since. Tests of catch-up turn it on and fix the clock.
-                  "catch_up_days": 0},
+        "arxiv": {
+            "rss_url": f"{server_url}/rss/{{categories}}",
+            "api_url": f"{server_url}/api/query",
+            "api_delay_seconds": 0,
+            "max_retries": 2,
+            "timeout_seconds": 5,
+            "backoff_seconds": 0.01,
+            # The fixture days are months before "now": catching up from them would ask for every
+            # listing since. Tests of catch-up turn it on and fix the clock.
+            "catch_up_days": 0,
+        },
         "log": {"file": "output/digest.log"},
     }
     for dotted, value in overrides.items():

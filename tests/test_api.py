@@ -27,8 +27,14 @@ def fake(server):
 
 
 def client(server, page_size=2000, retries=2) -> ApiClient:
-    return ApiClient(f"{server.url}/api/query", page_size=page_size, delay_seconds=0, num_retries=retries,
-                     backoff_seconds=0.001, timeout=5)
+    return ApiClient(
+        f"{server.url}/api/query",
+        page_size=page_size,
+        delay_seconds=0,
+        num_retries=retries,
+        backoff_seconds=0.001,
+        timeout=5,
+    )
 
 
 def fetch(server, categories=CATS, **kwargs):
@@ -41,7 +47,8 @@ def test_one_query_per_date_with_the_category_list_and_the_window(server, fake):
     assert len(server.requests) == 1
     query = server.requests[0].query
     assert query["search_query"] == [
-        "(cat:cs.AI OR cat:cs.CL OR cat:cs.CV OR cat:cs.LG) AND submittedDate:[202606261800 TO 202606291800]"]
+        "(cat:cs.AI OR cat:cs.CL OR cat:cs.CV OR cat:cs.LG) AND submittedDate:[202606261800 TO 202606291800]"
+    ]
     assert query["sortBy"] == ["submittedDate"] and query["max_results"] == ["2000"]
     assert window_query(["cs.LG"], WINDOW) == "cat:cs.LG AND submittedDate:[202606261800 TO 202606291800]"
 
@@ -95,8 +102,9 @@ def test_empty_pages_beyond_the_retries_fail_with_one_line(server, fake):
     fake.empty_page(start=100, times=None)
     with pytest.raises(FetchError) as err:
         fetch(server, page_size=100)
-    assert str(err.value) == (f"arXiv export API {server.url}/api/query for 2026-06-30: "
-                              "empty result pages after 3 attempt(s)")
+    assert str(err.value) == (
+        f"arXiv export API {server.url}/api/query for 2026-06-30: empty result pages after 3 attempt(s)"
+    )
 
 
 def test_server_errors_are_retried_then_succeed(server, fake):
@@ -120,10 +128,14 @@ def test_a_rejected_query_is_not_retried(server, fake):
 
 
 def test_unreachable_api_gives_one_line():
-    unreachable = ApiClient("http://127.0.0.1:9/api/query", page_size=10, delay_seconds=0, num_retries=1,
-                            backoff_seconds=0.001, timeout=2)
-    with pytest.raises(FetchError, match=r"^arXiv export API http://127.0.0.1:9/api/query for 2026-06-30: "
-                                         r"ConnectionError"):
+    unreachable = ApiClient(
+        "http://127.0.0.1:9/api/query", page_size=10, delay_seconds=0, num_retries=1, backoff_seconds=0.001, timeout=2
+    )
+    with pytest.raises(
+        FetchError,
+        match=r"^arXiv export API http://127.0.0.1:9/api/query for 2026-06-30: "
+        r"ConnectionError",
+    ):
         fetch_listing(unreachable, CATS, TUESDAY, WINDOW)
 
 

@@ -47,12 +47,18 @@ def test_backfill_a_week_builds_exactly_its_listing_dates(tmp_path, server, api,
     assert lines[5] == "[6/9] 2026-07-04 is a Saturday: arXiv announces nothing dated on weekends"
     assert lines[6] == "[7/9] 2026-07-05 is a Sunday: arXiv announces nothing dated on weekends"
     assert lines[7].startswith("[8/9] 2026-07-06: no arXiv announcement (holiday 2026-07-03 Fri")
-    assert lines[-1] == ("backfill 2026-06-29 to 2026-07-07: 6 built (1063 papers), 0 already built, "
-                         "3 without announcement, 0 failed")
+    assert lines[-1] == (
+        "backfill 2026-06-29 to 2026-07-07: 6 built (1063 papers), 0 already built, 3 without announcement, 0 failed"
+    )
     # One request per listing date; Tuesday 07-07 takes Thu 14:00 -> Mon 14:00 because Monday's was cancelled.
-    assert windows(server) == ["[202606251800 TO 202606261800]", "[202606261800 TO 202606291800]",
-                               "[202606291800 TO 202606301800]", "[202606301800 TO 202607011800]",
-                               "[202607011800 TO 202607021800]", "[202607021800 TO 202607061800]"]
+    assert windows(server) == [
+        "[202606251800 TO 202606261800]",
+        "[202606261800 TO 202606291800]",
+        "[202606291800 TO 202606301800]",
+        "[202606301800 TO 202607011800]",
+        "[202607011800 TO 202607021800]",
+        "[202607021800 TO 202607061800]",
+    ]
     db = sqlite3.connect(tmp_path / "output/digest.sqlite3")
     assert db.execute("SELECT date, source FROM listings ORDER BY date").fetchall() == [(d, "api") for d in LISTINGS]
     assert [r[0] for r in db.execute("SELECT command FROM runs")] == ["backfill"] * 6
@@ -69,8 +75,9 @@ def test_second_backfill_does_nothing(tmp_path, server, api, config, run_cli):
     assert again.exit_code == 0
     assert server.requests == []
     assert "[2/9] 2026-06-30: already built (497 papers), skipped; --force rebuilds it" in again.stdout
-    assert again.stdout.splitlines()[-1] == ("backfill 2026-06-29 to 2026-07-07: 0 built (0 papers), "
-                                             "6 already built, 3 without announcement, 0 failed")
+    assert again.stdout.splitlines()[-1] == (
+        "backfill 2026-06-29 to 2026-07-07: 0 built (0 papers), 6 already built, 3 without announcement, 0 failed"
+    )
     assert {p: p.stat().st_mtime_ns for p in reports} == reports
     assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == runs
     assert db.execute("SELECT count(*) FROM llm_calls").fetchone()[0] == 0
@@ -81,8 +88,9 @@ def test_a_failing_date_does_not_stop_the_others(tmp_path, server, api, config, 
     result = run_cli("backfill", "--config", config, *WEEK)
     assert result.exit_code == 1
     assert built(tmp_path) == [d for d in LISTINGS if d != "2026-07-01"]
-    assert (f"[3/9] 2026-07-01: failed: arXiv export API {server.url}/api/query for 2026-07-01: "
-            "HTTP 503 after 3 attempt(s)") in result.stdout.splitlines()
+    assert (
+        f"[3/9] 2026-07-01: failed: arXiv export API {server.url}/api/query for 2026-07-01: HTTP 503 after 3 attempt(s)"
+    ) in result.stdout.splitlines()
     assert result.stdout.splitlines()[-1].endswith("1 failed (2026-07-01)")
 
     api.faults.clear()
@@ -104,8 +112,10 @@ def test_force_fetches_again(tmp_path, server, api, config, run_cli):
 def test_backfill_of_a_day_without_announcement_makes_no_request(tmp_path, server, api, config, run_cli):
     result = run_cli("backfill", "--config", config, "--date", "2025-12-31")
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[0] == ("[1/1] 2025-12-31: no arXiv announcement (holiday 2025-12-30 Tue, "
-                                             "arxiv.holidays); its papers are in the 2026-01-01 listing")
+    assert result.stdout.splitlines()[0] == (
+        "[1/1] 2025-12-31: no arXiv announcement (holiday 2025-12-30 Tue, "
+        "arxiv.holidays); its papers are in the 2026-01-01 listing"
+    )
     assert server.requests == [] and built(tmp_path) == []
 
 
@@ -120,11 +130,17 @@ def test_run_with_a_past_date_uses_the_export_api(tmp_path, server, api, config,
     assert server.requests == []  # the stored listing is reused
 
 
-@pytest.mark.parametrize("date, line", [
-    ("2026-07-04", "2026-07-04 is a Saturday: arXiv announces nothing dated on weekends"),
-    ("2026-06-22", "2026-06-22: no arXiv announcement (holiday 2026-06-19 Fri, arxiv.holidays); "
-                   "its papers are in the 2026-06-23 listing"),
-])
+@pytest.mark.parametrize(
+    "date, line",
+    [
+        ("2026-07-04", "2026-07-04 is a Saturday: arXiv announces nothing dated on weekends"),
+        (
+            "2026-06-22",
+            "2026-06-22: no arXiv announcement (holiday 2026-06-19 Fri, arxiv.holidays); "
+            "its papers are in the 2026-06-23 listing",
+        ),
+    ],
+)
 def test_run_on_a_day_without_announcement_says_so_and_exits_0(tmp_path, server, config, run_cli, date, line):
     result = run_cli("run", "--config", config, "--date", date)
     assert (result.exit_code, result.stdout) == (0, line + "\n")
@@ -138,12 +154,17 @@ def test_run_on_a_future_date_is_bad_usage(tmp_path, server, config, run_cli):
     assert len(result.stderr.splitlines()) == 1 and server.requests == []
 
 
-@pytest.mark.parametrize("args, message", [
-    ([], "error: backfill: give --date D or --from D1 [--to D2]"),
-    (["--from", "2026-07-03", "--to", "2026-07-01"], "error: backfill: --from 2026-07-03 is after --to 2026-07-01"),
-    (["--date", "2026-07-01", "--from", "2026-07-01"],
-     "error: backfill: give either --date D or --from D1 --to D2, not both"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "error: backfill: give --date D or --from D1 [--to D2]"),
+        (["--from", "2026-07-03", "--to", "2026-07-01"], "error: backfill: --from 2026-07-03 is after --to 2026-07-01"),
+        (
+            ["--date", "2026-07-01", "--from", "2026-07-01"],
+            "error: backfill: give either --date D or --from D1 --to D2, not both",
+        ),
+    ],
+)
 def test_backfill_usage_errors_are_one_line_and_exit_2(tmp_path, server, config, run_cli, args, message):
     result = run_cli("backfill", "--config", config, *args)
     assert (result.exit_code, result.stderr) == (2, message + "\n")
@@ -192,8 +213,11 @@ def test_run_catches_up_listings_the_feed_never_showed(tmp_path, server, api, ru
     result = run_cli("run", "--config", config)
     assert result.exit_code == 0, result.output
     assert built(tmp_path) == ["2026-06-30", "2026-07-01", "2026-07-02", "2026-07-03"]
-    runs = sqlite3.connect(tmp_path / "output/digest.sqlite3").execute(
-        "SELECT date FROM runs WHERE status = 'ok' ORDER BY id").fetchall()
+    runs = (
+        sqlite3.connect(tmp_path / "output/digest.sqlite3")
+        .execute("SELECT date FROM runs WHERE status = 'ok' ORDER BY id")
+        .fetchall()
+    )
     assert [r[0] for r in runs] == ["2026-06-30", "2026-07-01", "2026-07-02", "2026-07-03"]  # oldest first
     # The next fire has nothing left to catch up: no request to the export API.
     requests = len(server.requests)

@@ -11,9 +11,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_bench_runs_a_tiny_day_end_to_end():
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench/run.py"), "--papers", "50", "--latency", "0", "--no-fixture-days",
-         "--repeat", "1"],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "bench/run.py"),
+            "--papers",
+            "50",
+            "--latency",
+            "0",
+            "--no-fixture-days",
+            "--repeat",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     rows = [line for line in done.stdout.splitlines() if line.startswith("| synthetic 50 ")]

@@ -103,33 +103,42 @@ def test_windows_tile_time_without_gaps_or_overlaps():
 
 def test_listing_dates_of_a_week_with_a_weekend_and_a_holiday():
     assert CAL.listing_dates(D("2026-06-29"), D("2026-07-07")) == [
-        D("2026-06-29"), D("2026-06-30"), D("2026-07-01"), D("2026-07-02"), D("2026-07-03"), D("2026-07-07")]
+        D("2026-06-29"),
+        D("2026-06-30"),
+        D("2026-07-01"),
+        D("2026-07-02"),
+        D("2026-07-03"),
+        D("2026-07-07"),
+    ]
 
 
-@pytest.mark.parametrize("instant, zone, latest", [
-    ("2026-06-29 19:59", "America/New_York", "2026-06-29"),   # Monday, before the evening announcement
-    ("2026-06-29 20:00", "America/New_York", "2026-06-30"),   # Tuesday's listing is out
-    ("2026-06-29 17:00", "America/Los_Angeles", "2026-06-30"),
-    ("2026-06-30 00:00", "UTC", "2026-06-30"),
-    ("2026-06-29 23:59", "UTC", "2026-06-29"),
-    ("2026-06-30 09:00", "Asia/Seoul", "2026-06-30"),
-    ("2026-06-30 08:59", "Asia/Seoul", "2026-06-29"),
-    ("2026-06-26 21:00", "America/New_York", "2026-06-26"),   # Friday evening: no announcement
-    ("2026-06-27 12:00", "Asia/Tokyo", "2026-06-26"),         # Saturday
-    ("2026-06-28 19:59", "America/New_York", "2026-06-26"),   # Sunday before 20:00
-    ("2026-06-29 09:00", "Asia/Seoul", "2026-06-29"),         # = Sun 20:00 EDT
-    ("2026-07-05 20:30", "America/New_York", "2026-07-03"),   # holiday Fri 07-03: no Sunday announcement
-    ("2026-07-06 20:00", "America/New_York", "2026-07-07"),
-    ("2025-12-30 21:00", "America/New_York", "2025-12-30"),   # holiday Tue 12-30: nothing that evening
-    ("2025-12-31 20:00", "America/New_York", "2026-01-01"),
-    ("2026-01-13 00:59", "UTC", "2026-01-12"),                # winter: 20:00 EST is 01:00 UTC
-    ("2026-01-13 01:00", "UTC", "2026-01-13"),
-    ("2026-03-08 23:59", "UTC", "2026-03-06"),                # DST night: 19:59 EDT on Sunday
-    ("2026-03-09 00:00", "UTC", "2026-03-09"),
-    ("2026-11-02 00:59", "UTC", "2026-10-30"),                # after the clocks went back: 19:59 EST Sunday
-    ("2026-11-02 01:00", "UTC", "2026-11-02"),
-    ("2026-06-30 10:00", "Pacific/Kiritimati", "2026-06-29"),  # UTC+14: still Mon 16:00 EDT
-])
+@pytest.mark.parametrize(
+    "instant, zone, latest",
+    [
+        ("2026-06-29 19:59", "America/New_York", "2026-06-29"),  # Monday, before the evening announcement
+        ("2026-06-29 20:00", "America/New_York", "2026-06-30"),  # Tuesday's listing is out
+        ("2026-06-29 17:00", "America/Los_Angeles", "2026-06-30"),
+        ("2026-06-30 00:00", "UTC", "2026-06-30"),
+        ("2026-06-29 23:59", "UTC", "2026-06-29"),
+        ("2026-06-30 09:00", "Asia/Seoul", "2026-06-30"),
+        ("2026-06-30 08:59", "Asia/Seoul", "2026-06-29"),
+        ("2026-06-26 21:00", "America/New_York", "2026-06-26"),  # Friday evening: no announcement
+        ("2026-06-27 12:00", "Asia/Tokyo", "2026-06-26"),  # Saturday
+        ("2026-06-28 19:59", "America/New_York", "2026-06-26"),  # Sunday before 20:00
+        ("2026-06-29 09:00", "Asia/Seoul", "2026-06-29"),  # = Sun 20:00 EDT
+        ("2026-07-05 20:30", "America/New_York", "2026-07-03"),  # holiday Fri 07-03: no Sunday announcement
+        ("2026-07-06 20:00", "America/New_York", "2026-07-07"),
+        ("2025-12-30 21:00", "America/New_York", "2025-12-30"),  # holiday Tue 12-30: nothing that evening
+        ("2025-12-31 20:00", "America/New_York", "2026-01-01"),
+        ("2026-01-13 00:59", "UTC", "2026-01-12"),  # winter: 20:00 EST is 01:00 UTC
+        ("2026-01-13 01:00", "UTC", "2026-01-13"),
+        ("2026-03-08 23:59", "UTC", "2026-03-06"),  # DST night: 19:59 EDT on Sunday
+        ("2026-03-09 00:00", "UTC", "2026-03-09"),
+        ("2026-11-02 00:59", "UTC", "2026-10-30"),  # after the clocks went back: 19:59 EST Sunday
+        ("2026-11-02 01:00", "UTC", "2026-11-02"),
+        ("2026-06-30 10:00", "Pacific/Kiritimati", "2026-06-29"),  # UTC+14: still Mon 16:00 EDT
+    ],
+)
 def test_latest_listing_date(instant, zone, latest):
     now = dt.datetime.strptime(instant, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(zone))
     assert CAL.latest_listing_date(now) == D(latest)
@@ -140,13 +149,20 @@ def test_latest_listing_date_needs_an_aware_instant():
         CAL.latest_listing_date(dt.datetime(2026, 6, 30, 12, 0))
 
 
-ZONES = ["UTC", "America/New_York", "America/Los_Angeles", "Asia/Seoul", "Europe/Berlin", "Australia/Sydney",
-         "Pacific/Kiritimati", "Pacific/Pago_Pago"]
+ZONES = [
+    "UTC",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Asia/Seoul",
+    "Europe/Berlin",
+    "Australia/Sydney",
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
+]
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.datetimes(min_value=dt.datetime(2025, 1, 8), max_value=dt.datetime(2026, 12, 20)),
-       st.sampled_from(ZONES))
+@given(st.datetimes(min_value=dt.datetime(2025, 1, 8), max_value=dt.datetime(2026, 12, 20)), st.sampled_from(ZONES))
 def test_latest_listing_is_announced_and_the_next_one_is_not(naive, zone):
     now = naive.replace(tzinfo=ZoneInfo(zone))
     latest = CAL.latest_listing_date(now)

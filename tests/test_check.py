@@ -10,8 +10,9 @@ from tests.fakes.smtp import USER, FakeSMTP
 from tests.fakes.telegram import FakeTelegram
 from tests.test_deliver import LLM_KEY, SMTP_PASSWORD, TOKEN
 
-MODELS = Response(200, '{"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model"}]}',
-                  {"Content-Type": "application/json"})
+MODELS = Response(
+    200, '{"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model"}]}', {"Content-Type": "application/json"}
+)
 
 
 @pytest.fixture
@@ -23,13 +24,19 @@ def services(server):
 
 
 def check_config(tmp_path, server, telegram, smtp, **more):
-    settings = {"llm__base_url": f"{server.url}/v1",
-                "delivery__telegram__enabled": True, "delivery__telegram__api_url": telegram.url,
-                "delivery__telegram__chat_ids": [-1001],
-                "delivery__email__enabled": True, "delivery__email__smtp_host": "127.0.0.1",
-                "delivery__email__smtp_port": smtp.port, "delivery__email__security": "none",
-                "delivery__email__username": USER, "delivery__email__recipients": ["a@example.com"],
-                "delivery__email__timeout_seconds": 5}
+    settings = {
+        "llm__base_url": f"{server.url}/v1",
+        "delivery__telegram__enabled": True,
+        "delivery__telegram__api_url": telegram.url,
+        "delivery__telegram__chat_ids": [-1001],
+        "delivery__email__enabled": True,
+        "delivery__email__smtp_host": "127.0.0.1",
+        "delivery__email__smtp_port": smtp.port,
+        "delivery__email__security": "none",
+        "delivery__email__username": USER,
+        "delivery__email__recipients": ["a@example.com"],
+        "delivery__email__timeout_seconds": 5,
+    }
     settings.update(more)
     return str(write_config(tmp_path, server.url, **settings))
 
@@ -54,8 +61,14 @@ def test_check_says_ok_for_every_service_that_answers(tmp_path, services, run_cl
 
 def test_check_names_what_is_wrong_and_exits_1(tmp_path, services, run_cli):
     server, telegram, smtp = services
-    config = check_config(tmp_path, server, telegram, smtp, delivery__telegram__chat_ids=[-1001, "@nowhere"],
-                          llm__model="gpt-5-nonexistent")
+    config = check_config(
+        tmp_path,
+        server,
+        telegram,
+        smtp,
+        delivery__telegram__chat_ids=[-1001, "@nowhere"],
+        llm__model="gpt-5-nonexistent",
+    )
     result = run_cli("check", "--config", config, env={**ENV, "SMTP_PASSWORD": "wrong-password"})
     assert result.exit_code == 1
     out = result.output
@@ -71,9 +84,17 @@ def test_check_names_what_is_wrong_and_exits_1(tmp_path, services, run_cli):
 
 def test_check_reports_unreachable_services(tmp_path, run_cli):
     dead = "http://127.0.0.1:9"
-    config = str(write_config(tmp_path, dead, llm__base_url=f"{dead}/v1", delivery__telegram__enabled=True,
-                              delivery__telegram__api_url=dead, delivery__telegram__chat_ids=[1],
-                              delivery__telegram__max_retries=0))
+    config = str(
+        write_config(
+            tmp_path,
+            dead,
+            llm__base_url=f"{dead}/v1",
+            delivery__telegram__enabled=True,
+            delivery__telegram__api_url=dead,
+            delivery__telegram__chat_ids=[1],
+            delivery__telegram__max_retries=0,
+        )
+    )
     result = run_cli("check", "--config", config, env={"TELEGRAM_BOT_TOKEN": TOKEN})
     assert result.exit_code == 1
     assert f"llm: cannot reach {dead}/v1/models (ConnectError)" in result.output

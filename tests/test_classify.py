@@ -63,8 +63,9 @@ def test_every_paper_gets_one_topic_and_a_deterministic_importance():
 
 
 def test_keywords_match_whole_words_hyphens_and_stems():
-    config = Config(categories=[{"name": "Speed", "keywords": ["kv cache", "quantiz*"]},
-                                {"name": "Vision", "keywords": ["image"]}])
+    config = Config(
+        categories=[{"name": "Speed", "keywords": ["kv cache", "quantiz*"]}, {"name": "Vision", "keywords": ["image"]}]
+    )
     clf = OfflineClassifier(config.categories)
 
     def paper(title):

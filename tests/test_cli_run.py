@@ -9,8 +9,13 @@ from digest.config import Config
 from tests.conftest import RSS_CATEGORIES, day_feed_2026_06_30, fixture_bytes, write_config
 from tests.fakes.http import Response
 
-SAMPLE_HEADINGS = ["1. 주요 주제 및 테마", "2. 공통 키워드 및 트렌드", "3. 주요 내용 및 핵심 정보",
-                   "4. 분야별 영향 분석", "5. 결론 및 향후 전망"]
+SAMPLE_HEADINGS = [
+    "1. 주요 주제 및 테마",
+    "2. 공통 키워드 및 트렌드",
+    "3. 주요 내용 및 핵심 정보",
+    "4. 분야별 영향 분석",
+    "5. 결론 및 향후 전망",
+]
 
 
 def test_run_builds_the_report_in_the_sample_shape(tmp_path, rss_server, run_cli):
@@ -18,12 +23,17 @@ def test_run_builds_the_report_in_the_sample_shape(tmp_path, rss_server, run_cli
     result = run_cli("run", "--config", str(config))
     assert result.exit_code == 0, result.output
     report = tmp_path / "output/2026-06-30"
-    assert sorted(p.name for p in report.iterdir()) == ["digest.html", "digest.json", "digest.md",
-                                                         "paper_2026-06-30.png"]
+    assert sorted(p.name for p in report.iterdir()) == [
+        "digest.html",
+        "digest.json",
+        "digest.md",
+        "paper_2026-06-30.png",
+    ]
     md = (report / "digest.md").read_text()
     lines = md.splitlines()
-    assert lines[0] == ("# Daily Artificial Intelligence Insights : Papers"
-                        "![Category Distribution Graph](paper_2026-06-30.png)")
+    assert lines[0] == (
+        "# Daily Artificial Intelligence Insights : Papers![Category Distribution Graph](paper_2026-06-30.png)"
+    )
     topics = [line[3:] for line in lines if line.startswith("## ")]
     assert topics == [t for t in Config().topic_names if t in topics]  # config order
     assert len(topics) >= 6

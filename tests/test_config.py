@@ -7,8 +7,16 @@ from digest.config import Config, load_config
 from digest.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_TOPICS = ["Inference acceleration", "Computer Vision", "LLM", "General AI", "Reinforcement Learning",
-                 "AI in Healthcare", "Multimodal", "Model training technique"]
+SAMPLE_TOPICS = [
+    "Inference acceleration",
+    "Computer Vision",
+    "LLM",
+    "General AI",
+    "Reinforcement Learning",
+    "AI in Healthcare",
+    "Multimodal",
+    "Model training technique",
+]
 
 
 def test_shipped_config_is_the_built_in_default():
@@ -24,8 +32,9 @@ def test_shipped_config_has_every_contract_key():
     assert {"categories", "rss_url", "api_url", "api_delay_seconds", "announce_types"} <= set(raw["arxiv"])
     assert {"base_url", "model", "api_key_env", "batch_size", "concurrency", "max_retries"} <= set(raw["llm"])
     assert {"enabled", "api_url", "token_env", "chat_ids"} <= set(raw["delivery"]["telegram"])
-    assert {"enabled", "smtp_host", "smtp_port", "security", "username", "password_env", "sender",
-            "recipients"} <= set(raw["delivery"]["email"])
+    assert {"enabled", "smtp_host", "smtp_port", "security", "username", "password_env", "sender", "recipients"} <= set(
+        raw["delivery"]["email"]
+    )
     assert {"cron", "timezone"} <= set(raw["schedule"]) and "path" in raw["state"]
 
 

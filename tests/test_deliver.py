@@ -37,12 +37,18 @@ def smtp():
 
 def delivery_config(tmp_path, url, telegram, smtp, **more):
     settings = {
-        "delivery__telegram__enabled": True, "delivery__telegram__api_url": telegram.url,
-        "delivery__telegram__chat_ids": CHATS, "delivery__telegram__message_interval_seconds": 0,
-        "delivery__telegram__backoff_seconds": 0.01, "delivery__telegram__max_retries": 2,
-        "delivery__email__enabled": True, "delivery__email__smtp_host": "127.0.0.1",
-        "delivery__email__smtp_port": smtp.port, "delivery__email__security": "none",
-        "delivery__email__username": USER, "delivery__email__recipients": RECIPIENTS,
+        "delivery__telegram__enabled": True,
+        "delivery__telegram__api_url": telegram.url,
+        "delivery__telegram__chat_ids": CHATS,
+        "delivery__telegram__message_interval_seconds": 0,
+        "delivery__telegram__backoff_seconds": 0.01,
+        "delivery__telegram__max_retries": 2,
+        "delivery__email__enabled": True,
+        "delivery__email__smtp_host": "127.0.0.1",
+        "delivery__email__smtp_port": smtp.port,
+        "delivery__email__security": "none",
+        "delivery__email__username": USER,
+        "delivery__email__recipients": RECIPIENTS,
         "delivery__email__timeout_seconds": 5,
     }
     settings.update(more)
@@ -100,7 +106,9 @@ def test_full_day_reaches_two_chats_and_two_recipients_exactly_once(tmp_path, rs
 
     rows = deliveries(tmp_path)
     assert {k: (v["status"], v["attempts"]) for k, v in rows.items()} == {
-        **{("telegram", str(c)): ("sent", 1) for c in CHATS}, **{("email", r): ("sent", 1) for r in RECIPIENTS}}
+        **{("telegram", str(c)): ("sent", 1) for c in CHATS},
+        **{("email", r): ("sent", 1) for r in RECIPIENTS},
+    }
 
     calls, mails = len(telegram.calls), len(smtp.received)
     again = run_cli("run", "--config", config, "--date", DATE, env=ENV)
@@ -110,11 +118,18 @@ def test_full_day_reaches_two_chats_and_two_recipients_exactly_once(tmp_path, rs
 
 
 def test_one_failing_chat_and_recipient_do_not_stop_the_others_and_leak_no_secret(
-        tmp_path, rss_server, telegram, smtp, run_cli):
+    tmp_path, rss_server, telegram, smtp, run_cli
+):
     smtp.refuse.add("b@example.com")
     with FakeOpenAI() as llm_server:  # the LLM path runs too, so its key is in play
-        config = delivery_config(tmp_path, rss_server.url, telegram, smtp,
-                                 delivery__telegram__chat_ids=[-1001, -100999], llm__base_url=llm_server.url)
+        config = delivery_config(
+            tmp_path,
+            rss_server.url,
+            telegram,
+            smtp,
+            delivery__telegram__chat_ids=[-1001, -100999],
+            llm__base_url=llm_server.url,
+        )
         _check_failing_run_and_recovery(tmp_path, config, telegram, smtp, run_cli)
 
 
@@ -125,7 +140,8 @@ def _check_failing_run_and_recovery(tmp_path, config, telegram, smtp, run_cli):
     error_lines = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert error_lines == [
         f"error: {DATE}: delivery failed for telegram chat -100999: HTTP 400 Bad Request: chat not found; "
-        f"email b@example.com: SMTP 127.0.0.1:{smtp.port} (none): recipient refused (550 5.1.1 no such user)"]
+        f"email b@example.com: SMTP 127.0.0.1:{smtp.port} (none): recipient refused (550 5.1.1 no such user)"
+    ]
     assert telegram.for_chat(-1001)[-1].method == "sendDocument"
     assert [r.recipients for r in smtp.received] == [["a@example.com"]]
 
@@ -152,10 +168,15 @@ def _check_failing_run_and_recovery(tmp_path, config, telegram, smtp, run_cli):
 
 
 def test_rate_limit_is_waited_out_and_a_rejected_format_is_sent_as_plain_text(
-        tmp_path, rss_server, telegram, smtp, run_cli):
+    tmp_path, rss_server, telegram, smtp, run_cli
+):
     telegram.script("sendMessage", 429, "Too Many Requests: retry after 0", chat_id=-1001, retry_after=0, times=2)
-    telegram.script("sendMessage", 400, 'Bad Request: can\'t parse entities: Unsupported start tag "x" at byte '
-                                        "offset 0", chat_id=-1002)
+    telegram.script(
+        "sendMessage",
+        400,
+        'Bad Request: can\'t parse entities: Unsupported start tag "x" at byte offset 0',
+        chat_id=-1002,
+    )
     config = delivery_config(tmp_path, rss_server.url, telegram, smtp, delivery__email__enabled=False)
     result = run_cli("run", "--config", config, env=ENV)
     assert result.exit_code == 0, result.output
@@ -176,7 +197,8 @@ def test_wrong_token_fails_telegram_without_printing_it(tmp_path, rss_server, te
 
 
 def test_a_run_that_stopped_midway_resumes_without_repeating_what_arrived(
-        tmp_path, rss_server, telegram, smtp, run_cli):
+    tmp_path, rss_server, telegram, smtp, run_cli
+):
     telegram.script("sendMessage", 502, "Bad Gateway", chat_id=-1001, times=3)  # 1 + max_retries
     config = delivery_config(tmp_path, rss_server.url, telegram, smtp, delivery__email__enabled=False)
     result = run_cli("run", "--config", config, env=ENV)
@@ -221,9 +243,16 @@ def test_send_and_force_deliver_again(tmp_path, rss_server, telegram, smtp, run_
 
     missing = run_cli("send", "--config", config, "--date", "2026-06-29", env=ENV)
     assert missing.exit_code == 1 and "no complete report in" in missing.output
-    disabled = run_cli("send", "--config", delivery_config(tmp_path, rss_server.url, telegram, smtp,
-                                                           delivery__email__enabled=False),
-                       "--date", DATE, "--channel", "email", env=ENV)
+    disabled = run_cli(
+        "send",
+        "--config",
+        delivery_config(tmp_path, rss_server.url, telegram, smtp, delivery__email__enabled=False),
+        "--date",
+        DATE,
+        "--channel",
+        "email",
+        env=ENV,
+    )
     assert disabled.exit_code == 2 and "delivery.email.enabled is false" in disabled.output
 
 
@@ -244,10 +273,15 @@ def cert(tmp_path_factory):
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
 def test_email_over_tls_verifies_the_server_certificate(tmp_path, cert, security, run_cli, demo_report):
     with FakeSMTP(SMTP_PASSWORD, security=security, cert=cert) as server:
-        settings = {"delivery__email__enabled": True, "delivery__email__smtp_host": "127.0.0.1",
-                    "delivery__email__smtp_port": server.port, "delivery__email__security": security,
-                    "delivery__email__username": USER, "delivery__email__recipients": ["a@example.com"],
-                    "delivery__email__timeout_seconds": 5}
+        settings = {
+            "delivery__email__enabled": True,
+            "delivery__email__smtp_host": "127.0.0.1",
+            "delivery__email__smtp_port": server.port,
+            "delivery__email__security": security,
+            "delivery__email__username": USER,
+            "delivery__email__recipients": ["a@example.com"],
+            "delivery__email__timeout_seconds": 5,
+        }
         untrusted = str(write_config(tmp_path, **settings))
         result = run_cli("send", "--config", untrusted, "--date", DATE, env=ENV)
         assert result.exit_code == 1

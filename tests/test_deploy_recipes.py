@@ -19,13 +19,21 @@ def test_github_workflow_runs_at_11_kst_on_weekdays_with_the_right_secrets():
     monday = dt.datetime(2026, 11, 23, tzinfo=ZoneInfo("UTC"))
     fires = next_fire_times(cron, "UTC", 5, now=monday)
     assert [f.astimezone(ZoneInfo("Asia/Seoul")).strftime("%a %H:%M") for f in fires] == [
-        "Mon 11:00", "Tue 11:00", "Wed 11:00", "Thu 11:00", "Fri 11:00"]
+        "Mon 11:00",
+        "Tue 11:00",
+        "Wed 11:00",
+        "Thu 11:00",
+        "Fri 11:00",
+    ]
     steps = workflow["jobs"]["digest"]["steps"]
     run_step = next(s for s in steps if "digest run" in s.get("run", ""))
     assert shlex.split(run_step["run"]) == ["digest", "run", "--config", "config.yaml"]
     defaults = Config()
-    assert set(run_step["env"]) == {defaults.llm.api_key_env, defaults.delivery.telegram.token_env,
-                                    defaults.delivery.email.password_env}
+    assert set(run_step["env"]) == {
+        defaults.llm.api_key_env,
+        defaults.delivery.telegram.token_env,
+        defaults.delivery.email.password_env,
+    }
     cached = [s["with"]["path"] for s in steps if "cache" in s.get("uses", "")]
     assert cached == [str(defaults.report.output_dir)] * 2 and str(defaults.state.path).startswith("output/")
 

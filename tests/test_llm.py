@@ -36,8 +36,13 @@ def setup(tmp_path, rss_server, fake):
     """Write a config that points the LLM at the fake; returns a function taking extra overrides."""
 
     def make(**overrides) -> Path:
-        settings = {"llm__base_url": fake.url, "llm__backoff_seconds": 0.01, "llm__max_retries": 2,
-                    "llm__timeout_seconds": 5, **overrides}
+        settings = {
+            "llm__base_url": fake.url,
+            "llm__backoff_seconds": 0.01,
+            "llm__max_retries": 2,
+            "llm__timeout_seconds": 5,
+            **overrides,
+        }
         return write_config(tmp_path, rss_server.url, **settings)
 
     return make
@@ -83,11 +88,21 @@ def test_whole_day_costs_one_call_per_batch_and_one_per_topic(tmp_path, setup, f
 
     # the footer and digest.json show what the server says was spent
     prompt, completion = fake.tokens()
-    assert data["llm"] == {"used": True, "model": "gpt-4o-mini", "calls": BATCHES + topics,
-                           "prompt_tokens": prompt, "completion_tokens": completion}
-    assert files["digest.md"].rstrip().endswith(
-        f"LLM gpt-4o-mini: 호출 {BATCHES + topics}회, 토큰 {prompt + completion:,} "
-        f"(입력 {prompt:,} / 출력 {completion:,})")
+    assert data["llm"] == {
+        "used": True,
+        "model": "gpt-4o-mini",
+        "calls": BATCHES + topics,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+    }
+    assert (
+        files["digest.md"]
+        .rstrip()
+        .endswith(
+            f"LLM gpt-4o-mini: 호출 {BATCHES + topics}회, 토큰 {prompt + completion:,} "
+            f"(입력 {prompt:,} / 출력 {completion:,})"
+        )
+    )
 
 
 def test_classification_prompt_costs_about_the_papers_themselves(tmp_path, setup, fake, run_cli):
@@ -227,8 +242,10 @@ def test_summary_failure_exits_1_and_the_next_run_pays_only_for_it(tmp_path, set
     fake.fail("500", times=None, purpose="summarize", match="주제: Model training technique")
     result = run_cli("run", "--config", config)
     assert result.exit_code == 1
-    assert error_line(result.output) == (f"error: LLM summarize 'Model training technique' failed after 3 attempts: "
-                                     f"HTTP 500 from {fake.url}/chat/completions: The server had an error")
+    assert error_line(result.output) == (
+        f"error: LLM summarize 'Model training technique' failed after 3 attempts: "
+        f"HTTP 500 from {fake.url}/chat/completions: The server had an error"
+    )
     assert not (tmp_path / "output" / DAY).exists()
     store = db(tmp_path)
     assert store.execute("SELECT count(*) FROM assignments").fetchone()[0] == PAPERS
@@ -251,8 +268,10 @@ def test_classification_failure_keeps_the_batches_answered(tmp_path, setup, fake
     result = run_cli("run", "--config", config)
     assert result.exit_code == 1
     line = error_line(result.output)
-    assert line == (f"error: LLM classify batch 13/22 failed after 3 attempts: HTTP 500 from "
-                    f"{fake.url}/chat/completions: The server had an error")
+    assert line == (
+        f"error: LLM classify batch 13/22 failed after 3 attempts: HTTP 500 from "
+        f"{fake.url}/chat/completions: The server had an error"
+    )
     answered = db(tmp_path).execute("SELECT count(*) FROM assignments").fetchone()[0]
     assert answered == 25 * 12  # the batches before it; none after it was started
     fake.clear_faults()
@@ -265,18 +284,27 @@ def test_a_client_error_is_not_retried(tmp_path, setup, fake, run_cli):
     fake.fail("400")
     result = run_cli("run", "--config", str(setup(llm__concurrency=1)))
     assert result.exit_code == 1
-    assert error_line(result.output) == (f"error: LLM classify batch 1/22 failed: HTTP 400 from "
-                                     f"{fake.url}/chat/completions: Bad request")
+    assert error_line(result.output) == (
+        f"error: LLM classify batch 1/22 failed: HTTP 400 from {fake.url}/chat/completions: Bad request"
+    )
     assert fake.count(status=None) == 1
 
 
 def test_unreachable_server_fails_with_one_line(tmp_path, rss_server, run_cli):
-    config = write_config(tmp_path, rss_server.url, llm__base_url="http://127.0.0.1:9/v1", llm__concurrency=1,
-                          llm__max_retries=1, llm__backoff_seconds=0.01)
+    config = write_config(
+        tmp_path,
+        rss_server.url,
+        llm__base_url="http://127.0.0.1:9/v1",
+        llm__concurrency=1,
+        llm__max_retries=1,
+        llm__backoff_seconds=0.01,
+    )
     result = run_cli("run", "--config", str(config))
     assert result.exit_code == 1
-    assert error_line(result.output) == ("error: LLM classify batch 1/22 failed after 2 attempts: "
-                                     "could not connect to http://127.0.0.1:9/v1/chat/completions")
+    assert error_line(result.output) == (
+        "error: LLM classify batch 1/22 failed after 2 attempts: "
+        "could not connect to http://127.0.0.1:9/v1/chat/completions"
+    )
 
 
 def test_calls_run_concurrently_up_to_the_limit(setup, fake, run_cli):

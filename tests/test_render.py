@@ -11,9 +11,13 @@ def _digest(summary_text=HOSTILE, title="A & B <i>x</i> [y](z)", counts=None):
     paper = Paper("2606.00001", title, "abstract", ["Ann"], ["cs.LG"], "new")
     summary = TopicSummary("LLM", [[summary_text]] * 5, {paper.id: summary_text}, "llm")
     return Digest(
-        date=dt.date(2026, 6, 30), title="Daily", papers=[paper],
-        assignments={paper.id: Assignment(paper.id, "LLM", 7, "llm")}, selected={paper.id},
-        sections=[TopicSection("LLM", [paper], summary, 3)], counts=counts or {"LLM": 3, "Other": 0},
+        date=dt.date(2026, 6, 30),
+        title="Daily",
+        papers=[paper],
+        assignments={paper.id: Assignment(paper.id, "LLM", 7, "llm")},
+        selected={paper.id},
+        sections=[TopicSection("LLM", [paper], summary, 3)],
+        counts=counts or {"LLM": 3, "Other": 0},
     )
 
 
@@ -41,8 +45,12 @@ def test_md_escape_keeps_text_readable():
 
 def test_report_written_atomically_and_replaced_whole(tmp_path):
     final = write_report(_digest(), tmp_path)
-    assert sorted(p.name for p in final.iterdir()) == ["digest.html", "digest.json", "digest.md",
-                                                        "paper_2026-06-30.png"]
+    assert sorted(p.name for p in final.iterdir()) == [
+        "digest.html",
+        "digest.json",
+        "digest.md",
+        "paper_2026-06-30.png",
+    ]
     data = json.loads((final / "digest.json").read_text())
     assert data["papers"][0]["topic"] == "LLM" and data["papers"][0]["selected"] is True
     write_report(_digest(title="Second"), tmp_path)

@@ -14,7 +14,11 @@ def test_real_feed_yields_every_item_with_clean_fields():
     assert len(listing.papers) == 81
     types = [p.announce_type for p in listing.papers]
     assert (types.count("new"), types.count("cross"), types.count("replace"), types.count("replace-cross")) == (
-        40, 10, 22, 9)
+        40,
+        10,
+        22,
+        9,
+    )
     first = listing.papers[0]
     assert "v" not in first.id and first.id.count(".") == 1
     assert not first.abstract.startswith("arXiv:") and "Announce Type" not in first.abstract
@@ -69,7 +73,10 @@ def test_entities_in_abstracts_are_decoded_once():
 
 def test_authors_split_outside_parentheses():
     assert split_authors("Ann Lee (MIT, CSAIL), Bo Kim, Cy Park (KAIST)") == [
-        "Ann Lee (MIT, CSAIL)", "Bo Kim", "Cy Park (KAIST)"]
+        "Ann Lee (MIT, CSAIL)",
+        "Bo Kim",
+        "Cy Park (KAIST)",
+    ]
 
 
 @pytest.mark.parametrize("content", [b"", b"<html><body>Service Unavailable</body></html>", b"\x00\x01garbage"])
@@ -79,8 +86,14 @@ def test_malformed_feed_is_an_error(content):
 
 
 def test_fetch_retries_server_errors_then_succeeds(server):
-    server.route("/rss/cs.AI", [Response(503, b"busy"), Response(502, b"bad gateway"),
-                                Response(200, fixture_bytes("rss-multi-csLG-csAI-csCL-statML-2026-09-24-excerpt.xml"))])
+    server.route(
+        "/rss/cs.AI",
+        [
+            Response(503, b"busy"),
+            Response(502, b"bad gateway"),
+            Response(200, fixture_bytes("rss-multi-csLG-csAI-csCL-statML-2026-09-24-excerpt.xml")),
+        ],
+    )
     listing = fetch_listing(f"{server.url}/rss/cs.AI", max_retries=3, backoff=0.01)
     assert len(listing.papers) == 4
     assert server.hits("/rss/cs.AI") == 3

@@ -21,27 +21,44 @@ SEOUL = ZoneInfo("Asia/Seoul")
 def test_default_cron_fires_weekdays_at_11_seoul():
     monday = dt.datetime(2026, 11, 23, 0, 0, tzinfo=SEOUL)
     times = next_fire_times("0 11 * * 1-5", "Asia/Seoul", 6, now=monday)
-    assert [t.strftime("%a %H:%M") for t in times] == ["Mon 11:00", "Tue 11:00", "Wed 11:00", "Thu 11:00",
-                                                       "Fri 11:00", "Mon 11:00"]
+    assert [t.strftime("%a %H:%M") for t in times] == [
+        "Mon 11:00",
+        "Tue 11:00",
+        "Wed 11:00",
+        "Thu 11:00",
+        "Fri 11:00",
+        "Mon 11:00",
+    ]
     assert times[0] == dt.datetime(2026, 11, 23, 11, 0, tzinfo=SEOUL)
 
 
-@pytest.mark.parametrize("field, expected", [
-    ("1-5", "mon,tue,wed,thu,fri"), ("0,6", "sat,sun"), ("7", "sun"), ("5-7", "fri,sat,sun"),
-    ("*/2", "tue,thu,sat,sun"), ("mon-fri", "mon,tue,wed,thu,fri"), ("*", "*"),
-])
+@pytest.mark.parametrize(
+    "field, expected",
+    [
+        ("1-5", "mon,tue,wed,thu,fri"),
+        ("0,6", "sat,sun"),
+        ("7", "sun"),
+        ("5-7", "fri,sat,sun"),
+        ("*/2", "tue,thu,sat,sun"),
+        ("mon-fri", "mon,tue,wed,thu,fri"),
+        ("*", "*"),
+    ],
+)
 def test_crontab_weekdays_mean_what_they_mean_in_crontab(field, expected):
     assert crontab_day_of_week(field) == expected
 
 
-@pytest.mark.parametrize("zone, before, after", [
-    # US spring forward 2026-03-08, fall back 2026-11-01: 08:30 local stays 08:30 local.
-    ("America/New_York", dt.datetime(2026, 3, 6, 12, 0), dt.datetime(2026, 3, 10, 12, 0)),
-    ("America/New_York", dt.datetime(2026, 10, 30, 12, 0), dt.datetime(2026, 11, 3, 12, 0)),
-    # Europe: 2026-03-29 and 2026-10-25.
-    ("Europe/Berlin", dt.datetime(2026, 3, 27, 12, 0), dt.datetime(2026, 3, 31, 12, 0)),
-    ("Europe/Berlin", dt.datetime(2026, 10, 23, 12, 0), dt.datetime(2026, 10, 27, 12, 0)),
-])
+@pytest.mark.parametrize(
+    "zone, before, after",
+    [
+        # US spring forward 2026-03-08, fall back 2026-11-01: 08:30 local stays 08:30 local.
+        ("America/New_York", dt.datetime(2026, 3, 6, 12, 0), dt.datetime(2026, 3, 10, 12, 0)),
+        ("America/New_York", dt.datetime(2026, 10, 30, 12, 0), dt.datetime(2026, 11, 3, 12, 0)),
+        # Europe: 2026-03-29 and 2026-10-25.
+        ("Europe/Berlin", dt.datetime(2026, 3, 27, 12, 0), dt.datetime(2026, 3, 31, 12, 0)),
+        ("Europe/Berlin", dt.datetime(2026, 10, 23, 12, 0), dt.datetime(2026, 10, 27, 12, 0)),
+    ],
+)
 def test_fire_times_keep_local_time_across_dst(zone, before, after):
     tz = ZoneInfo(zone)
     times = next_fire_times("30 8 * * 1-5", zone, 3, now=before.replace(tzinfo=tz))
@@ -80,9 +97,14 @@ def test_scheduler_fires_the_real_run_and_survives_a_failure(tmp_path, server):
     server.route(route, [Response(503, b"down")] + [Response(200, day_feed_2026_06_30())])
     config = load_config(write_config(tmp_path, server.url, arxiv__max_retries=0))
     setup_logging(config)
-    scheduler = build_scheduler(lambda: run_once(config, command="schedule"), cron="* * * * *",
-                                timezone="Asia/Seoul", misfire_grace_seconds=60, blocking=False,
-                                trigger=CronTrigger(second="*", timezone=SEOUL))
+    scheduler = build_scheduler(
+        lambda: run_once(config, command="schedule"),
+        cron="* * * * *",
+        timezone="Asia/Seoul",
+        misfire_grace_seconds=60,
+        blocking=False,
+        trigger=CronTrigger(second="*", timezone=SEOUL),
+    )
     scheduler.start()
     try:
         assert _wait_for(lambda: [s for s, _ in _runs(tmp_path)][:2] == ["failed", "ok"]), _runs(tmp_path)
@@ -109,8 +131,10 @@ def test_second_run_waits_for_the_lock_then_says_so(tmp_path, rss_server, run_cl
 
 def test_lock_is_released_when_the_holder_dies(tmp_path):
     state = tmp_path / "s.sqlite3"
-    code = (f"from digest.lock import state_lock; import os, pathlib\n"
-            f"with state_lock(pathlib.Path({str(state)!r}), 1):\n    os._exit(0)")
+    code = (
+        f"from digest.lock import state_lock; import os, pathlib\n"
+        f"with state_lock(pathlib.Path({str(state)!r}), 1):\n    os._exit(0)"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
     with state_lock(state, 0.5):
         pass
@@ -134,11 +158,20 @@ def test_schedule_stops_cleanly_on_signal(tmp_path, sig):
     import signal
 
     config = write_config(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "digest", "schedule", "--config", str(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest", "schedule", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        assert _wait_for(lambda: (tmp_path / "output/digest.log").exists()
-                         and "scheduler started" in (tmp_path / "output/digest.log").read_text(), timeout=20)
+        assert _wait_for(
+            lambda: (
+                (tmp_path / "output/digest.log").exists()
+                and "scheduler started" in (tmp_path / "output/digest.log").read_text()
+            ),
+            timeout=20,
+        )
         proc.send_signal(getattr(signal, sig))
         out, err = proc.communicate(timeout=20)
     finally:

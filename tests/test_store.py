@@ -10,8 +10,17 @@ def test_migrations_are_recorded_and_applied_once(tmp_path):
     rows = store.query("SELECT id, name FROM migrations ORDER BY id")
     assert [r["id"] for r in rows] == list(range(1, len(MIGRATIONS) + 1))
     tables = {r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"papers", "listings", "listing_papers", "assignments", "summaries", "llm_calls", "llm_cache", "runs",
-            "deliveries"} <= tables
+    assert {
+        "papers",
+        "listings",
+        "listing_papers",
+        "assignments",
+        "summaries",
+        "llm_calls",
+        "llm_cache",
+        "runs",
+        "deliveries",
+    } <= tables
 
 
 def test_a_failed_transaction_leaves_nothing_behind(tmp_path):

@@ -10,9 +10,22 @@ from digest.deliver.tghtml import escape, pack, split_html, to_plain, utf16_len,
 from tests.fakes.telegram import ParseError, parse_html
 
 KOREAN = "".join(chr(c) for c in range(0xAC00, 0xAC00 + 400))
-LATEX = ["$\\mathcal{O}(n^2)$", "\\frac{a<b}{c>d}", "x_{i}^{2}", "$\\alpha \\& \\beta$", "<sup>2</sup>",
-         "a &amp; b", "&lt;tag&gt;", "&#x1F600;", "&", "<", ">", '"', "'"]
-EMOJI = ["😀", "👩‍💻", "🇰🇷", "🧠", "✅", "\U0001F9EA"]
+LATEX = [
+    "$\\mathcal{O}(n^2)$",
+    "\\frac{a<b}{c>d}",
+    "x_{i}^{2}",
+    "$\\alpha \\& \\beta$",
+    "<sup>2</sup>",
+    "a &amp; b",
+    "&lt;tag&gt;",
+    "&#x1F600;",
+    "&",
+    "<",
+    ">",
+    '"',
+    "'",
+]
+EMOJI = ["😀", "👩‍💻", "🇰🇷", "🧠", "✅", "\U0001f9ea"]
 pieces = st.one_of(
     st.text(max_size=60),
     st.text(alphabet=KOREAN + " .,\n", min_size=50, max_size=900),
@@ -95,4 +108,4 @@ def test_never_cuts_inside_a_tag_or_entity():
 
 
 def test_plain_fallback_has_no_tags_and_decoded_entities():
-    assert to_plain("<b>A &lt;b&gt; &amp; C</b>\n<a href=\"x\">link</a>") == "A <b> & C\nlink"
+    assert to_plain('<b>A &lt;b&gt; &amp; C</b>\n<a href="x">link</a>') == "A <b> & C\nlink"

@@ -53,8 +53,11 @@ class DeliverySummary:
             mine = [o for o in self.outcomes if o.channel == channel]
             if not mine:
                 continue
-            counts = [f"{status} {n}" for status in ("sent", "skipped", "failed")
-                      if (n := sum(1 for o in mine if o.status == status))]
+            counts = [
+                f"{status} {n}"
+                for status in ("sent", "skipped", "failed")
+                if (n := sum(1 for o in mine if o.status == status))
+            ]
             parts.append(f"{channel} {', '.join(counts)}")
         return "; ".join(parts) or "nothing to deliver"
 
@@ -63,9 +66,17 @@ def enabled_channels(config: Config, channels: list[str] | None = None) -> list[
     return [c for c in CHANNELS if getattr(config.delivery, c).enabled and (channels is None or c in channels)]
 
 
-def deliver_report(config: Config, store: Store, date: dt.date, report_dir: Path, *, force: bool = False,
-                   channels: list[str] | None = None, reporter: Reporter | None = None,
-                   run_id: int | None = None) -> DeliverySummary:
+def deliver_report(
+    config: Config,
+    store: Store,
+    date: dt.date,
+    report_dir: Path,
+    *,
+    force: bool = False,
+    channels: list[str] | None = None,
+    reporter: Reporter | None = None,
+    run_id: int | None = None,
+) -> DeliverySummary:
     """Send the report in report_dir to every enabled channel (or only `channels`).
 
     Targets already sent for this date are skipped unless `force`. Raises DeliveryError naming the
@@ -85,8 +96,10 @@ def deliver_report(config: Config, store: Store, date: dt.date, report_dir: Path
     try:
         lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
     except Timeout:
-        raise BusyError(f"another digest process has been delivering for {LOCK_TIMEOUT_SECONDS}s "
-                        f"(lock {lock.lock_file}); try again later") from None
+        raise BusyError(
+            f"another digest process has been delivering for {LOCK_TIMEOUT_SECONDS}s "
+            f"(lock {lock.lock_file}); try again later"
+        ) from None
     try:
         with reporter.stage("deliver") as stage:
             job = _Job(config, store, report, force, run_id, reporter)
@@ -98,14 +111,16 @@ def deliver_report(config: Config, store: Store, date: dt.date, report_dir: Path
     finally:
         lock.release()
     if summary.failed:
-        failures = "; ".join(f"{o.channel}{' chat' if o.channel == 'telegram' else ''} {o.target}: {o.error}"
-                             for o in summary.failed)
+        failures = "; ".join(
+            f"{o.channel}{' chat' if o.channel == 'telegram' else ''} {o.target}: {o.error}" for o in summary.failed
+        )
         error = DeliveryError(f"{date}: delivery failed for {failures}")
         error.date = date  # type: ignore[attr-defined]  # lets the pipeline record the run's date
         raise error
     if not summary.count("sent") and summary.count("skipped"):
-        reporter.note(f"{date}: already delivered to every target ({summary.line()}); "
-                      "`digest send` or --force sends again")
+        reporter.note(
+            f"{date}: already delivered to every target ({summary.line()}); `digest send` or --force sends again"
+        )
     return summary
 
 
@@ -118,8 +133,9 @@ def content_hash(*pieces: str | bytes) -> str:
 
 
 class _Job:
-    def __init__(self, config: Config, store: Store, report: Report, force: bool, run_id: int | None,
-                 reporter: Reporter):
+    def __init__(
+        self, config: Config, store: Store, report: Report, force: bool, run_id: int | None, reporter: Reporter
+    ):
         self.config = config
         self.store = store
         self.report = report
@@ -145,13 +161,15 @@ class _Job:
         return [Outcome(channel, t, "failed", error) for t in targets]
 
     def _claim(self, channel: str, target: str, content: str, parts: int) -> ledger.Claim | None:
-        claim = ledger.claim(self.store, self.date, channel, target, content=content, parts=parts,
-                             force=self.force, run_id=self.run_id)
+        claim = ledger.claim(
+            self.store, self.date, channel, target, content=content, parts=parts, force=self.force, run_id=self.run_id
+        )
         if claim is not None and claim.interrupted:
             self.reporter.note(
                 f"{channel} {target}: a previous run stopped while sending this report "
                 f"({'after part ' + str(claim.start) + ' of ' + str(parts) if claim.start else 'nothing confirmed'}); "
-                "the part in flight may have arrived, sending it again")
+                "the part in flight may have arrived, sending it again"
+            )
         elif claim is not None and claim.resumed:
             self.reporter.note(f"{channel} {target}: {claim.start} of {parts} parts arrived before; sending the rest")
         return claim
@@ -181,9 +199,14 @@ class _Job:
                     outcomes.append(Outcome("telegram", target, "skipped"))
                     continue
                 try:
-                    send_to_chat(api, chat_ids[target], parts, start=claim.start,
-                                 on_sent=lambda n, t=target: ledger.progress(self.store, self.date, "telegram", t, n),
-                                 interval=cfg.message_interval_seconds)
+                    send_to_chat(
+                        api,
+                        chat_ids[target],
+                        parts,
+                        start=claim.start,
+                        on_sent=lambda n, t=target: ledger.progress(self.store, self.date, "telegram", t, n),
+                        interval=cfg.message_interval_seconds,
+                    )
                 except TelegramError as exc:
                     error = api.scrub(str(exc))
                     ledger.finish(self.store, self.date, "telegram", target, "failed", error)

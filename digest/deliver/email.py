@@ -34,8 +34,9 @@ def build_message(report: Report, sender: str, recipient: str) -> EmailMessage:
     # digest.html points at the chart by file name (it sits beside it on disk); in the mail it is a cid: part.
     html = report.html.replace(f'src="{report.chart_name}"', f'src="cid:{cid[1:-1]}"')
     msg.add_alternative(html, subtype="html")
-    msg.get_payload()[1].add_related(report.chart, maintype="image", subtype="png", cid=cid,
-                                     filename=report.chart_name, disposition="inline")
+    msg.get_payload()[1].add_related(
+        report.chart, maintype="image", subtype="png", cid=cid, filename=report.chart_name, disposition="inline"
+    )
     return msg
 
 
@@ -99,8 +100,9 @@ class SMTPSession:
         smtp: smtplib.SMTP | None = None
         try:
             if cfg.security == "ssl":
-                smtp = smtplib.SMTP_SSL(cfg.smtp_host, cfg.smtp_port, timeout=cfg.timeout_seconds,
-                                        context=tls_context(self.ca_file))
+                smtp = smtplib.SMTP_SSL(
+                    cfg.smtp_host, cfg.smtp_port, timeout=cfg.timeout_seconds, context=tls_context(self.ca_file)
+                )
             else:
                 smtp = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=cfg.timeout_seconds)
                 if cfg.security == "starttls":

@@ -25,13 +25,15 @@ class Claim:
 
 
 def row(store: Store, date: dt.date, channel: str, target: str) -> sqlite3.Row | None:
-    rows = store.query("SELECT * FROM deliveries WHERE date = ? AND channel = ? AND target = ?",
-                       (date.isoformat(), channel, target))
+    rows = store.query(
+        "SELECT * FROM deliveries WHERE date = ? AND channel = ? AND target = ?", (date.isoformat(), channel, target)
+    )
     return rows[0] if rows else None
 
 
-def claim(store: Store, date: dt.date, channel: str, target: str, *, content: str, parts: int, force: bool,
-          run_id: int | None) -> Claim | None:
+def claim(
+    store: Store, date: dt.date, channel: str, target: str, *, content: str, parts: int, force: bool, run_id: int | None
+) -> Claim | None:
     """Mark a target 'sending' and say where to start; None if it was already sent and not forced."""
     with store.transaction() as db:
         old = row(store, date, channel, target)
@@ -55,19 +57,21 @@ def claim(store: Store, date: dt.date, channel: str, target: str, *, content: st
 
 def progress(store: Store, date: dt.date, channel: str, target: str, parts_sent: int) -> None:
     with store.transaction() as db:
-        db.execute("UPDATE deliveries SET parts_sent = ?, updated_at = ? WHERE date = ? AND channel = ? AND target = ?",
-                   (parts_sent, _now(), date.isoformat(), channel, target))
+        db.execute(
+            "UPDATE deliveries SET parts_sent = ?, updated_at = ? WHERE date = ? AND channel = ? AND target = ?",
+            (parts_sent, _now(), date.isoformat(), channel, target),
+        )
 
 
 def finish(store: Store, date: dt.date, channel: str, target: str, status: str, error: str | None = None) -> None:
     with store.transaction() as db:
-        db.execute("UPDATE deliveries SET status = ?, error = ?, updated_at = ? "
-                   "WHERE date = ? AND channel = ? AND target = ?",
-                   (status, error, _now(), date.isoformat(), channel, target))
+        db.execute(
+            "UPDATE deliveries SET status = ?, error = ?, updated_at = ? WHERE date = ? AND channel = ? AND target = ?",
+            (status, error, _now(), date.isoformat(), channel, target),
+        )
 
 
-def fail_unclaimed(store: Store, date: dt.date, channel: str, target: str, error: str,
-                   run_id: int | None) -> None:
+def fail_unclaimed(store: Store, date: dt.date, channel: str, target: str, error: str, run_id: int | None) -> None:
     """Record a failure that happened before anything could be sent (missing token, template error)."""
     with store.transaction() as db:
         db.execute(

@@ -35,22 +35,25 @@ def load_report(folder: Path) -> Report:
         data = json.loads(data_path.read_text(encoding="utf-8"))
         digest = _digest(data)
         return Report(
-            folder, digest,
+            folder,
+            digest,
             (folder / "digest.md").read_text(encoding="utf-8"),
             (folder / "digest.html").read_text(encoding="utf-8"),
             (folder / digest.chart_name).read_bytes(),
         )
     except FileNotFoundError as exc:
-        raise DigestError(f"no complete report in {folder} ({Path(exc.filename).name} is missing); "
-                          "build it with `digest run --date`") from None
+        raise DigestError(
+            f"no complete report in {folder} ({Path(exc.filename).name} is missing); build it with `digest run --date`"
+        ) from None
     except (ValueError, KeyError, TypeError) as exc:
         raise DigestError(f"{data_path}: not a digest.json this version can read ({exc})") from None
 
 
 def _digest(data: dict) -> Digest:
     papers = {
-        p["id"]: Paper(p["id"], p["title"], "", p.get("authors", []), p.get("categories", []),
-                       p.get("announce_type", "new"))
+        p["id"]: Paper(
+            p["id"], p["title"], "", p.get("authors", []), p.get("categories", []), p.get("announce_type", "new")
+        )
         for p in data["papers"]
     }
     assignments = {
@@ -62,10 +65,17 @@ def _digest(data: dict) -> Digest:
         summary = TopicSummary(name, list(s["sections"].values()), s["paper_lines"], s["method"])
         sections.append(TopicSection(name, [papers[i] for i in s["selected"]], summary, s["total"]))
     llm = data.get("llm", {})
-    usage = LLMUsage(llm.get("model"), llm.get("calls", 0), llm.get("prompt_tokens", 0),
-                     llm.get("completion_tokens", 0))
+    usage = LLMUsage(
+        llm.get("model"), llm.get("calls", 0), llm.get("prompt_tokens", 0), llm.get("completion_tokens", 0)
+    )
     return Digest(
-        date=dt.date.fromisoformat(data["date"]), title=data["title"], papers=list(papers.values()),
-        assignments=assignments, selected={p["id"] for p in data["papers"] if p.get("selected")},
-        sections=sections, counts=data["counts"], usage=usage, llm_used=bool(llm.get("used")),
+        date=dt.date.fromisoformat(data["date"]),
+        title=data["title"],
+        papers=list(papers.values()),
+        assignments=assignments,
+        selected={p["id"] for p in data["papers"] if p.get("selected")},
+        sections=sections,
+        counts=data["counts"],
+        usage=usage,
+        llm_used=bool(llm.get("used")),
     )

@@ -59,8 +59,14 @@ def render_parts(report: Report, templates_override: Path | None = None) -> list
     date = digest.date.isoformat()
     parts = [Part("sendPhoto", "chart", caption[0] if caption else "", (digest.chart_name, report.chart, "image/png"))]
     parts += [Part("sendMessage", f"message {i}/{len(messages)}", m) for i, m in enumerate(messages, start=1)]
-    parts.append(Part("sendDocument", "digest.md", f"{date} · digest.md",
-                      (f"digest-{date}.md", report.markdown.encode("utf-8"), "text/markdown")))
+    parts.append(
+        Part(
+            "sendDocument",
+            "digest.md",
+            f"{date} · digest.md",
+            (f"digest-{date}.md", report.markdown.encode("utf-8"), "text/markdown"),
+        )
+    )
     return parts
 
 
@@ -86,8 +92,9 @@ class BotAPI:
     def scrub(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
 
-    def call(self, method: str, *, json: dict | None = None, data: dict | None = None,
-             files: dict | None = None) -> dict:
+    def call(
+        self, method: str, *, json: dict | None = None, data: dict | None = None, files: dict | None = None
+    ) -> dict:
         attempt = 0
         while True:
             try:
@@ -96,7 +103,7 @@ class BotAPI:
                 # str(exc) of some httpx errors includes the URL (and so the token): scrub it.
                 problem = type(exc).__name__ + (f": {self.scrub(str(exc))}" if str(exc) else "")
                 if attempt < self._config.max_retries:
-                    self._sleep(self._config.backoff_seconds * 2 ** attempt)
+                    self._sleep(self._config.backoff_seconds * 2**attempt)
                     attempt += 1
                     continue
                 raise TelegramError(problem) from None
@@ -122,7 +129,7 @@ class BotAPI:
                     attempt += 1
                     continue
                 if response.status_code >= 500:
-                    self._sleep(self._config.backoff_seconds * 2 ** attempt)
+                    self._sleep(self._config.backoff_seconds * 2**attempt)
                     attempt += 1
                     continue
             raise TelegramError(problem, response.status_code, description)
@@ -131,17 +138,25 @@ class BotAPI:
         text = part.text if html else to_plain(part.text)
         mode = {"parse_mode": "HTML"} if html else {}
         if part.method == "sendMessage":
-            self.call("sendMessage", json={"chat_id": chat_id, "text": text,
-                                           "link_preview_options": {"is_disabled": True}, **mode})
+            self.call(
+                "sendMessage",
+                json={"chat_id": chat_id, "text": text, "link_preview_options": {"is_disabled": True}, **mode},
+            )
         else:
             key = "photo" if part.method == "sendPhoto" else "document"
-            self.call(part.method, data={"chat_id": str(chat_id), "caption": text, **mode},
-                      files={key: part.file})
+            self.call(part.method, data={"chat_id": str(chat_id), "caption": text, **mode}, files={key: part.file})
 
 
-def send_to_chat(api: BotAPI, chat_id: int | str, parts: list[Part], *, start: int = 0,
-                 on_sent: Callable[[int], None] = lambda n: None, interval: float = 0.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+def send_to_chat(
+    api: BotAPI,
+    chat_id: int | str,
+    parts: list[Part],
+    *,
+    start: int = 0,
+    on_sent: Callable[[int], None] = lambda n: None,
+    interval: float = 0.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
     """Send parts[start:] in order; after each one, on_sent(number of parts now sent).
 
     A part Telegram rejects for its formatting is sent once more as plain text. Raises TelegramError
@@ -156,8 +171,9 @@ def send_to_chat(api: BotAPI, chat_id: int | str, parts: list[Part], *, start: i
             except TelegramError as exc:
                 if not exc.bad_formatting:
                     raise
-                log.warning("telegram chat %s: %s rejected (%s); sending it as plain text", chat_id, part.label,
-                            exc.description)
+                log.warning(
+                    "telegram chat %s: %s rejected (%s); sending it as plain text", chat_id, part.label, exc.description
+                )
                 api.send(chat_id, part, html=False)
         except TelegramError as exc:
             if index == 0:  # nothing arrived yet: the error is about the chat (not found, bot not a member)

@@ -126,8 +126,11 @@ def split_html(markup: str, limit: int = MESSAGE_LIMIT, max_entities: int = ENTI
         end = _cut(tokens, start, stack, limit, max_entities)
         body = tokens[start:end]
         after = _stack_after(stack, body)
-        text = ("".join(t.raw for t in stack) + "".join(t.raw for t in body)
-                + "".join(f"</{t.name}>" for t in reversed(after)))
+        text = (
+            "".join(t.raw for t in stack)
+            + "".join(t.raw for t in body)
+            + "".join(f"</{t.name}>" for t in reversed(after))
+        )
         if any(not t.text.isspace() for t in body if t.kind == "text"):
             messages.append(text.strip())
         start, stack = end, after

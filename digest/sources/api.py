@@ -45,8 +45,16 @@ class ApiClient(arxiv.Client):
     first page that claims results) with exponential backoff, and give up at once on a 4xx.
     """
 
-    def __init__(self, api_url: str, *, page_size: int, delay_seconds: float, num_retries: int,
-                 backoff_seconds: float, timeout: float):
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        page_size: int,
+        delay_seconds: float,
+        num_retries: int,
+        backoff_seconds: float,
+        timeout: float,
+    ):
         super().__init__(page_size=page_size, delay_seconds=delay_seconds, num_retries=num_retries)
         # The package formats its endpoint with str.format; braces in a user URL must survive that.
         base = api_url.replace("{", "{{").replace("}", "}}")
@@ -133,8 +141,12 @@ def fetch_listing(client: ApiClient, categories: list[str], day: dt.date, window
 
     Raises FetchError with one line naming the date and the endpoint when the API fails after retries.
     """
-    search = arxiv.Search(query=window_query(categories, window), max_results=None,
-                          sort_by=arxiv.SortCriterion.SubmittedDate, sort_order=arxiv.SortOrder.Ascending)
+    search = arxiv.Search(
+        query=window_query(categories, window),
+        max_results=None,
+        sort_by=arxiv.SortCriterion.SubmittedDate,
+        sort_order=arxiv.SortOrder.Ascending,
+    )
     where = f"arXiv export API {client.query_url_format.split('?')[0]} for {day}"
     try:
         results = list(client.results(search))
@@ -175,8 +187,14 @@ def _id_key(paper_id: str) -> tuple:
 
 def make_client(config) -> ApiClient:
     a = config.arxiv
-    return ApiClient(a.api_url, page_size=a.api_page_size, delay_seconds=a.api_delay_seconds,
-                     num_retries=a.max_retries, backoff_seconds=a.backoff_seconds, timeout=a.timeout_seconds)
+    return ApiClient(
+        a.api_url,
+        page_size=a.api_page_size,
+        delay_seconds=a.api_delay_seconds,
+        num_retries=a.max_retries,
+        backoff_seconds=a.backoff_seconds,
+        timeout=a.timeout_seconds,
+    )
 
 
 def api_fetcher(config, *, now: Callable[[], dt.datetime] | None = None):
@@ -194,9 +212,13 @@ def api_fetcher(config, *, now: Callable[[], dt.datetime] | None = None):
         window = calendar.submitted_window(day)
         listing = fetch_listing(client[0], config.arxiv.categories, day, window)
         if not listing.papers:
-            log.warning("%s: the export API has no papers submitted %s for %s (a recent listing may not be "
-                        "indexed yet; a closure missing from arxiv.holidays also looks like this)",
-                        day, window, ", ".join(config.arxiv.categories))
+            log.warning(
+                "%s: the export API has no papers submitted %s for %s (a recent listing may not be "
+                "indexed yet; a closure missing from arxiv.holidays also looks like this)",
+                day,
+                window,
+                ", ".join(config.arxiv.categories),
+            )
         return listing
 
     return fetch

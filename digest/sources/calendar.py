@@ -89,8 +89,10 @@ class ArxivCalendar:
             return f"{day} is a {day:%A}: arXiv announces nothing dated on weekends"
         holiday = self._cancelled.get(day)
         if holiday is not None:
-            return (f"{day}: no arXiv announcement (holiday {holiday} {holiday:%a}, arxiv.holidays); "
-                    f"its papers are in the {self.next_listing_date(day)} listing")
+            return (
+                f"{day}: no arXiv announcement (holiday {holiday} {holiday:%a}, arxiv.holidays); "
+                f"its papers are in the {self.next_listing_date(day)} listing"
+            )
         return None
 
     def announced_at(self, day: dt.date) -> dt.datetime:

@@ -20,8 +20,9 @@ from digest.sources.calendar import ET
 log = logging.getLogger(__name__)
 
 _DESCRIPTION_PREFIX = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*\S+\s*(?:Abstract:\s*)?", re.IGNORECASE)
-_LEGACY_TITLE = re.compile(r"^(?P<title>.*)\s*\(arXiv:(?P<id>\S+?)(?:v\d+)?\s+\[(?P<cat>[^\]]+)\](?P<flag>[^)]*)\)\s*$",
-                           re.DOTALL)
+_LEGACY_TITLE = re.compile(
+    r"^(?P<title>.*)\s*\(arXiv:(?P<id>\S+?)(?:v\d+)?\s+\[(?P<cat>[^\]]+)\](?P<flag>[^)]*)\)\s*$", re.DOTALL
+)
 _TAGS = re.compile(r"<[^>]+>")
 USER_AGENT = f"arxiv-digest/{__version__} (+https://pypi.org/project/arxiv-digest/)"
 

@@ -99,7 +99,7 @@ def older_ids(ids: list[str]) -> set[str]:
     newest_month = modern[-1][0][0]
     block = [(n, i) for (m, n), i in modern if m == newest_month]
     old |= {i for (m, _), i in modern if m != newest_month}
-    low_end = block[:max(2, len(block) // 10)]
+    low_end = block[: max(2, len(block) // 10)]
     for (lower, _), (upper, _) in zip(low_end, low_end[1:]):
         if upper - lower > ID_BLOCK_GAP:
             old |= {i for n, i in block if n <= lower}
@@ -135,8 +135,14 @@ class FakeArxivApi:
 
     @staticmethod
     def _paper(row: dict, submitted: dt.datetime) -> FakePaper:
-        return FakePaper(row["id"], row["title"], row["abstract"], list(row["authors"]), list(row["categories"]),
-                         submitted.replace(microsecond=0))
+        return FakePaper(
+            row["id"],
+            row["title"],
+            row["abstract"],
+            list(row["authors"]),
+            list(row["categories"]),
+            submitted.replace(microsecond=0),
+        )
 
     @classmethod
     def from_fixtures(cls, calendar: ArxivCalendar | None = None) -> FakeArxivApi:
@@ -156,13 +162,14 @@ class FakeArxivApi:
         stand_ins = [dt.date(2026, 6, 29), dt.date(2026, 7, 2), dt.date(2026, 7, 3), dt.date(2026, 7, 7)]
         size = len(rows) // len(stand_ins)
         for n, day in enumerate(stand_ins):
-            fake.add_day(day, rows[n * size:(n + 1) * size], old=set())
+            fake.add_day(day, rows[n * size : (n + 1) * size], old=set())
         return fake
 
     # ----- faults -----
 
-    def fail(self, status: int = 500, *, times: int | None = 1, start: int | None = None,
-             listing: dt.date | None = None) -> None:
+    def fail(
+        self, status: int = 500, *, times: int | None = 1, start: int | None = None, listing: dt.date | None = None
+    ) -> None:
         """Answer matching requests with `status` (200 = a valid page without entries)."""
         window_start = f"{self.calendar.submitted_window(listing).start:%Y%m%d%H%M}" if listing else None
         with self._lock:
@@ -191,9 +198,10 @@ class FakeArxivApi:
         descending = params.get("sortOrder", "descending") == "descending"
         matches.sort(key=lambda p: (p.submitted, p.id), reverse=descending)
         if fault and fault.status != 200:
-            return Response(fault.status, b"<html><body>Service unavailable</body></html>",
-                            {"Content-Type": "text/html"})
-        page = [] if fault else matches[start:start + min(size, MAX_PAGE)]
+            return Response(
+                fault.status, b"<html><body>Service unavailable</body></html>", {"Content-Type": "text/html"}
+            )
+        page = [] if fault else matches[start : start + min(size, MAX_PAGE)]
         return Response(200, _feed(params, page, len(matches), start, min(size, MAX_PAGE)), {"Content-Type": ATOM})
 
     @staticmethod
@@ -237,8 +245,9 @@ def _stamp(when: dt.datetime) -> str:
 
 
 def _feed(params: dict[str, str], papers: list[FakePaper], total: int, start: int, size: int) -> bytes:
-    query = urlencode({"search_query": params.get("search_query", ""), "id_list": "", "start": start,
-                       "max_results": size})
+    query = urlencode(
+        {"search_query": params.get("search_query", ""), "id_list": "", "start": start, "max_results": size}
+    )
     feed_id = hashlib.sha1(query.encode()).hexdigest()[:27]
     now = _stamp(dt.datetime.now(dt.UTC))
     parts = [
@@ -248,7 +257,7 @@ def _feed(params: dict[str, str], papers: list[FakePaper], total: int, start: in
         f"  <id>https://arxiv.org/api/{feed_id}</id>\n",
         f"  <title>arXiv Query: {escape(query)}</title>\n",
         f"  <updated>{now}</updated>\n",
-        f"  <link href={quoteattr('https://arxiv.org/api/query?' + query)} type=\"application/atom+xml\"/>\n",
+        f'  <link href={quoteattr("https://arxiv.org/api/query?" + query)} type="application/atom+xml"/>\n',
         f"  <opensearch:itemsPerPage>{size}</opensearch:itemsPerPage>\n",
         f"  <opensearch:totalResults>{total}</opensearch:totalResults>\n",
         f"  <opensearch:startIndex>{start}</opensearch:startIndex>\n",
@@ -307,8 +316,13 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description="Serve the fake arXiv export API on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--fail-date", type=dt.date.fromisoformat, action="append", default=[],
-                        help="answer every query for this listing date with HTTP 503")
+    parser.add_argument(
+        "--fail-date",
+        type=dt.date.fromisoformat,
+        action="append",
+        default=[],
+        help="answer every query for this listing date with HTTP 503",
+    )
     args = parser.parse_args()
     fake = FakeArxivApi.week()
     for day in args.fail_date:

@@ -49,8 +49,9 @@ class FakeServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
-                request = Request(self.command, parts.path, parse_qs(parts.query), dict(self.headers), body,
-                                  parts.query)
+                request = Request(
+                    self.command, parts.path, parse_qs(parts.query), dict(self.headers), body, parts.query
+                )
                 response = fake._answer(request)
                 payload = response.body.encode() if isinstance(response.body, str) else response.body
                 self.send_response(response.status)

@@ -26,8 +26,20 @@ PAPER_LINE = re.compile(r"^\[([^\]\s]+)\] (.*)$", re.MULTILINE)
 TOPIC_LINE = re.compile(r"^주제: (.+?)(?: \(.*\))?$", re.MULTILINE)
 INVENTED_ID = "2699.99999"
 
-KINDS = {"429", "500", "400", "broken_json", "truncated", "refusal", "schema_violation", "missing_ids",
-         "invented_ids", "hostile", "slow", "empty_answer"}
+KINDS = {
+    "429",
+    "500",
+    "400",
+    "broken_json",
+    "truncated",
+    "refusal",
+    "schema_violation",
+    "missing_ids",
+    "invented_ids",
+    "hostile",
+    "slow",
+    "empty_answer",
+}
 
 HOSTILE = {
     "script": "<script>alert('pwned')</script>",
@@ -106,8 +118,9 @@ class FakeOpenAI:
 
     # ----- scripting -----
 
-    def fail(self, kind: str, times: int | None = 1, purpose: str | None = None, match: str | None = None,
-             **params) -> None:
+    def fail(
+        self, kind: str, times: int | None = 1, purpose: str | None = None, match: str | None = None, **params
+    ) -> None:
         assert kind in KINDS, kind
         with self._lock:
             self.faults.append(Fault(kind, times, purpose, match, params))
@@ -117,8 +130,11 @@ class FakeOpenAI:
             self.faults.clear()
 
     def count(self, purpose: str | None = None, status: int | None = 200) -> int:
-        return sum(1 for c in self.calls if (purpose is None or c.purpose == purpose)
-                   and (status is None or c.status == status))
+        return sum(
+            1
+            for c in self.calls
+            if (purpose is None or c.purpose == purpose) and (status is None or c.status == status)
+        )
 
     def tokens(self) -> tuple[int, int]:
         return sum(c.prompt_tokens for c in self.calls), sum(c.completion_tokens for c in self.calls)
@@ -182,13 +198,19 @@ class FakeOpenAI:
                     headers["retry-after-ms"] = str(fault.params["retry_after_ms"])
                 else:
                     headers["Retry-After"] = str(fault.params.get("retry_after", 0))
-            messages = {"429": "Rate limit reached for requests", "500": "The server had an error",
-                        "400": "Bad request"}
+            messages = {
+                "429": "Rate limit reached for requests",
+                "500": "The server had an error",
+                "400": "Bad request",
+            }
             return _error(call.status, messages[fault.kind], headers=headers)
 
         schema = body["response_format"]["json_schema"]["schema"]
-        answer = (self._summary(ids, call.topic, fault) if purpose == "summarize"
-                  else self._classification(ids, schema, fault))
+        answer = (
+            self._summary(ids, call.topic, fault)
+            if purpose == "summarize"
+            else self._classification(ids, schema, fault)
+        )
         content: str | None = json.dumps(answer, ensure_ascii=False)
         refusal, finish = None, "stop"
         if fault and fault.kind == "broken_json":
@@ -203,14 +225,28 @@ class FakeOpenAI:
         call.prompt_tokens = estimate_tokens(prompt_text) + 4 * len(body["messages"])
         call.completion_tokens = estimate_tokens(content or refusal or "")
         self._record(call)
-        return _json(200, {
-            "id": f"chatcmpl-fake{len(self.calls)}", "object": "chat.completion", "created": int(time.time()),
-            "model": body["model"],
-            "choices": [{"index": 0, "finish_reason": finish, "logprobs": None,
-                         "message": {"role": "assistant", "content": content, "refusal": refusal}}],
-            "usage": {"prompt_tokens": call.prompt_tokens, "completion_tokens": call.completion_tokens,
-                      "total_tokens": call.prompt_tokens + call.completion_tokens},
-        })
+        return _json(
+            200,
+            {
+                "id": f"chatcmpl-fake{len(self.calls)}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": finish,
+                        "logprobs": None,
+                        "message": {"role": "assistant", "content": content, "refusal": refusal},
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": call.prompt_tokens,
+                    "completion_tokens": call.completion_tokens,
+                    "total_tokens": call.prompt_tokens + call.completion_tokens,
+                },
+            },
+        )
 
     def _record(self, call: Call) -> None:
         with self._lock:
@@ -226,14 +262,20 @@ class FakeOpenAI:
         if not isinstance(body, dict):
             return _error(400, "The body must be a JSON object."), {}
         if body.get("model") not in self.models:
-            return _error(404, f"The model `{body.get('model')}` does not exist or you do not have access to it.",
-                          code="model_not_found"), body
+            return _error(
+                404,
+                f"The model `{body.get('model')}` does not exist or you do not have access to it.",
+                code="model_not_found",
+            ), body
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             return _error(400, "'messages' must be a non-empty array."), body
         for i, m in enumerate(messages):
-            if not isinstance(m, dict) or m.get("role") not in ("system", "developer", "user", "assistant") \
-                    or not isinstance(m.get("content"), str):
+            if (
+                not isinstance(m, dict)
+                or m.get("role") not in ("system", "developer", "user", "assistant")
+                or not isinstance(m.get("content"), str)
+            ):
                 return _error(400, f"Invalid value for 'messages[{i}]'."), body
         temperature = body.get("temperature", 1)
         if not isinstance(temperature, int | float) or not 0 <= temperature <= 2:
@@ -278,18 +320,23 @@ class FakeOpenAI:
         subject = topic or "이 주제"
         answer = {
             "themes": [f"{n} 논문은 {subject} 분야의 핵심 문제를 새로운 방법으로 다룹니다." for n in names],
-            "keywords": [f"{subject} 분야에서 효율성과 일반화가 공통 키워드로 나타납니다.",
-                         "여러 논문이 대규모 벤치마크로 성능을 검증합니다."],
+            "keywords": [
+                f"{subject} 분야에서 효율성과 일반화가 공통 키워드로 나타납니다.",
+                "여러 논문이 대규모 벤치마크로 성능을 검증합니다.",
+            ],
             "key_points": [f"{n} 논문은 기존 방법보다 높은 성능을 보고합니다." for n in names],
             "impact": [f"{subject} 연구와 산업 응용 모두에 실질적인 영향을 줄 것으로 보입니다."],
             "outlook": ["앞으로 더 큰 규모의 검증과 실제 배포 사례가 주목됩니다."],
-            "paper_lines": [{"id": paper_id, "line": f"{title[:50]}: 핵심 기여를 한 줄로 정리합니다."}
-                            for paper_id, title in ids],
+            "paper_lines": [
+                {"id": paper_id, "line": f"{title[:50]}: 핵심 기여를 한 줄로 정리합니다."} for paper_id, title in ids
+            ],
         }
         if fault and fault.kind == "hostile":
             answer["themes"].insert(0, f"{HOSTILE['script']} 위험한 텍스트 {HOSTILE['link']} 입니다.")
             answer["keywords"].append(f"자세한 내용은 {HOSTILE['url']} 와 {HOSTILE['bare']} 를 보세요.")
-            answer["key_points"].append(f"새 논문 {INVENTED_ID} 가 최고 성능을 냅니다 (https://arxiv.org/abs/{INVENTED_ID}).")
+            answer["key_points"].append(
+                f"새 논문 {INVENTED_ID} 가 최고 성능을 냅니다 (https://arxiv.org/abs/{INVENTED_ID})."
+            )
             answer["paper_lines"].insert(0, {"id": INVENTED_ID, "line": "존재하지 않는 논문입니다."})
             if ids:
                 answer["paper_lines"][1]["line"] = f"<b>굵게</b> {HOSTILE['link']} 한 줄 요약"
@@ -312,8 +359,10 @@ def _strict_problem(node, where: str) -> str | None:
             return f"In context={where}, 'additionalProperties' is required to be supplied and to be false."
         props = node.get("properties", {})
         if sorted(node.get("required", [])) != sorted(props):
-            return f"In context={where}, 'required' is required to be supplied and to be an array including " \
-                   "every key in properties."
+            return (
+                f"In context={where}, 'required' is required to be supplied and to be an array including "
+                "every key in properties."
+            )
     for key, value in node.items():
         if (problem := _strict_problem(value, f"{where}.{key}")) is not None:
             return problem
@@ -321,10 +370,12 @@ def _strict_problem(node, where: str) -> str | None:
 
 
 def _json(status: int, payload: dict, headers: dict | None = None) -> Response:
-    return Response(status, json.dumps(payload, ensure_ascii=False),
-                    {"Content-Type": "application/json", **(headers or {})})
+    return Response(
+        status, json.dumps(payload, ensure_ascii=False), {"Content-Type": "application/json", **(headers or {})}
+    )
 
 
-def _error(status: int, message: str, kind: str = "invalid_request_error", code: str | None = None,
-           headers: dict | None = None) -> Response:
+def _error(
+    status: int, message: str, kind: str = "invalid_request_error", code: str | None = None, headers: dict | None = None
+) -> Response:
     return _json(status, {"error": {"message": message, "type": kind, "param": None, "code": code}}, headers)

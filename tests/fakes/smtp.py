@@ -30,9 +30,28 @@ def self_signed_cert(folder: Path) -> tuple[Path, Path] | None:
     if openssl is None:
         return None
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -59,9 +78,12 @@ class FakeSMTP:
         if self.security != "none":
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(str(self.cert[0]), str(self.cert[1]))
-        kwargs = {"authenticator": self._authenticate, "auth_required": True,
-                  # aiosmtpd only counts STARTTLS as TLS, so it would not offer AUTH on an implicit-TLS port.
-                  "auth_require_tls": self.security == "starttls"}
+        kwargs = {
+            "authenticator": self._authenticate,
+            "auth_required": True,
+            # aiosmtpd only counts STARTTLS as TLS, so it would not offer AUTH on an implicit-TLS port.
+            "auth_require_tls": self.security == "starttls",
+        }
         if self.security == "ssl":
             kwargs["ssl_context"] = context
         elif self.security == "starttls":
@@ -70,8 +92,11 @@ class FakeSMTP:
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **kwargs)
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
-        ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == USER and \
-            auth_data.password.decode() == self.password
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == USER
+            and auth_data.password.decode() == self.password
+        )
         self.logins.append((mechanism, ok))
         return AuthResult(success=ok, handled=False)  # handled=True would leave a failure unanswered
 

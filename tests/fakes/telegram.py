@@ -22,8 +22,25 @@ from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes.http import FakeServer, Request, Response
 
-ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
-                "tg-emoji", "code", "pre", "blockquote", "tg-time"}
+ALLOWED_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "span",
+    "tg-spoiler",
+    "a",
+    "tg-emoji",
+    "code",
+    "pre",
+    "blockquote",
+    "tg-time",
+}
 _VALUE = r"(?:\"[^\"<>]*\"|'[^'<>]*'|[^\s\"'<>]+)"
 _TAG = re.compile(rf"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[a-zA-Z-]+(?:\s*=\s*{_VALUE})?)*)\s*>")
 _ATTR = re.compile(r"([a-zA-Z-]+)(?:\s*=\s*(?:\"([^\"<>]*)\"|'([^'<>]*)'|([^\s\"'<>]+)))?")
@@ -64,10 +81,17 @@ def _decode_entities(text: str, base: int) -> str:
 
 
 def _check_attributes(name: str, attrs: str, offset: int) -> None:
-    found = {m.group(1).lower(): next((g for g in m.groups()[1:] if g is not None), None)
-             for m in _ATTR.finditer(attrs)}
-    allowed = {"a": {"href"}, "span": {"class"}, "code": {"class"}, "blockquote": {"expandable"},
-               "tg-emoji": {"emoji-id"}, "tg-time": {"unix", "format"}}.get(name, set())
+    found = {
+        m.group(1).lower(): next((g for g in m.groups()[1:] if g is not None), None) for m in _ATTR.finditer(attrs)
+    }
+    allowed = {
+        "a": {"href"},
+        "span": {"class"},
+        "code": {"class"},
+        "blockquote": {"expandable"},
+        "tg-emoji": {"emoji-id"},
+        "tg-time": {"unix", "format"},
+    }.get(name, set())
     for key in found:
         if key not in allowed:
             raise ParseError(f'Unsupported attribute "{key}" in tag "{name}" at byte offset {offset}')
@@ -97,8 +121,9 @@ def parse_html(text: str) -> str:
                 if not stack:
                     raise ParseError(f'Unexpected end tag "{name}" at byte offset {offset}')
                 if stack[-1] != name:
-                    raise ParseError(f'Unmatched end tag at byte offset {offset}, expected "</{stack[-1]}>", '
-                                     f'found "</{name}>"')
+                    raise ParseError(
+                        f'Unmatched end tag at byte offset {offset}, expected "</{stack[-1]}>", found "</{name}>"'
+                    )
                 stack.pop()
             else:
                 _check_attributes(name, attrs, offset)
@@ -165,12 +190,21 @@ class FakeTelegram:
     def add_chat(self, chat_id: int | str, title: str = "test channel", kind: str = "channel") -> None:
         self.chats[str(chat_id)] = {"id": chat_id, "title": title, "type": kind}
 
-    def script(self, method: str, status: int, description: str, *, chat_id: str | int | None = None,
-               retry_after: int | None = None, times: int = 1) -> None:
+    def script(
+        self,
+        method: str,
+        status: int,
+        description: str,
+        *,
+        chat_id: str | int | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
         """The next `times` calls of `method` (to `chat_id`, if given) fail like this."""
         for _ in range(times):
-            self.scripted.append(Scripted(method, status, description,
-                                          None if chat_id is None else str(chat_id), retry_after))
+            self.scripted.append(
+                Scripted(method, status, description, None if chat_id is None else str(chat_id), retry_after)
+            )
 
     def for_chat(self, chat_id: int | str) -> list[Sent]:
         return [s for s in self.sent if s.chat_id == str(chat_id)]
@@ -280,8 +314,19 @@ class FakeTelegram:
             caption = self._parsed(str(fields.get("caption", "")), fields.get("parse_mode"))
             if utf16_len(caption) > 1024:
                 raise _Reject(400, "Bad Request: message caption is too long")
-            return self._record(Sent(method, chat, str(fields.get("caption", "")), caption,
-                                     fields.get("parse_mode"), None, data, filename, content_type))
+            return self._record(
+                Sent(
+                    method,
+                    chat,
+                    str(fields.get("caption", "")),
+                    caption,
+                    fields.get("parse_mode"),
+                    None,
+                    data,
+                    filename,
+                    content_type,
+                )
+            )
         raise _Reject(404, "Not Found")
 
     def _record(self, sent: Sent) -> dict:
