@@ -1,4 +1,5 @@
-"""Topic classification: the offline classifier (keywords, phrases, arXiv hints) and the LLM classifier.
+"""Topic classification: the offline classifier (keywords and arXiv hints plus a model learned from labelled
+papers) and the LLM classifier.
 
 The LLM classifier builds on the same Assignment type; papers it cannot place fall back to the offline one.
 """
@@ -16,9 +17,14 @@ from typing import TYPE_CHECKING
 
 from digest.config import OTHER, TopicConfig
 from digest.models import Assignment, Paper, strip_version
+from digest.topic_model import CentroidModel, examples_fingerprint, shipped_examples, tokens
 
 if TYPE_CHECKING:
+    import datetime as dt
+
+    from digest.config import Config
     from digest.llm import LLM
+    from digest.store import Store
 
 TITLE_WEIGHT = 3.0
 ABSTRACT_WEIGHT = 1.0
@@ -28,6 +34,15 @@ PRIMARY_HINT = 2.5
 SECONDARY_HINT = 1.0
 MIN_SCORE = 2.5
 OUTSIDE_FOCUS = 0.4  # below this, a paper is "Other"
+# How much the keyword score (as log1p) adds to the learned model's cosine. Chosen by 5-fold cross-validation
+# on the tuning days' labels (bench/offline_accuracy.py); the held-out days played no part.
+RULE_WEIGHT = 0.025
+# Bump when the offline classifier's behaviour changes, so stored offline assignments are made again.
+OFFLINE_VERSION = "keywords+centroids-1"
+# The store's LLM-labelled papers join the training data once there are this many (fewer is noise), up to a cap
+# that keeps building the model well under a second.
+MIN_STORED_EXAMPLES = 50
+MAX_STORED_EXAMPLES = 2000
 
 # Words that say a paper contributes something concrete; used for the offline importance score.
 _SUBSTANCE = re.compile(
@@ -35,14 +50,6 @@ _SUBSTANCE = re.compile(
     r"benchmark\w*|significantly|novel|first)\b",
     re.IGNORECASE,
 )
-
-
-_TOKEN = re.compile(r"[a-z0-9]+")
-
-
-def tokens(text: str) -> list[str]:
-    """Lowercase word tokens; hyphens and punctuation separate words ("kv-cache" == "kv cache")."""
-    return _TOKEN.findall(text.lower())
 
 
 @dataclass(frozen=True)
@@ -107,18 +114,38 @@ class _CompiledTopic:
 
 
 class OfflineClassifier:
-    """Scores each paper against every topic's keywords and arXiv hints; the highest weighted score wins.
+    """Keywords and arXiv hints, plus tf-idf centroids learned from labelled papers; the best sum wins.
 
     `focus_categories` are the configured arXiv categories: papers cross-listed from elsewhere score lower.
+    `learned_from` adds labelled papers to the shipped ones (the store's LLM assignments of earlier days).
+    The learned part is used only when every configured topic has enough labelled papers (custom topics
+    start with keywords alone until the LLM has labelled some of their papers); `learned` says whether it is.
     """
 
     method = "offline"
 
-    def __init__(self, topics: list[TopicConfig], focus_categories: list[str] = ()):
+    def __init__(
+        self,
+        topics: list[TopicConfig],
+        focus_categories: list[str] = (),
+        learned_from: list[tuple[Paper, str]] = (),
+        *,
+        shipped: bool = True,
+    ):
         self.topics = [_CompiledTopic.build(t) for t in topics]
         self.focus = frozenset(c.lower() for c in focus_categories)
+        names = {t.name for t in topics} | {OTHER}
+        examples = [(p, t) for p, t in (*(shipped_examples() if shipped else ()), *learned_from) if t in names]
+        model = CentroidModel.train(examples) if examples else None
+        self.model = model if model is not None and model.covers([t.name for t in topics]) else None
+        self.fingerprint = OFFLINE_VERSION + ("|" + examples_fingerprint(examples) if self.model else "|keywords")
+
+    @property
+    def learned(self) -> bool:
+        return self.model is not None
 
     def scores(self, paper: Paper) -> dict[str, float]:
+        """Each topic's keyword and arXiv-hint score (0 when nothing matches)."""
         cats = [c.lower() for c in paper.categories]
         # A cross-list from outside the configured arXiv categories must make a stronger case.
         focus = 1.0 if not self.focus or self.focus.intersection(cats) else OUTSIDE_FOCUS
@@ -133,7 +160,16 @@ class OfflineClassifier:
         return result
 
     def topic_for(self, paper: Paper) -> tuple[str, float]:
+        """The chosen topic and its keyword score (which the importance builds on)."""
         scores = self.scores(paper)
+        if self.model is not None:
+            similarity = self.model.similarities(paper)
+            combined = {
+                name: similarity.get(name, 0.0) + RULE_WEIGHT * math.log1p(scores.get(name, 0.0))
+                for name in [*scores, OTHER]
+            }
+            best = max(combined, key=lambda name: (combined[name], -list(combined).index(name)))
+            return best, scores.get(best, 0.0)
         # Ties go to the topic listed first in config.
         best = max(scores, key=lambda name: (scores[name], -list(scores).index(name)), default=OTHER)
         if scores.get(best, 0.0) < MIN_SCORE:
@@ -146,6 +182,13 @@ class OfflineClassifier:
 
     def classify_all(self, papers: list[Paper]) -> list[Assignment]:
         return [self.classify(p) for p in papers]
+
+
+def offline_classifier(config: Config, store: Store, date: dt.date) -> OfflineClassifier:
+    """The offline classifier for a listing date: it also learns from the LLM's topics of earlier dates."""
+    stored = store.llm_examples(before=date, limit=MAX_STORED_EXAMPLES)
+    learned_from = stored if len(stored) >= MIN_STORED_EXAMPLES else []
+    return OfflineClassifier(config.categories, config.arxiv.categories, learned_from)
 
 
 def offline_importance(paper: Paper, topic_score: float) -> int:
