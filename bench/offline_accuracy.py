@@ -35,8 +35,10 @@ DAY_FILES = {
     "2026-07-01": "day-2026-07-01.jsonl",
     "2026-04-21": "day-2026-04-21-cs.CV.jsonl",
     "2026-06-24": "day-2026-06-24-slice.jsonl",
+    "2026-05-13": "day-2026-05-13-slice.jsonl",
+    "2026-06-09": "day-2026-06-09-slice.jsonl",
 }
-TUNING_DAYS = ("2026-06-30", "2026-07-01")
+TUNING_DAYS = ("2026-06-30", "2026-07-01", "2026-05-13", "2026-06-09")
 HELDOUT_DAYS = ("2026-04-21", "2026-06-24")
 
 
@@ -164,7 +166,7 @@ def main() -> None:
     for day in TUNING_DAYS:
         other = [pair for d in TUNING_DAYS if d != day for pair in labelled(d)]
         cross = classifier(config, learned_from=other, shipped=False)
-        print(f"{day} learned from the other tuning day only: {evaluate(cross, labelled(day)).overall}")
+        print(f"{day} learned from the other tuning days only: {evaluate(cross, labelled(day)).overall}")
     print(f"held-out days together: {evaluate(clf, held).overall}")
     papers = day_papers("2026-06-30")
     start = time.perf_counter()
