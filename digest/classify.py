@@ -110,21 +110,38 @@ class _CompiledTopic:
                 by_word.setdefault(words[0], []).append(index)
         return cls(topic.name, keywords, by_word, by_prefix, frozenset(c.lower() for c in topic.arxiv), topic.weight)
 
-    def hits(self, toks: list[str]) -> dict[int, int]:
-        found: dict[int, int] = {}
-        for i, tok in enumerate(toks):
-            for index in [*self.by_word.get(tok, ()), *self.by_prefix.get(tok[:3], ())]:
-                if self.keywords[index].matches_at(toks, i):
-                    found[index] = found.get(index, 0) + 1
-        return found
-
-    def keyword_score(self, title: list[str], abstract: list[str]) -> float:
-        score = sum(TITLE_WEIGHT * self.keywords[k].weight for k in self.hits(title))
+    def keyword_score(self, title_hits: dict[int, int], abstract_hits: dict[int, int]) -> float:
+        """The score from this topic's keyword hits (keyword index -> count) in the title and the abstract."""
+        score = sum(TITLE_WEIGHT * self.keywords[k].weight for k in title_hits)
         score += sum(
             ABSTRACT_WEIGHT * self.keywords[k].weight * min(n, MAX_HITS_PER_KEYWORD) ** 0.5
-            for k, n in self.hits(abstract).items()
+            for k, n in abstract_hits.items()
         )
         return score
+
+
+class _KeywordIndex:
+    """Every topic's keywords in one index, so a paper's words are looked up once rather than once per topic."""
+
+    def __init__(self, topics: list[_CompiledTopic]):
+        self.topics = topics
+        self.by_word: dict[str, list[tuple[int, int]]] = {}
+        self.by_prefix: dict[str, list[tuple[int, int]]] = {}
+        for t, topic in enumerate(topics):
+            for word, indexes in topic.by_word.items():
+                self.by_word.setdefault(word, []).extend((t, k) for k in indexes)
+            for prefix, indexes in topic.by_prefix.items():
+                self.by_prefix.setdefault(prefix, []).extend((t, k) for k in indexes)
+
+    def hits(self, toks: list[str]) -> list[dict[int, int]]:
+        """Per topic: keyword index -> how many times it matched."""
+        found: list[dict[int, int]] = [{} for _ in self.topics]
+        for i, tok in enumerate(toks):
+            for entries in (self.by_word.get(tok), self.by_prefix.get(tok[:3])):
+                for t, k in entries or ():
+                    if self.topics[t].keywords[k].matches_at(toks, i):
+                        found[t][k] = found[t].get(k, 0) + 1
+        return found
 
 
 class OfflineClassifier:
@@ -147,6 +164,7 @@ class OfflineClassifier:
         shipped: bool = True,
     ):
         self.topics = [_CompiledTopic.build(t) for t in topics]
+        self.index = _KeywordIndex(self.topics)
         self.focus = frozenset(c.lower() for c in focus_categories)
         names = {t.name for t in topics} | {OTHER}
         examples = [(p, t) for p, t in (*(shipped_examples() if shipped else ()), *learned_from) if t in names]
@@ -163,10 +181,11 @@ class OfflineClassifier:
         cats = [c.lower() for c in paper.categories]
         # A cross-list from outside the configured arXiv categories must make a stronger case.
         focus = 1.0 if not self.focus or self.focus.intersection(cats) else OUTSIDE_FOCUS
-        title, abstract = tokens(paper.title), tokens(paper.abstract)
+        title_hits = self.index.hits(tokens(paper.title))
+        abstract_hits = self.index.hits(tokens(paper.abstract))
         result: dict[str, float] = {}
-        for topic in self.topics:
-            score = topic.keyword_score(title, abstract)
+        for t, topic in enumerate(self.topics):
+            score = topic.keyword_score(title_hits[t], abstract_hits[t])
             if cats and cats[0] in topic.hints:
                 score += PRIMARY_HINT
             score += SECONDARY_HINT * sum(1 for c in cats[1:] if c in topic.hints)

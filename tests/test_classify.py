@@ -1,10 +1,10 @@
 """The offline classifier against papers labelled by hand, and what it learns from the store.
 
-Tuning days (tests/data/topic-labels.jsonl, every paper of 2026-06-30 and 2026-07-01): the keywords, the
-weights and the shipped training examples come from them. Held-out days (tests/data/topic-labels-heldout.jsonl:
-every 4th new or cross paper of the 2026-04-21 cs.CV day, every 3rd of 2026-06-24) were labelled before any
-classifier ran on them and are never trained on. See the README for the figures and bench/offline_accuracy.py
-for the per-topic report.
+Tuning days (tests/data/topic-labels.jsonl: every paper of 2026-06-30 and 2026-07-01, slices of 2026-05-13
+and 2026-06-09): the keywords, the weights, the calibration and the shipped training examples come from them.
+Held-out days (tests/data/topic-labels-heldout.jsonl: every 4th new or cross paper of the 2026-04-21 cs.CV day,
+every 3rd of 2026-06-24) were labelled before any classifier ran on them and are never trained on. See the
+README for the figures and bench/offline_accuracy.py for the per-topic report.
 """
 
 import datetime as dt
@@ -37,7 +37,7 @@ def _held_out() -> list[tuple[Paper, str]]:
 
 def test_labels_cover_every_topic_and_the_held_out_days_are_apart():
     tuning, held = labels(TUNING_LABELS), labels(HELDOUT_LABELS)
-    assert len(tuning) == 832 and len(held) == 170
+    assert len(tuning) == 1222 and len(held) == 170
     assert set(Counter(r["label"] for r in tuning)) == {*Config().topic_names, OTHER}
     assert {r["day"] for r in tuning} == set(TUNING_DAYS)
     assert {r["day"] for r in held} == set(HELDOUT_DAYS)
@@ -54,16 +54,20 @@ def test_the_shipped_training_examples_are_the_tuning_labels_and_nothing_held_ou
 
 
 def test_agrees_with_hand_labels_on_the_held_out_days():
-    # Measured 0.747 (127/170) when this test was written; bench/offline_accuracy.py prints it per topic.
-    assert evaluate(classifier(), _held_out()).overall.accuracy >= 0.74
+    # Measured 0.800 (136/170) together, 0.765 (62/81) on the cs.CV day and 0.831 (74/89) on 2026-06-24 when
+    # this test was written; bench/offline_accuracy.py prints them per topic.
+    clf = classifier()
+    assert evaluate(clf, _held_out()).overall.accuracy >= 0.80
+    assert evaluate(clf, labelled("2026-04-21")).overall.accuracy >= 0.75
+    assert evaluate(clf, labelled("2026-06-24")).overall.accuracy >= 0.80
 
 
-def test_a_tuning_day_is_predicted_from_the_other_one():
-    # Learning from one tuning day only and scoring the other: 0.763 either way when written.
+def test_a_tuning_day_is_predicted_from_the_other_ones():
+    # Learning from the other tuning days only: 0.775 to 0.858 per day when written.
     for day in TUNING_DAYS:
         other = [pair for d in TUNING_DAYS if d != day for pair in labelled(d)]
         learned = classifier(learned_from=other, shipped=False)
-        assert evaluate(learned, labelled(day)).overall.accuracy >= 0.74
+        assert evaluate(learned, labelled(day)).overall.accuracy >= 0.75
 
 
 def test_beats_keywords_alone_and_the_primary_category_guess_on_the_held_out_days():
