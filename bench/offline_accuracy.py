@@ -157,9 +157,10 @@ def main() -> None:
         return
     config = Config()
     clf = classifier(config)
-    results = [evaluate(clf, labelled(day), day) for day in (*TUNING_DAYS, *HELDOUT_DAYS)]
     held = [pair for day in HELDOUT_DAYS for pair in labelled(day)]
     tuned = [pair for day in TUNING_DAYS for pair in labelled(day)]
+    results = [evaluate(clf, labelled(day), day) for day in (*TUNING_DAYS, *HELDOUT_DAYS)]
+    results.append(evaluate(clf, held, "held out"))
     print("Offline classifier vs hand labels (* = held out: labelled blind, never tuned or trained on)\n")
     print(report(results, [*config.topic_names, OTHER]))
     print(f"\ntuning days together:   {evaluate(clf, tuned).overall}  (in-sample: the model is trained on them)")
@@ -168,6 +169,11 @@ def main() -> None:
         cross = classifier(config, learned_from=other, shipped=False)
         print(f"{day} learned from the other tuning days only: {evaluate(cross, labelled(day)).overall}")
     print(f"held-out days together: {evaluate(clf, held).overall}")
+    keywords = classifier(config, shipped=False)
+    print(f"held-out days, keywords alone (the classifier before the learned part): {evaluate(keywords, held).overall}")
+    guess = {"cs.CV": "Computer Vision", "cs.CL": "LLM", "cs.AI": "General AI", "cs.LG": "Model training technique"}
+    right = sum(guess.get(p.primary_category, OTHER) == label for p, label in held)
+    print(f"held-out days, topic guessed from the primary arXiv category: {Score(right, len(held))}")
     papers = day_papers("2026-06-30")
     wall, cpu = time.perf_counter(), time.process_time()
     built = classifier(config)
