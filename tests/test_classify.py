@@ -29,6 +29,7 @@ from digest.config import OTHER, Config
 from digest.models import Assignment, Listing, Paper
 from digest.store import Store
 from digest.topic_model import EXAMPLES_FILE
+from tests.conftest import write_config
 
 
 def _held_out() -> list[tuple[Paper, str]]:
@@ -152,3 +153,28 @@ def test_offline_assignments_are_recomputed_when_the_learned_data_changes(tmp_pa
         store.close()
     assert plain.learned and learned.learned
     assert plain.fingerprint != learned.fingerprint  # part of the stored setup key, see pipeline._classify
+
+
+def _cli_accuracy(folder, server_url, run_cli, seed: bool) -> float:
+    """Run `digest run` offline on the bundled 2026-06-30 day; how many labelled papers land in their topic."""
+    topics = [t.model_dump() for t in _vision_config().categories]
+    folder.mkdir()
+    config = write_config(folder, server_url, categories=topics)
+    if seed:
+        (folder / "output").mkdir()
+        store = Store(folder / "output/digest.sqlite3")
+        try:
+            _seed_llm_day(store, "2026-04-21", dt.date(2026, 4, 21))
+        finally:
+            store.close()
+    result = run_cli("run", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    placed = {p["id"]: p["topic"] for p in json.loads((folder / "output/2026-06-30/digest.json").read_text())["papers"]}
+    pairs = labelled("2026-06-30")
+    return sum(placed[p.id] == _renamed(label) for p, label in pairs) / len(pairs)
+
+
+def test_an_offline_run_learns_from_the_llm_days_in_its_store(tmp_path, rss_server, run_cli):
+    without = _cli_accuracy(tmp_path / "plain", rss_server.url, run_cli, seed=False)
+    with_llm_day = _cli_accuracy(tmp_path / "seeded", rss_server.url, run_cli, seed=True)
+    assert with_llm_day >= without + 0.05
