@@ -10,6 +10,7 @@ README for the figures and bench/offline_accuracy.py for the per-topic report.
 import datetime as dt
 import gzip
 import json
+import time
 from collections import Counter
 from importlib import resources
 
@@ -90,6 +91,13 @@ def test_every_paper_gets_one_topic_and_a_deterministic_importance():
     names = {*Config().topic_names, OTHER}
     assert all(a.topic in names and 1 <= a.importance <= 10 for a in first)
     assert len({a.importance for a in first}) >= 4  # the score separates papers
+
+
+def test_a_big_day_is_classified_well_under_a_second_of_cpu():
+    papers = day_papers("2026-06-30")
+    start = time.process_time()
+    classifier().classify_all(papers)  # building the model included
+    assert time.process_time() - start < 1.0  # about 0.4 s when written
 
 
 def test_keywords_match_whole_words_hyphens_and_stems():
