@@ -6,9 +6,9 @@ length 1. A topic's centroid is the mean of its papers' vectors; a new paper's s
 cosine to that centroid. Training is counting, so it is fast and deterministic and can take in the store's
 LLM-labelled papers on every run.
 
-The shipped examples (`digest/data/topic-examples.jsonl.gz`) are the hand-labelled papers of the tuning
-days 2026-06-30 and 2026-07-01 (tests/data/topic-labels.jsonl); `bench/offline_accuracy.py --write-examples`
-rebuilds the file. The held-out days are never in it.
+The shipped examples (`digest/data/topic-examples.jsonl.gz`) are the 1,222 hand-labelled papers of the tuning
+days (tests/data/topic-labels.jsonl: 2026-06-30, 2026-07-01 and slices of 2026-05-13 and 2026-06-09);
+`bench/offline_accuracy.py --write-examples` rebuilds the file. The held-out days are never in it.
 """
 
 from __future__ import annotations
