@@ -167,9 +167,12 @@ class OfflineClassifier:
         self.index = _KeywordIndex(self.topics)
         self.focus = frozenset(c.lower() for c in focus_categories)
         names = {t.name for t in topics} | {OTHER}
-        examples = [(p, t) for p, t in (*(shipped_examples() if shipped else ()), *learned_from) if t in names]
-        model = CentroidModel.train(examples) if examples else None
+        extra = [(p, t) for p, t in learned_from if t in names]
+        # Shipped examples of topics this config lacks still shape the word weights; their centroids are never
+        # scored (only configured topics and Other are).
+        model = CentroidModel.train(extra, shipped=shipped) if shipped or extra else None
         self.model = model if model is not None and model.covers([t.name for t in topics]) else None
+        examples = [*(shipped_examples() if shipped else ()), *extra]
         self.fingerprint = OFFLINE_VERSION + ("|" + examples_fingerprint(examples) if self.model else "|keywords")
 
     @property

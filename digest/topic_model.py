@@ -72,8 +72,9 @@ class CentroidModel:
     counts: dict[str, int]  # topic -> labelled papers behind its centroid
 
     @classmethod
-    def train(cls, examples: Iterable[tuple[Paper, str]]) -> CentroidModel:
-        labelled = [(features(paper), topic) for paper, topic in examples]
+    def train(cls, examples: Iterable[tuple[Paper, str]], *, shipped: bool = False) -> CentroidModel:
+        """Trained on `examples`, after the shipped ones when `shipped` (their features are computed once)."""
+        labelled = [*(_shipped_features() if shipped else ()), *((features(p), topic) for p, topic in examples)]
         df: Counter[str] = Counter()
         for feats, _ in labelled:
             df.update(feats.keys())
@@ -120,6 +121,11 @@ def shipped_examples() -> tuple[tuple[Paper, str], ...]:
     raw = gzip.decompress(resources.files("digest.data").joinpath(EXAMPLES_FILE).read_bytes())
     rows = [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
     return tuple((Paper(r["id"], r["title"], r["abstract"], [], r["categories"], "new"), r["topic"]) for r in rows)
+
+
+@functools.cache
+def _shipped_features() -> tuple[tuple[Counter[str], str], ...]:
+    return tuple((features(paper), topic) for paper, topic in shipped_examples())
 
 
 def examples_fingerprint(examples: Sequence[tuple[Paper, str]]) -> str:
