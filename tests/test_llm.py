@@ -90,7 +90,7 @@ def test_whole_day_costs_one_call_per_batch_and_one_per_topic(tmp_path, setup, f
     prompt, completion = fake.tokens()
     assert data["llm"] == {
         "used": True,
-        "model": "gpt-4o-mini",
+        "model": "gpt-6-luna",
         "calls": BATCHES + topics,
         "prompt_tokens": prompt,
         "completion_tokens": completion,
@@ -99,7 +99,7 @@ def test_whole_day_costs_one_call_per_batch_and_one_per_topic(tmp_path, setup, f
         files["digest.md"]
         .rstrip()
         .endswith(
-            f"LLM gpt-4o-mini: 호출 {BATCHES + topics}회, 토큰 {prompt + completion:,} "
+            f"LLM gpt-6-luna: 호출 {BATCHES + topics}회, 토큰 {prompt + completion:,} "
             f"(입력 {prompt:,} / 출력 {completion:,})"
         )
     )
@@ -122,7 +122,7 @@ def test_summary_prompt_asks_for_the_five_korean_parts(setup, fake, run_cli):
     body = json.loads(next(r.body for r in fake.http.requests if b"topic_summary" in r.body))
     system, user = body["messages"][0]["content"], body["messages"][1]["content"]
     assert all(part in system for part in SECTION_TITLES)
-    assert len(re.findall(r"^\[\d{4}\.\d{5}\] ", user, re.MULTILINE)) == 5  # max_papers_per_category
+    assert len(re.findall(r'^<paper id="\d{4}\.\d{5}">$', user, re.MULTILINE)) == 5  # max_papers_per_category
     schema = body["response_format"]["json_schema"]
     assert schema["strict"] is True and schema["schema"]["additionalProperties"] is False
 
@@ -137,7 +137,7 @@ def test_rerun_makes_no_calls_and_gives_the_same_report(tmp_path, setup, fake, r
     assert report(tmp_path) == first
     status = run_cli("status", "--config", config).output.splitlines()
     assert "0 calls (all reused from the store)" in status[0]
-    assert re.search(rf"LLM gpt-4o-mini: {calls} calls, [\d,]+ tokens", status[-1])
+    assert re.search(rf"LLM gpt-6-luna: {calls} calls, [\d,]+ tokens", status[-1])
 
 
 def test_force_recomputes_through_the_llm(tmp_path, setup, fake, run_cli):
@@ -205,7 +205,7 @@ def test_missing_ids_are_asked_again_and_invented_ids_ignored(tmp_path, setup, f
 
 def test_a_paper_never_answered_falls_back_to_the_offline_classifier(tmp_path, setup, fake, run_cli):
     lost = LISTING[100]
-    fake.fail("missing_ids", times=None, purpose="classify", match=f"[{lost}]", ids=[lost])
+    fake.fail("missing_ids", times=None, purpose="classify", match=f"id=\"{lost}\"", ids=[lost])
     result = run_cli("run", "--config", str(setup(llm__max_retries=2)))
     assert result.exit_code == 0, result.output
     assert fake.count("classify") == BATCHES + 2  # asked twice more, alone
@@ -258,13 +258,13 @@ def test_summary_failure_exits_1_and_the_next_run_pays_only_for_it(tmp_path, set
     assert stored_topics == non_empty_topics(data) - 1
     status = run_cli("status", "--config", config).output.splitlines()
     failed = next(line for line in status if " failed " in line)
-    assert "LLM gpt-4o-mini: " in failed and "error: LLM summarize 'Model training technique'" in failed
+    assert "LLM gpt-6-luna: " in failed and "error: LLM summarize 'Model training technique'" in failed
 
 
 def test_classification_failure_keeps_the_batches_answered(tmp_path, setup, fake, run_cli):
     config = str(setup(llm__concurrency=1))
     stuck = LISTING[300]  # in batch 13 of 22
-    fake.fail("500", times=None, purpose="classify", match=f"[{stuck}]")
+    fake.fail("500", times=None, purpose="classify", match=f"id=\"{stuck}\"")
     result = run_cli("run", "--config", config)
     assert result.exit_code == 1
     line = error_line(result.output)
