@@ -242,7 +242,7 @@ class LLM:
                     time.sleep(failed.wait if failed.wait is not None else self._backoff(failures))
                 continue
             self._store_cache(input_hash, purpose, text, spent)
-            self._remember(mode)
+            self._remember()
             return Answer(value, input_hash, cached=False, mode=mode)
         raise LLMError(f"LLM {purpose} {detail} failed after {attempts} attempts: {last}")
 
@@ -364,11 +364,13 @@ class LLM:
                 self.mode = MODES[MODES.index(mode) + 1]
             return self.mode != mode
 
-    def _remember(self, mode: str) -> None:
+    def _remember(self) -> None:
+        """After an answer, keep the ladder's position for later runs on this server and model."""
         if not self.auto:
             return
         with self._lock:
-            if mode != self.mode or mode == self._saved_mode:
+            mode = self.mode
+            if mode == self._saved_mode:
                 return
             self._saved_mode = mode
         self.store.save_llm_mode(self.base_url, self.model, mode)
