@@ -119,6 +119,9 @@ _FORMAT_REFUSED = re.compile(r"response_format|json_schema|json_object|structure
 # A prompt the server read less than this share of (by our rough count) was cut by its context window.
 TRUNCATED_SHARE = 0.7
 MIN_TRUNCATION_CHECK = 1000  # prompt tokens; below this our estimate is too rough to judge
+# Context sizes servers cut at (Ollama's default, llama.cpp's -c): reading exactly that much of a prompt we
+# think is longer means the rest was dropped.
+CONTEXT_SIZES = frozenset(2**n for n in range(11, 18))
 
 
 @dataclass
@@ -332,7 +335,9 @@ class LLM:
         """A server whose context window is smaller than the prompt may cut it silently (Ollama's default
         is a few thousand tokens): the answer then covers part of the papers, or none. Stop with the fix."""
         expected = rough_tokens("".join(m["content"] for m in sent))
-        if prompt_tokens and expected >= MIN_TRUNCATION_CHECK and prompt_tokens < TRUNCATED_SHARE * expected:
+        if not prompt_tokens or expected < MIN_TRUNCATION_CHECK:
+            return
+        if prompt_tokens < TRUNCATED_SHARE * expected or (prompt_tokens in CONTEXT_SIZES and prompt_tokens < expected):
             raise _Attempt(
                 "invalid",
                 f"the server read only {prompt_tokens:,} of about {expected:,} prompt tokens: its context window "
