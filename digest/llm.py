@@ -1,6 +1,12 @@
-"""One client for every LLM call: strict JSON schema from pydantic models, validation, retries, ledger, cache.
+"""One client for every LLM call: JSON answers in our pydantic models' shape, validation, retries, ledger, cache.
 
-Any OpenAI-compatible server works (OpenAI, Ollama, vLLM, llama.cpp) through `llm.base_url`.
+Any OpenAI-compatible server works (OpenAI, Gemini, DeepSeek, Ollama, vLLM, llama.cpp, Upstage) through
+`llm.base_url`. Servers differ in what they accept, so requests carry only the parameters the config sets,
+and the answer's shape is asked for on a ladder (`MODES`): a strict json_schema response_format, then
+json_object with the schema in the prompt, then plain text with the schema in the prompt. In `auto` the
+ladder steps down when a server refuses a rung or ignores it (prose around the JSON), and the rung that
+works is remembered per server and model in the store. Answers are parsed tolerantly (a fenced block, one
+object inside prose) and the raw body is read by us, so a malformed 200 is a retried attempt, not a crash.
 The openai package's own retries are off (max_retries=0): our loop also retries what it cannot see
 (broken JSON, schema violations, refusals, truncation), and every attempt lands in the ledger.
 
@@ -182,6 +188,7 @@ class LLM:
         self._saved_mode = remembered
         name = self.model.rsplit("/", 1)[-1]
         self._max_tokens_param = "max_completion_tokens" if _COMPLETION_TOKENS_MODELS.match(name) else "max_tokens"
+        self._tokens_switched = False
 
     @property
     def client(self) -> openai.OpenAI:
@@ -390,7 +397,10 @@ class LLM:
         param = _refused_param(exc, message)
         if param in ("max_tokens", "max_completion_tokens") and param in request:
             with self._lock:
-                if self._max_tokens_param == param:  # the other name, once for the whole run
+                if self._max_tokens_param != param:  # another call in flight has switched already
+                    return _Attempt("error", reason, again=True)
+                if not self._tokens_switched:  # the other name, once for the whole run
+                    self._tokens_switched = True
                     self._max_tokens_param = "max_completion_tokens" if param == "max_tokens" else "max_tokens"
                     return _Attempt("error", reason, again=True)
         hint = self._param_hint(param, request)
