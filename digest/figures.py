@@ -16,6 +16,7 @@ _FIGURE = re.compile(
 )
 _UNITS = {"%": "%", "퍼센트": "%", "percent": "%", "×": "×", "배": "×", "x": "×", "times": "×", "-fold": "×"}
 _TEX = [("\\%", "%"), ("\\times", "×"), ("\\,", ""), ("$", ""), ("{", ""), ("}", ""), ("~", " ")]
+_MULTIPLES = {"twice": "2", "double[sd]?": "2", "doubling": "2", "triple[sd]?": "3", "tripling": "3"}
 _WORDS = "zero one two three four five six seven eight nine ten eleven twelve".split()
 
 
@@ -48,6 +49,11 @@ class FigurePool:
             for i, word in enumerate(_WORDS):
                 if re.search(rf"\b{word}\b", source, re.IGNORECASE):
                     self.numbers.add(str(i))
+                if re.search(rf"\b{word}[- ]?fold\b", source, re.IGNORECASE):
+                    self.with_unit.add((str(i), "×"))
+            for word, times in _MULTIPLES.items():
+                if re.search(rf"\b{word}\b", source, re.IGNORECASE):
+                    self.with_unit.add((times, "×"))
 
     def unsupported(self, sentence: str) -> list[str]:
         """The figures in `sentence` that none of the sources has."""

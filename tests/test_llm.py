@@ -564,3 +564,13 @@ def test_importance_ties_go_to_the_higher_offline_score():
         best = sorted(ranks.values(), reverse=True)[: len(selected)]
         assert [ranks[p.id] for p in selected] == best, name
     assert any(selected != members[: len(selected)] for _, selected, members in select(config, papers, tied))
+
+
+def test_figures_are_compared_after_normalising_units_and_tex():
+    from digest.figures import FigurePool
+
+    pool = FigurePool(
+        ["Qwen2.5-7B reaches 72\\% (72.0 %) with a 2.69x speedup on 4.23K prompts at 600+ FPS, twice as fast"]
+    )
+    assert pool.unsupported("정확도 72%와 2.69배 속도 향상, 4.23K 프롬프트, 600 FPS, 7B 모델, 2배 빠름") == []
+    assert pool.unsupported("정확도 73%와 2.7× 향상, 4.23M 토큰, 3가지 방법") == ["73%", "2.7×", "4.23M"]
