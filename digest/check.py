@@ -85,7 +85,10 @@ def _one_call(config: Config) -> tuple[bool, str]:
     quick = config.model_copy(
         update={"llm": config.llm.model_copy(update={"max_retries": min(1, config.llm.max_retries)})}
     )
-    store = Store(config.state_path)
+    try:
+        store = Store(config.state_path)  # the ladder's memory and the ledger, as in a run
+    except DigestError as exc:
+        return False, str(exc)
     try:
         llm = LLM(quick, store)
         schema = classify_schema_model(config.topic_names)

@@ -82,8 +82,6 @@ def check_config(tmp_path, server, telegram, smtp, **more):
     return str(write_config(tmp_path, server.url, **settings))
 
 
-
-
 def test_check_says_ok_for_every_service_that_answers(tmp_path, services, run_cli):
     server, telegram, smtp = services
     result = run_cli("check", "--config", check_config(tmp_path, server, telegram, smtp), env=ENV)
