@@ -413,7 +413,9 @@ def assert_complete(tmp_path: Path, papers: int) -> dict:
 def test_a_day_builds_completely_with_each_family_of_server(tmp_path, slice_setup, run_cli, family):
     settings, mode, batch = FAMILIES[family]
     with FakeOpenAI(**settings) as fake:
-        config = str(slice_setup(fake, llm__max_output_tokens=8000, llm__batch_size=batch))
+        config = str(
+            slice_setup(fake, llm__max_output_tokens=8000, llm__batch_size=batch, llm__extra_body={"top_k": 20})
+        )
         result = run_cli("run", "--config", config, env={"OPENAI_API_KEY": "sk-test"})
         assert result.exit_code == 0, result.output
         data = assert_complete(tmp_path, SLICE)
@@ -426,7 +428,7 @@ def test_a_day_builds_completely_with_each_family_of_server(tmp_path, slice_setu
         assert ledger.execute("SELECT count(*) FROM llm_calls WHERE mode IS NULL").fetchone()[0] == 0
         if family == "reasoning":
             body = json.loads(fake.http.requests[-1].body)
-            assert "temperature" not in body and body["max_completion_tokens"] == 8000
+            assert "temperature" not in body and body["max_completion_tokens"] == 8000 and body["top_k"] == 20
         # the next run starts in the remembered mode and pays for nothing it already has
         calls = len(fake.calls)
         assert run_cli("run", "--config", config, "--force").exit_code == 0
