@@ -627,10 +627,10 @@ def _reply(http: Any) -> _Reply:
         raise _Attempt("invalid", "the answer's message content is not text")
     usage = body.get("usage") or {}
     counts = (usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0) if isinstance(usage, dict) else ()
-    if len(counts) != 2 or not all(isinstance(n, int) and not isinstance(n, bool) for n in counts):
+    if len(counts) != 2 or not all(isinstance(n, int | float) and not isinstance(n, bool) for n in counts):
         raise _Attempt("invalid", "the answer's token counts are not numbers")
     finish = choice.get("finish_reason")
-    return _Reply(content, refusal, finish if isinstance(finish, str) else None, counts[0], counts[1])
+    return _Reply(content, refusal, finish if isinstance(finish, str) else None, int(counts[0]), int(counts[1]))
 
 
 def extract_json(text: str) -> str | None:
