@@ -436,13 +436,23 @@ def test_a_day_builds_completely_with_each_family_of_server(tmp_path, slice_setu
         assert {c.mode for c in fake.calls[calls:]} == {mode}
 
 
-def test_whole_day_builds_with_json_object_mode(tmp_path, rss_server, run_cli):
-    with FakeOpenAI(family="deepseek") as fake:
+@pytest.mark.parametrize(
+    ("settings", "mode"),
+    [
+        ({"family": "reasoning"}, "json_schema"),
+        ({"family": "deepseek"}, "json_object"),
+        ({"family": "ignorer"}, "text"),
+        ({"context_limit": 16384}, "json_schema"),  # Ollama with OLLAMA_CONTEXT_LENGTH=16384
+    ],
+)
+def test_the_whole_day_builds_in_each_mode(tmp_path, rss_server, run_cli, settings, mode):
+    with FakeOpenAI(**settings) as fake:
         config = write_config(tmp_path, rss_server.url, llm__base_url=fake.url, llm__backoff_seconds=0.01)
         result = run_cli("run", "--config", str(config))
         assert result.exit_code == 0, result.output
         data = assert_complete(tmp_path, PAPERS)
         assert len(fake.calls) <= BATCHES + len(data["summaries"]) + 4  # llm.concurrency refusals, once
+        assert db(tmp_path).execute("SELECT mode FROM llm_modes").fetchone()[0] == mode
 
 
 def test_a_refused_parameter_names_the_config_key_that_sends_it(tmp_path, slice_setup, run_cli):
