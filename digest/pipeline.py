@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from digest import llm_stages
-from digest.classify import offline_classifier, setup_key
+from digest.classify import OfflineClassifier, offline_classifier, setup_key
 from digest.config import OTHER, Config
 from digest.models import Assignment, Digest, Listing, LLMUsage, Paper, TopicSection
 from digest.progress import Reporter
@@ -272,7 +272,8 @@ def select(
     from digest.classify import offline_rank
 
     limit = config.report.max_papers_per_category
-    offline = OfflineClassifier(config.categories, config.arxiv.categories)
+    # Keyword scores only: the learned model (trained on construction) is not needed here.
+    offline = OfflineClassifier(config.categories, config.arxiv.categories, shipped=False)
     chosen = []
     for name in config.topic_names:
         members = [p for p in papers if assignments[p.id].topic == name]
