@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 
 from digest.chart import warm_up
-from digest.classify import BatchResult, LLMClassifier, OfflineClassifier, setup_key
+from digest.classify import BatchResult, LLMClassifier, offline_classifier, setup_key
 from digest.config import Config
 from digest.llm import LLM, in_parallel, llm_enabled
 from digest.models import Assignment, Listing, LLMUsage, Paper, TopicSection, TopicSummary
@@ -43,7 +43,7 @@ def classify(config: Config, store: Store, listing: Listing, reporter: Reporter,
     classifier = LLMClassifier(
         llm,
         config.categories,
-        OfflineClassifier(config.categories, config.arxiv.categories),
+        offline_classifier(config, store, listing.date),
         batch_size=config.llm.batch_size,
         concurrency=config.llm.concurrency,
         max_retries=config.llm.max_retries,
@@ -64,7 +64,7 @@ def classify(config: Config, store: Store, listing: Listing, reporter: Reporter,
         fallback = sum(1 for a in fresh if a.method == "offline-fallback")
         stage.detail = (
             f"{len(listing.papers)} papers ({len(todo)} new, {len(listing.papers) - len(todo)} reused), "
-            f"LLM {llm.model}" + (f", {fallback} by the offline fallback" if fallback else "")
+            f"LLM {llm.model} ({llm.mode})" + (f", {fallback} by the offline fallback" if fallback else "")
         )
     return {**stored, **{a.paper_id: a for a in fresh}}
 
@@ -102,7 +102,7 @@ def summarize(
             for name, papers, members, _ in todo
         ]
         in_parallel(jobs, config.llm.concurrency, save)
-        stage.detail = f"{len(chosen)} topics ({len(todo)} new), LLM {llm.model}"
+        stage.detail = f"{len(chosen)} topics ({len(todo)} new), LLM {llm.model} ({llm.mode})"
     return [TopicSection(name, papers, done[name], len(members)) for name, papers, members in chosen]
 
 
