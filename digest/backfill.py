@@ -135,8 +135,7 @@ def _one(
     if day > latest:
         return DateOutcome(day, NOT_YET, not_yet_message(calendar, day, latest))
     if not force and is_built(config, store, day):
-        rows = store.query("SELECT paper_count FROM listings WHERE date = ?", (day.isoformat(),))
-        papers = rows[0]["paper_count"] if rows else 0
+        papers = store.listing_size(day)
         return DateOutcome(
             day, SKIPPED, f"{day}: already built ({papers} papers), skipped; --force rebuilds it", papers
         )

@@ -279,53 +279,31 @@ class LLM:
                 usage.calls += 1
                 usage.prompt_tokens += tokens[0]
                 usage.completion_tokens += tokens[1]
-        with self.store.transaction() as db:
-            db.execute(
-                """INSERT INTO llm_calls (run_id, date, purpose, detail, model, prompt_version, input_hash,
-                   prompt_tokens, completion_tokens, latency_ms, outcome, error, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    self.run_id,
-                    self.date,
-                    purpose,
-                    detail,
-                    self.model,
-                    self.prompt_version,
-                    input_hash,
-                    tokens[0],
-                    tokens[1],
-                    latency,
-                    outcome,
-                    self._scrub(error) if error else None,
-                    _now(),
-                ),
-            )
+        self.store.record_llm_call(
+            run_id=self.run_id,
+            date=self.date,
+            purpose=purpose,
+            detail=detail,
+            model=self.model,
+            prompt_version=self.prompt_version,
+            input_hash=input_hash,
+            tokens=tokens,
+            latency_ms=latency,
+            outcome=outcome,
+            error=self._scrub(error) if error else None,
+        )
 
     def _cached(self, input_hash: str, parse: type[BaseModel]) -> Any | None:
-        rows = self.store.query("SELECT response FROM llm_cache WHERE input_hash = ?", (input_hash,))
-        if not rows:
+        text = self.store.cached_answer(input_hash)
+        if text is None:
             return None
         try:
-            return parse.model_validate_json(rows[0]["response"])
+            return parse.model_validate_json(text)
         except ValidationError:
             return None  # stored under an older answer model: ask again
 
     def _store_cache(self, input_hash: str, purpose: str, text: str, spent: LLMUsage) -> None:
-        with self.store.transaction() as db:
-            db.execute(
-                """INSERT OR REPLACE INTO llm_cache (input_hash, purpose, model, response, created_at, calls,
-                   prompt_tokens, completion_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    input_hash,
-                    purpose,
-                    self.model,
-                    text,
-                    _now(),
-                    spent.calls,
-                    spent.prompt_tokens,
-                    spent.completion_tokens,
-                ),
-            )
+        self.store.cache_answer(input_hash, purpose, self.model, text, spent)
 
     def _hash(self, messages: list[dict[str, str]], fmt: dict) -> str:
         payload = {
@@ -419,7 +397,3 @@ def _retry_after(headers: Any) -> float | None:
 def _short(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -14,7 +14,7 @@ from digest.chart import warm_up
 from digest.classify import BatchResult, LLMClassifier, OfflineClassifier, setup_key
 from digest.config import Config
 from digest.llm import LLM, in_parallel, llm_enabled
-from digest.models import Assignment, Listing, LLMUsage, Paper, TopicSection, TopicSummary
+from digest.models import Assignment, Listing, Paper, TopicSection, TopicSummary
 from digest.progress import Reporter
 from digest.store import Store
 from digest.summarize import LLM_METHOD, llm_summary
@@ -57,7 +57,7 @@ def classify(config: Config, store: Store, listing: Listing, reporter: Reporter,
             warm_up()
             with store.transaction():
                 store.save_assignments(listing.date, batch.assignments, setup)
-                link_assignments(store, listing.date, batch.hashes)
+                store.link_assignments(listing.date, batch.hashes)
             stage.advance(len(batch.assignments))
 
         fresh = classifier.classify_all(todo, save)
@@ -93,7 +93,7 @@ def summarize(
             name, setup = todo[index][0], todo[index][3]
             with store.transaction():
                 store.save_summary(listing.date, summary, setup)
-                link_summary(store, listing.date, name, input_hash)
+                store.link_summary(listing.date, name, input_hash)
             done[name] = summary
             stage.advance()
 
@@ -104,54 +104,3 @@ def summarize(
         in_parallel(jobs, config.llm.concurrency, save)
         stage.detail = f"{len(chosen)} topics ({len(todo)} new), LLM {llm.model}"
     return [TopicSection(name, papers, done[name], len(members)) for name, papers, members in chosen]
-
-
-# ----- what the LLM content cost: links from stored work to cached answers -----
-
-
-def link_assignments(store: Store, date: dt.date, hashes: dict[str, str]) -> None:
-    with store.transaction() as db:
-        db.executemany(
-            "UPDATE assignments SET llm_hash = ? WHERE date = ? AND paper_id = ?",
-            [(h, date.isoformat(), paper_id) for paper_id, h in hashes.items()],
-        )
-
-
-def link_summary(store: Store, date: dt.date, topic: str, input_hash: str) -> None:
-    with store.transaction() as db:
-        db.execute(
-            "UPDATE summaries SET llm_hash = ? WHERE date = ? AND topic = ?", (input_hash, date.isoformat(), topic)
-        )
-
-
-def digest_usage(store: Store, date: dt.date, topics: list[str], model: str) -> LLMUsage:
-    """Calls and tokens behind this date's stored assignments and the given topics' summaries, including
-    retries, counted once per answer: the same figures however many times the report is rebuilt."""
-    marks = ",".join("?" * len(topics)) or "NULL"
-    row = store.query(
-        f"""SELECT COALESCE(SUM(calls), 0) AS calls, COALESCE(SUM(prompt_tokens), 0) AS prompt,
-                   COALESCE(SUM(completion_tokens), 0) AS completion
-            FROM llm_cache WHERE input_hash IN (
-                SELECT llm_hash FROM assignments WHERE date = ? AND llm_hash IS NOT NULL
-                UNION SELECT llm_hash FROM summaries WHERE date = ? AND llm_hash IS NOT NULL
-                      AND topic IN ({marks}))""",
-        (date.isoformat(), date.isoformat(), *topics),
-    )[0]
-    return LLMUsage(model, row["calls"], row["prompt"], row["completion"])
-
-
-def run_usage(store: Store, run_id: int) -> dict:
-    """This run's calls and tokens from the ledger, as `runs` columns (failed attempts included)."""
-    row = store.query(
-        """SELECT MAX(model) AS model, COUNT(*) AS calls, COALESCE(SUM(prompt_tokens), 0) AS prompt,
-                  COALESCE(SUM(completion_tokens), 0) AS completion FROM llm_calls WHERE run_id = ?""",
-        (run_id,),
-    )[0]
-    if not row["calls"]:
-        return {}
-    return {
-        "llm_model": row["model"],
-        "llm_calls": row["calls"],
-        "prompt_tokens": row["prompt"],
-        "completion_tokens": row["completion"],
-    }

@@ -119,7 +119,7 @@ def run_date(
             "failed",
             date=date,
             error=str(exc)[:500] or type(exc).__name__,
-            **llm_stages.run_usage(store, run_id),
+            **store.run_usage(run_id),
         )
         raise
     store.finish_run(
@@ -184,7 +184,7 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         selected={p.id for s in sections for p in s.papers},
         sections=sections,
         counts=counts,
-        usage=llm_stages.digest_usage(store, date, [s.name for s in sections], llm.model) if llm else LLMUsage(),
+        usage=store.edition_usage(date, [s.name for s in sections], llm.model) if llm else LLMUsage(),
         llm_used=llm is not None,
     )
     with reporter.stage("render") as stage:

@@ -1,34 +1,76 @@
+import datetime as dt
 import sqlite3
+from pathlib import Path
 
+import pytest
+
+from digest.edition import Edition
 from digest.store import MIGRATIONS, Store
 
+FIXTURES = Path(__file__).parent / "fixtures"
+TABLES = ("papers", "listings", "listing_papers", "assignments", "summaries", "llm_calls", "llm_cache", "runs")
 
-def test_migrations_are_recorded_and_applied_once(tmp_path):
+
+def test_migrations_are_recorded_by_name_and_applied_once(tmp_path):
     store = Store(tmp_path / "s.sqlite3")
     store.close()
     store = Store(tmp_path / "s.sqlite3")
-    rows = store.query("SELECT id, name FROM migrations ORDER BY id")
-    assert [r["id"] for r in rows] == list(range(1, len(MIGRATIONS) + 1))
+    assert store.applied_migrations() == [m.__name__ for m in MIGRATIONS]
+    assert store.migrate() == []
     tables = {r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {
-        "papers",
-        "listings",
-        "listing_papers",
-        "assignments",
-        "summaries",
-        "llm_calls",
-        "llm_cache",
-        "runs",
-        "deliveries",
-    } <= tables
+    assert {*TABLES, "deliveries"} <= tables
+
+
+def _old_database(path: Path) -> Path:
+    """A state database written by the schema of main 99c6319 (three numbered migrations), rows in every table."""
+    db = sqlite3.connect(path)
+    db.executescript((FIXTURES / "state-99c6319.sql").read_text(encoding="utf-8"))
+    db.close()
+    return path
+
+
+def _counts(path: Path) -> dict[str, int]:
+    db = sqlite3.connect(path)
+    try:
+        return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in (*TABLES, "deliveries")}
+    finally:
+        db.close()
+
+
+def test_a_database_of_the_previous_schema_upgrades_without_losing_a_row(tmp_path):
+    path = _old_database(tmp_path / "old.sqlite3")
+    before = _counts(path)
+    assert all(before.values()), before  # the fixture has rows in every table
+
+    store = Store(path)
+
+    assert store.applied_migrations()[-1] == "m004_edition_keys"
+    assert _counts(path) == before
+    day = Edition.day(dt.date(2026, 6, 30))
+    assert store.built_editions() == {"day:2026-06-30"}
+    assert [(d["channel"], d["status"], d["parts_sent"]) for d in store.deliveries_of(day)] == [
+        ("email", "failed", 0),
+        ("telegram", "sent", 3),
+    ]
+    summary = store.load_summary(day, "LLM", "setup-s")
+    assert summary is not None and summary.method == "llm"
+    assert store.edition_usage(day, ["LLM"], "gpt-test").calls == 2
+    store.close()
+    assert Store(path).migrate() == []  # the upgrade is recorded: opening again changes nothing
 
 
 def test_a_failed_transaction_leaves_nothing_behind(tmp_path):
     store = Store(tmp_path / "s.sqlite3")
-    try:
-        with store.transaction() as db:
-            db.execute("INSERT INTO runs (command, started_at, status) VALUES ('run', 'now', 'running')")
-            raise RuntimeError("crash mid-write")
-    except RuntimeError:
-        pass
+    with pytest.raises(RuntimeError), store.transaction():
+        store.start_run("run")
+        raise RuntimeError("crash mid-write")
     assert sqlite3.connect(tmp_path / "s.sqlite3").execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+
+
+def test_week_editions_have_their_own_key_and_span():
+    week = Edition.week(dt.date(2026, 7, 1))
+    assert week.key == "week:2026-W27"
+    assert week.span == (dt.date(2026, 6, 29), dt.date(2026, 7, 5))
+    assert Edition.parse("day:2026-06-30") == Edition.day(dt.date(2026, 6, 30))
+    with pytest.raises(ValueError):
+        Edition.parse("month:2026-06")
