@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from digest.config import Config
 from digest.errors import ConfigError, DigestError
-from digest.pipeline import Fetcher, RunOptions, run_date
+from digest.pipeline import Fetcher, RunOptions, is_built, run_date
 from digest.progress import Reporter
 from digest.sources.calendar import ET, ArxivCalendar, days
 from digest.store import Store
@@ -83,11 +83,6 @@ def date_range(
     if start > end:
         raise ConfigError(f"backfill: --from {start} is after --to {end}")
     return start, end
-
-
-def is_built(config: Config, store: Store, day: dt.date) -> bool:
-    """A successful run is recorded for the date and its report is still on disk."""
-    return day.isoformat() in store.built_dates() and (config.output_dir / day.isoformat() / "digest.md").exists()
 
 
 def backfill(

@@ -16,6 +16,7 @@ from pathlib import Path
 from digest import llm_stages
 from digest.classify import OfflineClassifier, setup_key
 from digest.config import OTHER, Config
+from digest.edition import Edition, edition_of, report_folder
 from digest.models import Assignment, Digest, Listing, LLMUsage, Paper, TopicSection
 from digest.progress import Reporter
 from digest.render import write_report
@@ -37,6 +38,7 @@ class RunResult:
     papers: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     usage: LLMUsage = field(default_factory=LLMUsage)
+    catch_up_failed: list[dt.date] = field(default_factory=list)  # missed listings run_latest could not build
 
 
 @dataclass
@@ -45,8 +47,62 @@ class RunOptions:
     force: bool = False
     deliver: bool = True
     use_llm: bool = True
-    command: str = "run"
+    command: str = "run"  # recorded in the runs table; changes nothing else
+    # The latest listing is left alone when its edition is built already (a scheduled fire); a manual run
+    # rebuilds it from the store instead (no LLM call), to pick up a changed template or config.
+    skip_if_built: bool = False
     run_id: int | None = None  # set by run_date; deliveries record which run sent them
+
+
+def is_built(config: Config, store: Store, when: Edition | dt.date) -> bool:
+    """The one definition of "built": a successful run is recorded for the edition and its report
+    (digest.json, what delivery reads back) is still on disk."""
+    edition = edition_of(when)
+    return (
+        edition.key in store.built_editions() and (report_folder(config.output_dir, edition) / "digest.json").exists()
+    )
+
+
+def run_latest(
+    config: Config,
+    *,
+    date: dt.date | None = None,
+    deliver: bool = True,
+    force: bool = False,
+    skip_if_built: bool = False,
+    command: str = "run",
+    reporter: Reporter | None = None,
+) -> RunResult:
+    """`digest run` and each scheduled fire, under the state lock: first the listing dates an earlier
+    latest-run missed (through the export API), then the latest listing (or `date`)."""
+    from digest.lock import state_lock
+
+    reporter = reporter or Reporter()
+    with state_lock(config.state_path, config.state.lock_timeout_seconds, reporter.note):
+        store = open_store(config)
+        try:
+            missed = catch_up(config, store, deliver=deliver, reporter=reporter) if date is None else []
+            options = RunOptions(date=date, force=force, deliver=deliver, command=command, skip_if_built=skip_if_built)
+            result = run_date(config, store, options, rss_fetcher(config), reporter)
+        finally:
+            store.close()
+    result.catch_up_failed = missed
+    return result
+
+
+def catch_up(config: Config, store: Store, *, deliver: bool, reporter: Reporter) -> list[dt.date]:
+    """Build the listing dates the latest-run path missed (see backfill.catch_up_range); the dates that failed."""
+    from digest.backfill import FAILED, backfill, catch_up_range
+
+    window = catch_up_range(config, store)
+    if window is None:
+        return []
+    failed = []
+    for _, _, outcome in backfill(config, store, *window, deliver=deliver, reporter=reporter):
+        reporter.note(f"catch-up: {outcome.message}")
+        if outcome.kind == FAILED:
+            failed.append(outcome.date)
+    return failed
 
 
 def open_store(config: Config) -> Store:
@@ -154,10 +210,10 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         return RunResult(listing.date, "empty", f"{when}: no announcement on arXiv (weekend or holiday)")
     date = listing.date
     if options.date is None and not options.force:
-        nothing_new = _nothing_new(store, listing, stale, scheduled=options.command == "schedule")
+        built = is_built(config, store, date)
+        nothing_new = _nothing_new(listing, stale, built and options.skip_if_built)
         if nothing_new:
-            report_dir = config.output_dir / date.isoformat()
-            built = (report_dir / "digest.json").exists()
+            report_dir = report_folder(config.output_dir, date)
             if options.deliver and built:
                 # Targets a previous fire could not reach get the built report now; the others nothing.
                 nothing_new += _deliver(config, store, date, report_dir, options, reporter)
@@ -234,11 +290,11 @@ def _all_announced_before(store: Store, listing: Listing) -> bool:
     return len(earlier) == len(ids)
 
 
-def _nothing_new(store: Store, listing: Listing, stale: bool, scheduled: bool) -> str | None:
-    """Why the latest feed needs no new digest, or None: every paper is old news, or (for a scheduled
-    fire) its date is built already. A manual run rebuilds a built date from the store (no LLM call)."""
+def _nothing_new(listing: Listing, stale: bool, built_and_skipped: bool) -> str | None:
+    """Why the latest feed needs no new digest, or None: every paper is old news, or its date is built
+    already and the caller asked to skip built dates (RunOptions.skip_if_built)."""
     date = listing.date.isoformat()
-    if scheduled and date in store.built_dates():
+    if built_and_skipped:
         return f"{date}: already built; arXiv has announced nothing newer yet"
     if stale:
         return (

@@ -1,5 +1,4 @@
 import datetime as dt
-import sqlite3
 import subprocess
 import sys
 import time
@@ -8,10 +7,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 
-from digest.cli import run_once, setup_logging
+from digest.cli import setup_logging
 from digest.config import load_config
 from digest.lock import state_lock
+from digest.pipeline import run_latest
 from digest.schedule import build_scheduler, crontab_day_of_week, next_fire_times
+from digest.store import Store
 from tests.conftest import RSS_CATEGORIES, day_feed_2026_06_30, write_config
 from tests.fakes.http import Response
 
@@ -86,10 +87,13 @@ def _wait_for(predicate, timeout=20.0):
 
 
 def _runs(tmp_path):
-    db = tmp_path / "output/digest.sqlite3"
-    if not db.exists():
-        return []
-    return sqlite3.connect(db).execute("SELECT status, date FROM runs ORDER BY id").fetchall()
+    # Through the store, which creates the tables under the write lock if the first fire has not yet: a raw
+    # connection could open the file between its creation and the first migration ("no such table: runs").
+    store = Store(tmp_path / "output/digest.sqlite3")
+    try:
+        return [(r["status"], r["date"]) for r in reversed(store.recent_runs(1000))]
+    finally:
+        store.close()
 
 
 def test_scheduler_fires_the_real_run_and_survives_a_failure(tmp_path, server):
@@ -98,7 +102,7 @@ def test_scheduler_fires_the_real_run_and_survives_a_failure(tmp_path, server):
     config = load_config(write_config(tmp_path, server.url, arxiv__max_retries=0))
     setup_logging(config)
     scheduler = build_scheduler(
-        lambda: run_once(config, command="schedule"),
+        lambda: run_latest(config, skip_if_built=True, command="schedule"),
         cron="* * * * *",
         timezone="Asia/Seoul",
         misfire_grace_seconds=60,
