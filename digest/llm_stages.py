@@ -1,4 +1,4 @@
-"""The classify and summarize stages on the LLM path, as pipeline.py calls them.
+"""The LLM way of classifying and summarizing (stages.Way), and the LLM session of a run.
 
 Each finished batch or topic is stored at once, with a link to the cached answer that produced it: a run
 that fails half-way keeps what was answered, and the next run pays only for the rest. The links also let
@@ -8,18 +8,16 @@ a report rebuilt from the store show what its LLM content cost (calls and tokens
 from __future__ import annotations
 
 import datetime as dt
-import functools
+from collections.abc import Callable
 
 from digest.chart import warm_up
 from digest.classify import BatchResult, LLMClassifier, OfflineClassifier, setup_key
 from digest.config import Config
-from digest.llm import LLM, in_parallel, llm_enabled
-from digest.models import Assignment, Listing, Paper, TopicSection, TopicSummary
+from digest.llm import LLM, llm_enabled
+from digest.models import Assignment, Paper, TopicSummary
 from digest.progress import Reporter
 from digest.store import Store
 from digest.summarize import LLM_METHOD, llm_summary
-
-Chosen = list[tuple[str, list[Paper], list[Paper]]]  # topic, selected papers, all its papers
 
 
 def session(
@@ -36,71 +34,38 @@ def session(
     return LLM(config, store, run_id=run_id, date=date, force=force)
 
 
-def classify(config: Config, store: Store, listing: Listing, reporter: Reporter, llm: LLM) -> dict[str, Assignment]:
-    setup = setup_key(config.categories, LLMClassifier.method, f"{llm.model}|{llm.prompt_version}")
-    stored = store.load_assignments(listing.date, setup)
-    todo = [p for p in listing.papers if p.id not in stored]
-    classifier = LLMClassifier(
-        llm,
-        config.categories,
-        OfflineClassifier(config.categories, config.arxiv.categories),
-        batch_size=config.llm.batch_size,
-        concurrency=config.llm.concurrency,
-        max_retries=config.llm.max_retries,
-    )
-    with reporter.stage("classify", total=len(listing.papers)) as stage:
-        stage.advance(len(listing.papers) - len(todo))
+class LLMWay:
+    """Classify and summarize through the LLM (see stages.Way); stages.py stores what it answers."""
 
+    summary_method = LLM_METHOD
+
+    def __init__(self, config: Config, llm: LLM):
+        self.llm = llm
+        self.fingerprint = setup_key(config.categories, LLMClassifier.method, f"{llm.model}|{llm.prompt_version}")
+        self.summary_fingerprint = f"{llm.model}|{llm.prompt_version}"
+        self.classify_label = self.summarize_label = f"LLM {llm.model}"
+        self.concurrency = config.llm.concurrency
+        self._topics = {t.name: t for t in config.categories}
+        self._classifier = LLMClassifier(
+            llm,
+            config.categories,
+            OfflineClassifier(config.categories, config.arxiv.categories),
+            batch_size=config.llm.batch_size,
+            concurrency=config.llm.concurrency,
+            max_retries=config.llm.max_retries,
+        )
+
+    def classify_all(self, papers: list[Paper], on_batch: Callable[[BatchResult], None]) -> list[Assignment]:
         def save(batch: BatchResult) -> None:
             # The chart's imports while the LLM answers; not before the first answer, when the CPU is
             # busy importing openai and sending the first wave.
             warm_up()
-            with store.transaction():
-                store.save_assignments(listing.date, batch.assignments, setup)
-                store.link_assignments(listing.date, batch.hashes)
-            stage.advance(len(batch.assignments))
+            on_batch(batch)
 
-        fresh = classifier.classify_all(todo, save)
-        fallback = sum(1 for a in fresh if a.method == "offline-fallback")
-        stage.detail = (
-            f"{len(listing.papers)} papers ({len(todo)} new, {len(listing.papers) - len(todo)} reused), "
-            f"LLM {llm.model}" + (f", {fallback} by the offline fallback" if fallback else "")
-        )
-    return {**stored, **{a.paper_id: a for a in fresh}}
+        return self._classifier.classify_all(papers, save)
 
-
-def summarize(
-    config: Config, store: Store, listing: Listing, chosen: Chosen, reporter: Reporter, llm: LLM
-) -> list[TopicSection]:
-    topics = {t.name: t for t in config.categories}
-    done: dict[str, TopicSummary] = {}
-    todo: list[tuple[str, list[Paper], list[Paper], str]] = []
-    for name, papers, members in chosen:
-        ids = ",".join(p.id for p in papers) + "|" + ",".join(p.id for p in members)
-        setup = setup_key([], LLM_METHOD, f"{llm.model}|{llm.prompt_version}|{ids}")
-        stored = store.load_summary(listing.date, name, setup)
-        if stored is not None:
-            done[name] = stored
-        else:
-            todo.append((name, papers, members, setup))
-    if todo:
+    def summarize(
+        self, name: str, selected: list[Paper], members: list[Paper], corpus: list[Paper]
+    ) -> tuple[TopicSummary, str | None]:
         warm_up()  # the chart's imports while the LLM answers (already done if classification asked it)
-    with reporter.stage("summarize", total=len(chosen)) as stage:
-        stage.advance(len(done))
-
-        def save(index: int, result: tuple[TopicSummary, str]) -> None:
-            summary, input_hash = result
-            name, setup = todo[index][0], todo[index][3]
-            with store.transaction():
-                store.save_summary(listing.date, summary, setup)
-                store.link_summary(listing.date, name, input_hash)
-            done[name] = summary
-            stage.advance()
-
-        jobs = [
-            functools.partial(llm_summary, llm, topics.get(name), name, papers, members)
-            for name, papers, members, _ in todo
-        ]
-        in_parallel(jobs, config.llm.concurrency, save)
-        stage.detail = f"{len(chosen)} topics ({len(todo)} new), LLM {llm.model}"
-    return [TopicSection(name, papers, done[name], len(members)) for name, papers, members in chosen]
+        return llm_summary(self.llm, self._topics.get(name), name, selected, members)

@@ -13,15 +13,13 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
-from digest import llm_stages
-from digest.classify import OfflineClassifier, setup_key
+from digest import stages
 from digest.config import OTHER, Config
 from digest.edition import Edition, edition_of, report_folder
-from digest.models import Assignment, Digest, Listing, LLMUsage, Paper, TopicSection
+from digest.models import Assignment, Digest, Listing, LLMUsage, Paper
 from digest.progress import Reporter
 from digest.render import write_report
 from digest.store import Store
-from digest.summarize import extractive_summary
 
 DEMO_FEED = "demo-2026-06-30.xml.gz"
 
@@ -221,16 +219,12 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
     if options.force:
         store.clear_date(date)
 
-    llm = llm_stages.session(
+    way = stages.choose_way(
         config, store, use_llm=options.use_llm, force=options.force, date=date, run_id=options.run_id, reporter=reporter
     )
-    if llm is None:
-        assignments = _classify(config, store, listing, reporter)
-        sections = _summarize(store, listing, select(config, listing.papers, assignments), reporter)
-    else:
-        assignments = llm_stages.classify(config, store, listing, reporter, llm)
-        chosen = select(config, listing.papers, assignments)
-        sections = llm_stages.summarize(config, store, listing, chosen, reporter, llm)
+    llm = way.llm
+    assignments = stages.classify(store, listing, way, reporter)
+    sections = stages.summarize(store, listing, select(config, listing.papers, assignments), way, reporter)
     counts = topic_counts(config, listing.papers, assignments)
     digest = Digest(
         date=date,
@@ -304,20 +298,6 @@ def _nothing_new(listing: Listing, stale: bool, built_and_skipped: bool) -> str 
     return None
 
 
-def _classify(config: Config, store: Store, listing: Listing, reporter: Reporter) -> dict[str, Assignment]:
-    classifier = OfflineClassifier(config.categories, config.arxiv.categories)
-    setup = setup_key(config.categories, classifier.method)
-    stored = store.load_assignments(listing.date, setup)
-    todo = [p for p in listing.papers if p.id not in stored]
-    with reporter.stage("classify", total=len(listing.papers)) as stage:
-        stage.advance(len(listing.papers) - len(todo))
-        fresh = classifier.classify_all(todo)
-        store.save_assignments(listing.date, fresh, setup)
-        stage.advance(len(todo))
-        stage.detail = f"{len(listing.papers)} papers ({len(todo)} new, {len(stored)} reused), offline"
-    return {**stored, **{a.paper_id: a for a in fresh}}
-
-
 def select(
     config: Config, papers: list[Paper], assignments: dict[str, Assignment]
 ) -> list[tuple[str, list[Paper], list[Paper]]]:
@@ -331,23 +311,6 @@ def select(
         ranked = sorted(enumerate(members), key=lambda ip: (-assignments[ip[1].id].importance, ip[0]))
         chosen.append((name, [p for _, p in ranked[:limit]], members))
     return chosen
-
-
-def _summarize(
-    store: Store, listing: Listing, chosen: list[tuple[str, list[Paper], list[Paper]]], reporter: Reporter
-) -> list[TopicSection]:
-    sections = []
-    with reporter.stage("summarize", total=len(chosen)) as stage:
-        for name, papers, members in chosen:
-            setup = setup_key([], "extractive", ",".join(p.id for p in members))
-            summary = store.load_summary(listing.date, name, setup)
-            if summary is None:
-                summary = extractive_summary(name, papers, members, listing.papers)
-                store.save_summary(listing.date, summary, setup)
-            sections.append(TopicSection(name, papers, summary, len(members)))
-            stage.advance()
-        stage.detail = f"{len(chosen)} topics, extractive (no LLM)"
-    return sections
 
 
 def topic_counts(config: Config, papers: list[Paper], assignments: dict[str, Assignment]) -> dict[str, int]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import os
@@ -12,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 from digest.cli import cli
-from digest.models import Paper
+from digest.models import Listing, Paper
 from tests.fakes.http import FakeServer, Response
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -37,6 +38,11 @@ def day_papers(name: str) -> list[Paper]:
         seen.add(row["id"])
         papers.append(Paper(row["id"], row["title"], row["abstract"], row["authors"], row["categories"], "new"))
     return papers
+
+
+def small_day(size: int = 50) -> Listing:
+    """A small real day: the first `size` papers of the 2026-06-30 listing (for behaviour, not scale)."""
+    return Listing(dt.date(2026, 6, 30), day_papers("day-2026-06-30.jsonl")[:size], "rss")
 
 
 @pytest.fixture(autouse=True)
@@ -100,4 +106,13 @@ def dedent(text: str) -> str:
     return textwrap.dedent(text).lstrip()
 
 
-__all__ = ["FIXTURES", "fixture_bytes", "day_feed_2026_06_30", "day_papers", "write_config", "dedent", "os"]
+__all__ = [
+    "FIXTURES",
+    "small_day",
+    "fixture_bytes",
+    "day_feed_2026_06_30",
+    "day_papers",
+    "write_config",
+    "dedent",
+    "os",
+]
