@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from digest import __version__
 from digest.errors import ConfigError, DigestError
 
 log = logging.getLogger("digest")
@@ -124,7 +125,7 @@ config_option = click.option(
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="arxiv-digest")
+@click.version_option(__version__, prog_name="digest")
 def cli() -> None:
     """arXiv 데일리 다이제스트: the day's new AI papers on arXiv as one Korean digest."""
 
