@@ -66,6 +66,7 @@ def retrying(
     clock: Clock = SYSTEM_CLOCK,
     describe: Callable[[BaseException], str] | None = None,
     what: str = "request",
+    log_level: int = logging.INFO,
 ) -> Retrying:
     """A tenacity Retrying: up to `retries` more attempts after the first for exceptions `retryable` accepts,
     waiting what the server asked (`server_wait`) or backoff·2ⁿ, never more than `max_wait`; the last
@@ -81,7 +82,7 @@ def retrying(
         exc = state.outcome.exception() if state.outcome else None
         reason = (describe or str)(exc) if exc is not None else "failed"
         seconds = state.next_action.sleep if state.next_action else 0.0
-        log.info("%s: %s; retry %d/%d in %.1fs", what, reason, state.attempt_number, retries, seconds)
+        log.log(log_level, "%s: %s; retry %d/%d in %.1fs", what, reason, state.attempt_number, retries, seconds)
 
     return Retrying(
         retry=retry_if_exception(retryable),

@@ -4,6 +4,7 @@ import datetime as dt
 import gzip
 import json
 import os
+import re
 import textwrap
 from importlib import resources
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.fakes.http import FakeServer, Response
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RSS_CATEGORIES = "cs.AI+cs.CL+cs.CV+cs.LG"
+SMALL_DAY = 50  # papers in the small real day most behaviour tests run on
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -27,6 +29,14 @@ def fixture_bytes(name: str) -> bytes:
 def day_feed_2026_06_30() -> bytes:
     """The real 532-paper day bundled with the package, in RSS form."""
     return gzip.decompress(resources.files("digest.data").joinpath("demo-2026-06-30.xml.gz").read_bytes())
+
+
+def small_day_feed(size: int = SMALL_DAY) -> bytes:
+    """The 2026-06-30 feed cut to its first `size` items: a small real day, for behaviour rather than scale."""
+    feed = day_feed_2026_06_30()
+    items = [m.end() for m in re.finditer(rb"</item>", feed)]
+    end = feed.index(b"</channel>")
+    return feed[: items[size - 1]] + b"\n" + feed[end:]
 
 
 def day_papers(name: str) -> list[Paper]:
@@ -40,7 +50,7 @@ def day_papers(name: str) -> list[Paper]:
     return papers
 
 
-def small_day(size: int = 50) -> Listing:
+def small_day(size: int = SMALL_DAY) -> Listing:
     """A small real day: the first `size` papers of the 2026-06-30 listing (for behaviour, not scale)."""
     return Listing(dt.date(2026, 6, 30), day_papers("day-2026-06-30.jsonl")[:size], "rss")
 
@@ -59,9 +69,7 @@ def server():
 
 @pytest.fixture
 def rss_server(server):
-    server.route(
-        f"/rss/{RSS_CATEGORIES}", Response(200, day_feed_2026_06_30(), {"Content-Type": "application/rss+xml"})
-    )
+    server.route(f"/rss/{RSS_CATEGORIES}", Response(200, small_day_feed(), {"Content-Type": "application/rss+xml"}))
     return server
 
 

@@ -1,4 +1,4 @@
-"""Delivery end to end: the real CLI, the real 532-paper day, a local Bot API server and a real SMTP server."""
+"""Delivery end to end: the real CLI, a small real day (50 papers), a local Bot API server and a real SMTP server."""
 
 import json
 import re
@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from digest.deliver.tghtml import to_plain
-from tests.conftest import write_config
+from tests.conftest import SMALL_DAY, write_config
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.smtp import USER, FakeSMTP, self_signed_cert
 from tests.fakes.telegram import FakeTelegram, utf16_len
@@ -77,7 +77,7 @@ def test_full_day_reaches_two_chats_and_two_recipients_exactly_once(tmp_path, rs
         assert [s.method for s in sent] == ["sendPhoto"] + ["sendMessage"] * (len(sent) - 2) + ["sendDocument"]
         photo, messages, document = sent[0], sent[1:-1], sent[-1]
         assert photo.file == chart and photo.content_type == "image/png"
-        assert photo.text.startswith("Daily Artificial Intelligence Insights") and "532편" in photo.text
+        assert photo.text.startswith("Daily Artificial Intelligence Insights") and f"{SMALL_DAY}편" in photo.text
         assert utf16_len(photo.text) <= 1024
         assert all(m.parse_mode == "HTML" and m.link_preview_options == {"is_disabled": True} for m in messages)
         assert all(1 <= utf16_len(m.text) <= 4096 for m in messages)
@@ -92,7 +92,7 @@ def test_full_day_reaches_two_chats_and_two_recipients_exactly_once(tmp_path, rs
     assert sorted(r.recipients for r in smtp.received) == [[r] for r in RECIPIENTS]
     for received in smtp.received:
         mail = received.message
-        assert mail["Subject"] == f"[arXiv 다이제스트] {DATE} · 532편"
+        assert mail["Subject"] == f"[arXiv 다이제스트] {DATE} · {SMALL_DAY}편"
         assert mail["To"] == received.recipients[0]
         assert mail.get_content_type() == "multipart/alternative"
         plain, related = mail.get_payload()

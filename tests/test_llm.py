@@ -14,7 +14,8 @@ import pytest
 from digest.models import SECTION_TITLES
 from digest.pipeline import demo_fetcher, keep_announce_types
 from digest.store import Store
-from tests.conftest import day_feed_2026_06_30, write_config
+from tests.conftest import RSS_CATEGORIES, day_feed_2026_06_30, write_config
+from tests.fakes.http import Response
 from tests.fakes.openai_server import HOSTILE, INVENTED_ID, FakeOpenAI, estimate_tokens
 
 DAY = "2026-06-30"
@@ -23,6 +24,15 @@ BATCHES = math.ceil(PAPERS / 25)
 FEED_IDS = set(re.findall(r"<link>https://arxiv.org/abs/([^<]+)</link>", day_feed_2026_06_30().decode()))
 # The day's papers in listing order (new submissions and cross-lists), as the classifier batches them.
 LISTING = [p.id for p in keep_announce_types(demo_fetcher()(None), ["new", "cross"]).papers]
+
+
+@pytest.fixture
+def rss_server(server):
+    """The whole 532-paper day: these tests count the batches and calls of a real day's LLM path."""
+    server.route(
+        f"/rss/{RSS_CATEGORIES}", Response(200, day_feed_2026_06_30(), {"Content-Type": "application/rss+xml"})
+    )
+    return server
 
 
 @pytest.fixture

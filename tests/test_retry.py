@@ -4,7 +4,7 @@ import datetime as dt
 
 from digest.retry import Clock, retry_after_seconds
 from digest.sources.rss import fetch_listing
-from tests.conftest import RSS_CATEGORIES, day_feed_2026_06_30
+from tests.conftest import RSS_CATEGORIES, small_day_feed
 from tests.fakes.http import Response
 
 
@@ -20,12 +20,12 @@ def test_the_feed_waits_what_retry_after_asks_capped_at_a_minute(server):
             Response(429, b"slow down", {"Retry-After": "7"}),
             Response(503, b"busy", {"Retry-After": "3600"}),
             Response(502, b"bad gateway"),
-            Response(200, day_feed_2026_06_30()),
+            Response(200, small_day_feed()),
         ],
     )
     slept: list[float] = []
     listing = fetch_listing(f"{server.url}{route}", max_retries=3, backoff=0.5, clock=_clock(slept))
-    assert len(listing.papers) == 532
+    assert len(listing.papers) == 50
     # Asked 7 s, asked an hour (capped at 60 s), then the third attempt's own backoff: 0.5·2².
     assert slept == [7.0, 60.0, 2.0]
 

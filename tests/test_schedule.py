@@ -13,7 +13,7 @@ from digest.lock import state_lock
 from digest.pipeline import run_latest
 from digest.schedule import build_scheduler, crontab_day_of_week, next_fire_times
 from digest.store import Store
-from tests.conftest import RSS_CATEGORIES, day_feed_2026_06_30, write_config
+from tests.conftest import RSS_CATEGORIES, SMALL_DAY, small_day_feed, write_config
 from tests.fakes.http import Response
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -98,7 +98,7 @@ def _runs(tmp_path):
 
 def test_scheduler_fires_the_real_run_and_survives_a_failure(tmp_path, server):
     route = f"/rss/{RSS_CATEGORIES}"
-    server.route(route, [Response(503, b"down")] + [Response(200, day_feed_2026_06_30())])
+    server.route(route, [Response(503, b"down")] + [Response(200, small_day_feed())])
     config = load_config(write_config(tmp_path, server.url, arxiv__max_retries=0))
     setup_logging(config)
     scheduler = build_scheduler(
@@ -145,7 +145,7 @@ def test_lock_is_released_when_the_holder_dies(tmp_path):
 
 
 def test_stale_feed_is_not_a_new_digest(tmp_path, server, run_cli):
-    feed = day_feed_2026_06_30()
+    feed = small_day_feed()
     server.route(f"/rss/{RSS_CATEGORIES}", Response(200, feed))
     config = write_config(tmp_path, server.url)
     assert run_cli("run", "--config", str(config)).exit_code == 0
@@ -153,7 +153,9 @@ def test_stale_feed_is_not_a_new_digest(tmp_path, server, run_cli):
     server.route(f"/rss/{RSS_CATEGORIES}", Response(200, feed.replace(b"Tue, 30 Jun 2026", b"Wed, 01 Jul 2026")))
     result = run_cli("run", "--config", str(config))
     assert result.exit_code == 0
-    assert "2026-07-01: the feed looks stale (all 532 papers were announced on an earlier date)" in result.output
+    assert (
+        f"2026-07-01: the feed looks stale (all {SMALL_DAY} papers were announced on an earlier date)" in result.output
+    )
     assert not (tmp_path / "output/2026-07-01").exists()
 
 

@@ -37,6 +37,12 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, (httpx.TransportError, _MalformedFeed))
 
 
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    return f"{type(exc).__name__}: {exc}"
+
+
 class _MalformedFeed(Exception):
     pass
 
@@ -67,7 +73,9 @@ def fetch_listing(
         retryable=_retryable,
         server_wait=_server_wait,
         clock=clock,
-        what="arXiv RSS feed",
+        what=f"arXiv RSS feed {url}",
+        describe=_describe,
+        log_level=logging.DEBUG,  # the failure, if it stays, is the one error line; retries go to the log file
     )
     try:
         return policy(attempt)
