@@ -6,8 +6,10 @@ import sqlite3
 
 import pytest
 
+from digest.config import load_config
 from digest.deliver.tghtml import to_plain
-from tests.conftest import SMALL_DAY, write_config
+from digest.pipeline import RunOptions, open_store, run_date
+from tests.conftest import SMALL_DAY, small_day, write_config
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.smtp import USER, FakeSMTP, self_signed_cert
 from tests.fakes.telegram import FakeTelegram, utf16_len
@@ -271,7 +273,7 @@ def cert(tmp_path_factory):
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
-def test_email_over_tls_verifies_the_server_certificate(tmp_path, cert, security, run_cli, demo_report):
+def test_email_over_tls_verifies_the_server_certificate(tmp_path, cert, security, run_cli, built_report):
     with FakeSMTP(SMTP_PASSWORD, security=security, cert=cert) as server:
         settings = {
             "delivery__email__enabled": True,
@@ -296,8 +298,13 @@ def test_email_over_tls_verifies_the_server_certificate(tmp_path, cert, security
 
 
 @pytest.fixture
-def demo_report(tmp_path, run_cli, monkeypatch):
-    """The bundled real day built offline into tmp_path/output (what `digest demo` writes)."""
-    monkeypatch.chdir(tmp_path)
-    assert run_cli("demo").exit_code == 0
+def built_report(tmp_path):
+    """A small real day built offline, without delivery, into tmp_path/output."""
+    config = load_config(write_config(tmp_path))
+    store = open_store(config)
+    try:
+        listing = small_day()
+        run_date(config, store, RunOptions(date=listing.date, deliver=False, use_llm=False), lambda date: listing)
+    finally:
+        store.close()
     return tmp_path / "output" / DATE
