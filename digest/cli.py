@@ -9,11 +9,16 @@ import logging
 import sqlite3
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from digest import __version__
 from digest.errors import ConfigError, DigestError
+
+if TYPE_CHECKING:
+    from digest.config import Config
+    from digest.pipeline import RunResult
 
 log = logging.getLogger("digest")
 GC_THRESHOLD = 20_000  # allocations between young-generation collections (Python's default: 700)
@@ -153,7 +158,9 @@ def run(config_path, date, no_deliver, force) -> None:
     print_result(run_latest(config, date=date, deliver=not no_deliver, force=force))
 
 
-def run_latest(config, *, date=None, deliver=True, force=False, scheduled=False):
+def run_latest(
+    config: Config, *, date: dt.date | None = None, deliver: bool = True, force: bool = False, scheduled: bool = False
+) -> RunResult:
     """`digest run` and each scheduled fire: pipeline.run_latest, and one error line if catching up failed."""
     from digest import pipeline
 
