@@ -115,7 +115,7 @@ def rss_fetcher(config: Config, now: Callable[[], dt.datetime] | None = None) ->
     api: list[Fetcher] = []
 
     def past(date: dt.date) -> Listing:
-        # Made on first use: the export API client imports arxiv and requests, which most runs never need.
+        # Made on first use: most runs never need the export API.
         if not api:
             from digest.sources.api import api_fetcher
 
