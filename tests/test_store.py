@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from digest.edition import Edition
+from digest.models import TopicSummary
 from digest.store import MIGRATIONS, Store
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -74,3 +75,17 @@ def test_week_editions_have_their_own_key_and_span():
     assert Edition.parse("day:2026-06-30") == Edition.day(dt.date(2026, 6, 30))
     with pytest.raises(ValueError):
         Edition.parse("month:2026-06")
+
+
+def test_a_week_edition_keeps_its_summaries_deliveries_and_runs_apart_from_its_days(tmp_path):
+    store = Store(tmp_path / "s.sqlite3")
+    day, week = Edition.day(dt.date(2026, 6, 30)), Edition.week(dt.date(2026, 6, 30))
+    for edition, line in ((day, "하루"), (week, "한 주")):
+        store.save_summary(edition, TopicSummary("LLM", [[line], [], [], [], []], {}, "extractive"), "k")
+        store.mark_sending(edition, "telegram", "-1001", start=0, parts=2, content=line, run_id=None)
+        store.finish_run(store.start_run("run", edition), "ok", date=edition)
+    assert store.load_summary(week, "LLM", "k").sections[0] == ["한 주"]
+    assert store.load_summary(day, "LLM", "k").sections[0] == ["하루"]
+    assert [d["content"] for d in store.deliveries_of(week)] == ["한 주"]
+    assert store.built_editions() == {"day:2026-06-30", "week:2026-W27"}
+    assert store.built_dates() == {"2026-06-30"}
