@@ -43,7 +43,6 @@ class LLMWay:
         self.llm = llm
         self.fingerprint = setup_key(config.categories, LLMClassifier.method, f"{llm.model}|{llm.prompt_version}")
         self.summary_fingerprint = f"{llm.model}|{llm.prompt_version}"
-        self.classify_label = self.summarize_label = f"LLM {llm.model}"
         self.concurrency = config.llm.concurrency
         self._topics = {t.name: t for t in config.categories}
         self._classifier = LLMClassifier(
@@ -54,6 +53,13 @@ class LLMWay:
             concurrency=config.llm.concurrency,
             max_retries=config.llm.max_retries,
         )
+
+    @property
+    def classify_label(self) -> str:
+        # Read when the stage ends: the structured-output mode may have stepped down during it.
+        return f"LLM {self.llm.model} ({self.llm.mode})"
+
+    summarize_label = classify_label
 
     def classify_all(self, papers: list[Paper], on_batch: Callable[[BatchResult], None]) -> list[Assignment]:
         def save(batch: BatchResult) -> None:

@@ -22,31 +22,37 @@ def test_migrations_are_recorded_by_name_and_applied_once(tmp_path):
     assert {*TABLES, "deliveries"} <= tables
 
 
-def _old_database(path: Path) -> Path:
-    """A state database written by the schema of main 99c6319 (three numbered migrations), rows in every table."""
+def _old_database(path: Path, dump: str) -> Path:
+    """A state database written by an earlier main (numbered migrations), with rows in every table."""
     db = sqlite3.connect(path)
-    db.executescript((FIXTURES / "state-99c6319.sql").read_text(encoding="utf-8"))
+    db.executescript((FIXTURES / dump).read_text(encoding="utf-8"))
     db.close()
     return path
 
 
-def _counts(path: Path) -> dict[str, int]:
+def _counts(path: Path, tables: list[str] | None = None) -> dict[str, int]:
+    """Rows per table (every table but SQLite's own and the migrations record, or the ones given)."""
     db = sqlite3.connect(path)
     try:
-        return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in (*TABLES, "deliveries")}
+        if tables is None:
+            rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            tables = [r[0] for r in rows if r[0] != "migrations"]
+        return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
     finally:
         db.close()
 
 
-def test_a_database_of_the_previous_schema_upgrades_without_losing_a_row(tmp_path):
-    path = _old_database(tmp_path / "old.sqlite3")
+# 99c6319: three migrations; 76ce972 (issue-12 merged): four, the fourth adding llm_modes.
+@pytest.mark.parametrize("dump", ["state-99c6319.sql", "state-76ce972.sql"])
+def test_a_database_of_the_previous_schema_upgrades_without_losing_a_row(tmp_path, dump):
+    path = _old_database(tmp_path / "old.sqlite3", dump)
     before = _counts(path)
-    assert all(before.values()), before  # the fixture has rows in every table
+    assert all(before.values()) and {*TABLES, "deliveries"} <= set(before), before  # rows in every table
 
     store = Store(path)
 
-    assert store.applied_migrations()[-1] == "m004_edition_keys"
-    assert _counts(path) == before
+    assert [name.lstrip("_") for name in store.applied_migrations()] == [m.__name__ for m in MIGRATIONS]
+    assert _counts(path, list(before)) == before
     day = Edition.day(dt.date(2026, 6, 30))
     assert store.built_editions() == {"day:2026-06-30"}
     assert [(d["channel"], d["status"], d["parts_sent"]) for d in store.deliveries_of(day)] == [

@@ -1,4 +1,5 @@
-"""llm_calls and llm_cache: every LLM attempt with its tokens, and each answer keyed by its input's hash."""
+"""llm_calls, llm_cache, llm_modes: every LLM attempt with its tokens, each answer keyed by its input's hash,
+and the structured-output mode that works per server and model."""
 
 from __future__ import annotations
 
@@ -10,42 +11,40 @@ from digest.store.base import Database, now_text
 
 
 class LLMLedger(Database):
-    def record_llm_call(
-        self,
-        *,
-        run_id: int | None,
-        date: str | None,
-        purpose: str,
-        detail: str,
-        model: str,
-        prompt_version: str,
-        input_hash: str,
-        tokens: tuple[int, int],
-        latency_ms: int,
-        outcome: str,
-        error: str | None,
-    ) -> None:
+    def record_llm_call(self, row: dict) -> None:
+        """One attempt in the llm_calls ledger; `row` holds its columns (created_at is added)."""
+        row = {"created_at": now_text(), **row}
+        names = ", ".join(row)
+        with self.transaction() as db:
+            db.execute(f"INSERT INTO llm_calls ({names}) VALUES ({', '.join(':' + k for k in row)})", row)
+
+    def load_llm_mode(self, base_url: str, model: str) -> str | None:
+        """The structured-output mode that last worked for this server and model."""
+        rows = self.query("SELECT mode FROM llm_modes WHERE base_url = ? AND model = ?", (base_url, model))
+        return rows[0]["mode"] if rows else None
+
+    def save_llm_mode(self, base_url: str, model: str, mode: str) -> None:
         with self.transaction() as db:
             db.execute(
-                """INSERT INTO llm_calls (run_id, date, purpose, detail, model, prompt_version, input_hash,
-                   prompt_tokens, completion_tokens, latency_ms, outcome, error, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    run_id,
-                    date,
-                    purpose,
-                    detail,
-                    model,
-                    prompt_version,
-                    input_hash,
-                    tokens[0],
-                    tokens[1],
-                    latency_ms,
-                    outcome,
-                    error,
-                    now_text(),
-                ),
+                "INSERT OR REPLACE INTO llm_modes (base_url, model, mode, updated_at) VALUES (?, ?, ?, ?)",
+                (base_url, model, mode, now_text()),
             )
+
+    def record_removed(self, input_hash: str, run_id: int | None, count: int) -> None:
+        """How many sentences of this answer were dropped (figures not in the abstracts), on its ok ledger row."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE llm_calls SET removed = ? WHERE input_hash = ? AND run_id IS ? AND outcome = 'ok'",
+                (count, input_hash, run_id),
+            )
+
+    def removed_by_topic(self, run_id: int) -> dict[str, int]:
+        rows = self.query(
+            """SELECT detail, SUM(removed) AS n FROM llm_calls WHERE run_id = ? AND purpose = 'summarize'
+               GROUP BY detail HAVING n > 0 ORDER BY detail""",
+            (run_id,),
+        )
+        return {r["detail"]: r["n"] for r in rows}
 
     def cached_answer(self, input_hash: str) -> str | None:
         rows = self.query("SELECT response FROM llm_cache WHERE input_hash = ?", (input_hash,))

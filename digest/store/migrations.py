@@ -175,7 +175,27 @@ def m003_delivery_progress(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m004_edition_keys(db: sqlite3.Connection) -> None:
+def m004_llm_modes(db: sqlite3.Connection) -> None:
+    """The structured-output mode each call used, sentences dropped for figures not in the abstracts, and the
+    mode that worked per server and model (so later runs do not pay again for the step-down)."""
+    script(
+        db,
+        """
+        ALTER TABLE llm_calls ADD COLUMN mode TEXT;
+        ALTER TABLE llm_calls ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE llm_modes (
+            base_url TEXT NOT NULL,
+            model TEXT NOT NULL,
+            mode TEXT NOT NULL,             -- json_schema | json_object | text
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (base_url, model)
+        )
+        """,
+    )
+
+
+@migration
+def m005_edition_keys(db: sqlite3.Connection) -> None:
     """Summaries, deliveries and runs belong to an edition (`day:2026-06-30`, later `week:2026-W27`), not a
     date. SQLite cannot change a primary key in place, so summaries and deliveries are copied into new tables."""
     script(
