@@ -39,7 +39,7 @@ class LLMWay:
 
     summary_method = LLM_METHOD
 
-    def __init__(self, config: Config, llm: LLM):
+    def __init__(self, config: Config, llm: LLM, fallback: OfflineClassifier):
         self.llm = llm
         self.fingerprint = setup_key(config.categories, LLMClassifier.method, f"{llm.model}|{llm.prompt_version}")
         self.summary_fingerprint = f"{llm.model}|{llm.prompt_version}"
@@ -48,7 +48,7 @@ class LLMWay:
         self._classifier = LLMClassifier(
             llm,
             config.categories,
-            OfflineClassifier(config.categories, config.arxiv.categories),
+            fallback,
             batch_size=config.llm.batch_size,
             concurrency=config.llm.concurrency,
             max_retries=config.llm.max_retries,

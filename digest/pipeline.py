@@ -308,7 +308,8 @@ def select(
     from digest.classify import OfflineClassifier, offline_rank
 
     limit = config.report.max_papers_per_category
-    offline = OfflineClassifier(config.categories, config.arxiv.categories)
+    # Keyword scores only: the learned model (trained on construction) is not needed here.
+    offline = OfflineClassifier(config.categories, config.arxiv.categories, shipped=False)
     chosen = []
     for name in config.topic_names:
         members = [p for p in papers if assignments[p.id].topic == name]

@@ -14,7 +14,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from digest.classify import BatchResult, OfflineClassifier, setup_key
+from digest.classify import BatchResult, OfflineClassifier, offline_classifier, setup_key
 from digest.config import Config
 from digest.models import Assignment, Listing, Paper, TopicSection, TopicSummary
 from digest.progress import Reporter
@@ -55,9 +55,9 @@ class OfflineWay:
     summarize_label = "extractive (no LLM)"
     concurrency = 1
 
-    def __init__(self, config: Config):
-        self._classifier = OfflineClassifier(config.categories, config.arxiv.categories)
-        self.fingerprint = setup_key(config.categories, self._classifier.method)
+    def __init__(self, config: Config, classifier: OfflineClassifier):
+        self._classifier = classifier
+        self.fingerprint = setup_key(config.categories, classifier.method, classifier.fingerprint)
 
     def classify_all(self, papers: list[Paper], on_batch: Callable[[BatchResult], None]) -> list[Assignment]:
         fresh = self._classifier.classify_all(papers)
@@ -77,7 +77,9 @@ def choose_way(
     from digest import llm_stages
 
     llm = llm_stages.session(config, store, use_llm=use_llm, force=force, date=date, run_id=run_id, reporter=reporter)
-    return OfflineWay(config) if llm is None else llm_stages.LLMWay(config, llm)
+    # The offline classifier also learns from the LLM's topics of earlier dates; the LLM way falls back on it.
+    offline = offline_classifier(config, store, date)
+    return OfflineWay(config, offline) if llm is None else llm_stages.LLMWay(config, llm, offline)
 
 
 def classify(store: Store, listing: Listing, way: Way, reporter: Reporter) -> dict[str, Assignment]:

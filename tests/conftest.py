@@ -73,6 +73,15 @@ def rss_server(server):
     return server
 
 
+@pytest.fixture
+def whole_day_rss_server(server):
+    """The whole 532-paper day as RSS: for tests of scale or of accuracy over every labelled paper."""
+    server.route(
+        f"/rss/{RSS_CATEGORIES}", Response(200, day_feed_2026_06_30(), {"Content-Type": "application/rss+xml"})
+    )
+    return server
+
+
 def write_config(folder: Path, server_url: str = "http://127.0.0.1:9", **overrides) -> Path:
     """A config for tests: everything local, no waiting between retries."""
     config = {
