@@ -241,3 +241,9 @@ def m005_edition_keys(db: sqlite3.Connection) -> None:
         CREATE INDEX runs_edition ON runs(edition)
         """,
     )
+
+
+@migration
+def m009_assignment_relevance(db: sqlite3.Connection) -> None:
+    """Relevance 0-10 to `interests`, answered by the LLM in the classification call (NULL when not asked)."""
+    db.execute("ALTER TABLE assignments ADD COLUMN relevance INTEGER")
