@@ -152,7 +152,9 @@ class _Attempt(Exception):
     """One failed attempt: its ledger outcome, its one-line reason, whether to try again and after how long.
     `again`: ask again at once without counting a retry (the request changed: a step down the ladder)."""
 
-    def __init__(self, outcome: str, reason: str, retry: bool = True, wait: float | None = None, again: bool = False):
+    def __init__(
+        self, outcome: str, reason: str, retry: bool = True, wait: float | None = None, again: bool = False
+    ) -> None:
         super().__init__(reason)
         self.outcome, self.reason, self.retry, self.wait, self.again = outcome, reason, retry, wait, again
 

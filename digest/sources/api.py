@@ -56,7 +56,7 @@ class ApiPage:
 
 
 class _Status(Exception):
-    def __init__(self, status: int, retry_after: float | None):
+    def __init__(self, status: int, retry_after: float | None) -> None:
         super().__init__(f"HTTP {status}")
         self.status = status
         self.retry_after = retry_after
@@ -126,7 +126,7 @@ class ApiClient:
         backoff_seconds: float,
         timeout: float,
         clock: Clock = SYSTEM_CLOCK,
-    ):
+    ) -> None:
         self.api_url = api_url
         self.page_size = page_size
         self.delay_seconds = delay_seconds

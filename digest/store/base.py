@@ -18,7 +18,7 @@ def now_text() -> str:
 
 
 class Database:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path) -> None:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
