@@ -578,17 +578,20 @@ def _retry_after(headers: Any, now: dt.datetime) -> float | None:
     return retry_after_seconds(headers.get("retry-after"), now)
 
 
-def _error_message(exc: openai.APIStatusError) -> str:
+def _error_field(exc: openai.APIStatusError, name: str) -> Any:
+    """A field of an error body, `{"error": {...}}` (OpenAI's) or the fields themselves (some servers')."""
     body = exc.body if isinstance(exc.body, dict) else {}
     inner = body.get("error") if isinstance(body.get("error"), dict) else body
-    message = inner.get("message") if isinstance(inner, dict) else None
+    return inner.get(name)
+
+
+def _error_message(exc: openai.APIStatusError) -> str:
+    message = _error_field(exc, "message")
     return str(message) if message else ""
 
 
 def _refused_param(exc: openai.APIStatusError, message: str) -> str | None:
-    body = exc.body if isinstance(exc.body, dict) else {}
-    inner = body.get("error") if isinstance(body.get("error"), dict) else body
-    param = inner.get("param") if isinstance(inner, dict) else None
+    param = _error_field(exc, "param")
     if isinstance(param, str) and param:
         return param
     found = _REFUSED_PARAM.search(message)
