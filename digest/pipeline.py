@@ -19,6 +19,7 @@ from digest.config import OTHER, Config
 from digest.models import Assignment, Digest, Listing, LLMUsage, Paper, TopicSection
 from digest.progress import Reporter
 from digest.render import write_report
+from digest.site import refresh_after_run
 from digest.store import Store
 from digest.summarize import extractive_summary
 
@@ -191,6 +192,7 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         report_dir = write_report(digest, config.output_dir, config.templates_override)
         stage.detail = str(report_dir)
     message = f"{date}: report written to {report_dir}"
+    message += refresh_after_run(config, store, reporter)
     if options.deliver:
         message += _deliver(config, store, date, report_dir, options, reporter)
     return RunResult(date, "ok", message, report_dir, len(listing.papers), counts, llm.usage if llm else LLMUsage())
