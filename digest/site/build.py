@@ -133,16 +133,14 @@ class Writer:
 
     def save(self) -> None:
         for rel in set(self.previous) - set(self.current):
-            _remove(self.site / rel)
+            _remove(self.site / rel, self.site)
         self.write(MANIFEST, json.dumps(self.current, indent=0, sort_keys=True))
 
 
-def _remove(path: Path) -> None:
-    """A page whose day disappeared: remove it (and its folder's other files for a day page)."""
-    if path.name == "index.html" and _DATE_DIR.match(path.parent.name):
+def _remove(path: Path, site: Path) -> None:
+    """A page whose day, week, topic or month disappeared: its folder goes with it (abstracts, shards)."""
+    if path.name in ("index.html", ".key") and path.parent != site:
         shutil.rmtree(path.parent, ignore_errors=True)
-    elif path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
 
