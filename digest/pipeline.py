@@ -19,7 +19,7 @@ from digest.config import OTHER, Config
 from digest.models import Assignment, Digest, Listing, LLMUsage, Paper, TopicSection
 from digest.progress import Reporter
 from digest.render import write_report
-from digest.site import refresh_after_run
+from digest.site import day_url, refresh_after_run
 from digest.store import Store
 from digest.summarize import extractive_summary
 
@@ -187,6 +187,7 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         counts=counts,
         usage=llm_stages.digest_usage(store, date, [s.name for s in sections], llm.model) if llm else LLMUsage(),
         llm_used=llm is not None,
+        site_url=day_url(config, date),
     )
     with reporter.stage("render") as stage:
         report_dir = write_report(digest, config.output_dir, config.templates_override)

@@ -262,3 +262,18 @@ def test_a_bad_base_url_is_a_config_error_naming_the_key(tmp_path, run_cli, valu
     (tmp_path / "config.yaml").write_text(json.dumps({"site": {"base_url": value}}))
     result = run_cli("site", "--config", str(tmp_path / "config.yaml"))
     assert result.exit_code == 2 and "site.base_url" in result.output
+
+
+def test_with_a_base_url_email_and_telegram_link_the_days_page(folder):
+    from digest.deliver.report import load_report
+    from digest.deliver.telegram import render_parts
+
+    day = folder / "output/2026-06-30"
+    assert '<a href="https://example.org/digest/2026-06-30/"' in (day / "digest.html").read_text()
+    parts = render_parts(load_report(day))
+    assert any('<a href="https://example.org/digest/2026-06-30/">' in p.text for p in parts)
+
+
+def test_without_a_base_url_the_messages_have_no_site_link(tmp_path):
+    build_days(tmp_path, dict(list(fixture_days().items())[:1]), llm=False)
+    assert "아카이브에서" not in (tmp_path / "output/2026-04-21/digest.html").read_text()
