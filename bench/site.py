@@ -159,7 +159,7 @@ def search_bytes(site: Path, query: str, page: int = 20) -> tuple[int, int]:
     for segment in meta["segments"]:
         sets = []
         for word in words:
-            shard = site / "search" / segment["name"] / f"{search.shard_name(search.shard_key(word))}.json"
+            shard = site / "search" / segment["name"] / f"{search.bucket_name(search.shard_key(word))}.json"
             found: set[int] = set()
             if shard.exists():
                 fetched += shard.stat().st_size

@@ -181,7 +181,7 @@ def test_a_new_day_rewrites_only_its_page_week_topics_index_search_and_feed(tmp_
     changed = {
         str(p.relative_to(site))
         for p in site.rglob("*")
-        if p.is_file() and before.get(p) != p.stat().st_mtime_ns and not p.name.startswith(("t-", "d"))
+        if p.is_file() and before.get(p) != p.stat().st_mtime_ns and not p.name.startswith(("b", "d"))
     }
     new = report(tmp_path, "2026-07-01")
     topics = {p["topic"] for p in new["papers"]}

@@ -42,6 +42,8 @@ TOPIC_DAY_TOP = 3  # papers per day on a topic page
 FEED_DAYS = 60
 CHART_WEEKS = 8
 AUTHORS_SHOWN = 6
+MAX_WORKERS = 2  # processes for a large build (day pages, search months); the machine may be small
+PARALLEL_FROM = 6  # fewer days or months than this are built in this process (no start-up cost)
 _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -125,16 +127,20 @@ class Writer:
         return False
 
     def write(self, rel: str, text: str) -> None:
-        path = self.site / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_file(self.site / rel, text)
 
     def save(self) -> None:
         for rel in set(self.previous) - set(self.current):
             _remove(self.site / rel, self.site)
         self.write(MANIFEST, json.dumps(self.current, indent=0, sort_keys=True))
+
+
+def write_file(path: Path, text: str) -> None:
+    """Write through a temporary file and a rename: a reader never sees half a page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 def _remove(path: Path, site: Path) -> None:
@@ -287,14 +293,19 @@ class SiteBuilder:
         summaries: dict[str, dict] = {}
         day_keys: dict[str, str] = {}
         previous = None
+        todo = []
         for date, path in days:
-            raw = path.read_bytes()
-            key = _sha(self.context_key, raw, previous or "")
+            key = _sha(self.context_key, path.read_bytes(), previous or "")
             day_keys[date] = key
-            rel = f"{date}/index.html"
-            cached = self._cached(date, key) if writer.fresh(rel, key) else None
-            summaries[date] = cached if cached is not None else self._build_day(writer, date, raw, key, previous)
+            cached = self._cached(date, key) if writer.fresh(f"{date}/index.html", key) else None
+            if cached is None:
+                todo.append((date, str(path), key, previous))
+            else:
+                summaries[date] = cached
             previous = date
+        for built in self._jobs(_day_job, todo):
+            summaries.update(built)
+        summaries = dict(sorted(summaries.items()))
         self._build_search(writer, summaries, day_keys)
         self._build_weeks(writer, summaries, day_keys)
         self._build_topics(writer, summaries, day_keys)
@@ -311,16 +322,27 @@ class SiteBuilder:
             return None
         return cached["summary"] if cached.get("key") == key else None
 
-    def _docs(self, date: str) -> list[list]:
-        return json.loads((self.cache / f"{date}.json").read_text(encoding="utf-8"))["docs"]
+    def _jobs(self, job, items: list) -> list:
+        """Run job(config, chunk) over items: in worker processes when there is enough work, else here."""
+        workers = min(len(os.sched_getaffinity(0)), MAX_WORKERS)
+        if len(items) < PARALLEL_FROM or workers < 2:
+            return [job(self.config, items, self)] if items else []
+        from concurrent.futures import ProcessPoolExecutor
 
-    def _build_day(self, writer: Writer, date: str, raw: bytes, key: str, previous: str | None) -> dict:
-        data = json.loads(raw)
+        chunks = [items[i::workers] for i in range(workers)]
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(job, [self.config] * workers, chunks))
+
+    def _docs(self, date: str) -> list[list]:
+        return json.loads((self.cache / f"{date}.docs.json").read_text(encoding="utf-8"))
+
+    def _build_day(self, date: str, path: Path, key: str, previous: str | None) -> dict:
+        data = json.loads(path.read_bytes())
         summary, docs, page = read_day(data, self.known)
         abstracts = _abstracts(self.store, date)
         for topic in page["topics"]:
             members = {p["id"]: abstracts[p["id"]] for p in page["ranked"][topic] if abstracts.get(p["id"])}
-            writer.write(f"{date}/abs-{self.slug(topic)}.json", json.dumps(members, ensure_ascii=False))
+            write_file(self.site / f"{date}/abs-{self.slug(topic)}.json", json.dumps(members, ensure_ascii=False))
         html = self.render(
             "day.html.j2",
             "../",
@@ -333,10 +355,9 @@ class SiteBuilder:
             authors_shown=AUTHORS_SHOWN,
             **page,
         )
-        writer.write(f"{date}/index.html", html)
-        tmp = self.cache / f".{date}.json.tmp"
-        tmp.write_text(json.dumps({"key": key, "summary": summary, "docs": docs}, ensure_ascii=False), "utf-8")
-        tmp.replace(self.cache / f"{date}.json")
+        write_file(self.site / f"{date}/index.html", html)
+        write_file(self.cache / f"{date}.docs.json", json.dumps(docs, ensure_ascii=False))
+        write_file(self.cache / f"{date}.json", json.dumps({"key": key, "summary": summary}, ensure_ascii=False))
         return summary
 
     def _build_search(self, writer: Writer, summaries: dict[str, dict], day_keys: dict[str, str]) -> None:
@@ -344,16 +365,14 @@ class SiteBuilder:
         for date in summaries:
             months[search.segment_of(date)].append(date)
         topics = self._all_topics(summaries)
-        segments = []
+        segments, todo = [], []
         for month, dates in sorted(months.items(), reverse=True):
             segments.append((month, sum(summaries[d]["total"] for d in dates)))
             rel = f"search/{month}/.key"
             key = _sha(self.context_key, json.dumps(topics), *(day_keys[d] for d in dates))
-            if writer.fresh(rel, key):
-                continue
-            docs = [doc for d in dates for doc in self._docs(d)]
-            search.write_segment(self.site / "search" / month, docs, topics)
-            writer.write(rel, key)
+            if not writer.fresh(rel, key):
+                todo.append((month, dates, topics, key))
+        self._jobs(_segment_job, todo)
         rel = "search/meta.json"
         if not writer.fresh(rel, _sha(self.context_key, json.dumps(segments), json.dumps(topics))):
             (self.site / "search").mkdir(parents=True, exist_ok=True)
@@ -480,6 +499,28 @@ class SiteBuilder:
                 writer.write(rel, asset.read_text(encoding="utf-8"))
         if not writer.fresh(".nojekyll", "1"):  # GitHub Pages: serve the files as they are
             writer.write(".nojekyll", "")
+
+
+def _day_job(config: Config, items: list[tuple], builder: SiteBuilder | None = None) -> dict[str, dict]:
+    """Build day pages (in a worker process, or here with the caller's builder); returns their summaries."""
+    own = builder is None
+    if own:
+        builder = SiteBuilder(config, _open_store(config))
+    try:
+        return {date: builder._build_day(date, Path(path), key, previous) for date, path, key, previous in items}
+    finally:
+        if own and builder.store is not None:
+            builder.store.close()
+
+
+def _segment_job(config: Config, items: list[tuple], builder: SiteBuilder | None = None) -> None:
+    """Write the search segments of some months (each: its shards, documents and .key)."""
+    builder = builder or SiteBuilder(config)
+    for month, dates, topics, key in items:
+        docs = [doc for d in dates for doc in builder._docs(d)]
+        folder = builder.site / "search" / month
+        search.write_segment(folder, docs, topics)
+        write_file(folder / ".key", key)
 
 
 def iso_week(date: str) -> str:

@@ -5,8 +5,9 @@ index is cut twice:
 
 - by time, one *segment* per month (`search/2026-07/`): a new day rewrites only its month, and the page
   reads the newest month first and stops as soon as it has a page of results;
-- by token prefix inside a month: a query word fetches the one shard holding every word that starts like
-  it (`t-63-6f-6e.json` holds the words starting with "con").
+- by token prefix inside a month: every word starting with the same key ("con" for Latin words, the first
+  two syllables for Korean) sits in the same one of BUCKETS files (`b17.json`, chosen by a hash of the key),
+  so a query word fetches one small file per month.
 
 Documents (title, authors, topic, Korean line) sit in small numbered files (`d12.json`, DOCS_PER_FILE each),
 fetched only for the results shown. Tokenizing is the same here and in search.js (keep them in step):
@@ -25,7 +26,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-DOCS_PER_FILE = 32
+DOCS_PER_FILE = 64
+BUCKETS = 64  # posting files per month: few files to write, each a few KB to fetch
 LATIN_KEY = 3  # Latin words are keyed by their first three letters, others (Hangul, CJK) by two characters
 OTHER_KEY = 2
 STOPWORDS = frozenset(
@@ -34,11 +36,16 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"[^\W_]+")
 
 
+# Marks (Unicode category M, as \\p{M} in search.js) of the Basic Multilingual Plane, deleted by str.translate.
+_MARKS = {cp: None for cp in range(0x300, 0x10000) if unicodedata.category(chr(cp)).startswith("M")}
+
+
 def fold(text: str) -> str:
     """Lowercase without accents (Müller -> muller), Hangul syllables kept whole."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return unicodedata.normalize("NFC", stripped)
+    return unicodedata.normalize("NFC", decomposed.translate(_MARKS))
 
 
 def tokens(text: str) -> list[str]:
@@ -55,9 +62,12 @@ def shard_key(token: str) -> str:
     return token[: LATIN_KEY if token[0].isascii() else OTHER_KEY]
 
 
-def shard_name(key: str) -> str:
-    """A file name for a key, safe on every host: the key's code points in hex (co -> t-63-6f)."""
-    return "t-" + "-".join(f"{ord(ch):x}" for ch in key)
+def bucket_name(key: str) -> str:
+    """The posting file of a key: FNV-1a (32 bit) over its code points, modulo BUCKETS (search.js: bucketOf)."""
+    h = 0x811C9DC5
+    for ch in key:
+        h = ((h ^ ord(ch)) * 0x01000193) & 0xFFFFFFFF
+    return f"b{h % BUCKETS}"
 
 
 def segment_of(date: str) -> str:
@@ -81,14 +91,14 @@ def write_segment(folder: Path, docs: list[list], topics: list[str]) -> int:
             postings[token].append(number)
     shards: dict[str, dict[str, list[int]]] = defaultdict(dict)
     for token, numbers in postings.items():
-        # Gaps instead of numbers: short digits, so a shard stays small.
-        shards[shard_key(token)][token] = [numbers[0], *(b - a for a, b in zip(numbers, numbers[1:]))]
+        # Gaps instead of numbers: short digits, so a file stays small.
+        shards[bucket_name(shard_key(token))][token] = [numbers[0], *(b - a for a, b in zip(numbers, numbers[1:]))]
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.iterdir():
         old.unlink()
     written = 0
-    for key, table in shards.items():
-        written += _write_json(folder / f"{shard_name(key)}.json", table)
+    for name, table in shards.items():
+        written += _write_json(folder / f"{name}.json", table)
     topic_index = {name: i for i, name in enumerate(topics)}
     for start in range(0, len(docs), DOCS_PER_FILE):
         rows = [
@@ -108,6 +118,7 @@ def write_meta(path: Path, segments: Iterable[tuple[str, int]], topics: list[str
     """search/meta.json: the months newest first with their document counts, and the topics."""
     meta = {
         "docs_per_file": DOCS_PER_FILE,
+        "buckets": BUCKETS,
         "latin_key": LATIN_KEY,
         "other_key": OTHER_KEY,
         "stopwords": sorted(STOPWORDS),

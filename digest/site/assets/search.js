@@ -22,8 +22,10 @@
     var words = fold(text).match(/[\p{L}\p{N}]+/gu) || [];
     return words.filter(function (w) { return !stop[w] && !(/^[\x00-\x7f]*$/.test(w) && w.length < 2); });
   }
-  function shardName(key) {
-    return "t-" + Array.from(key).map(function (ch) { return ch.codePointAt(0).toString(16); }).join("-");
+  function bucketOf(key, buckets) {  // FNV-1a over code points, as search.py's bucket_name
+    var h = 0x811c9dc5;
+    Array.from(key).forEach(function (ch) { h = Math.imul(h ^ ch.codePointAt(0), 0x01000193) >>> 0; });
+    return "b" + (h % buckets);
   }
   function getJSON(url) {
     return fetch(url).then(function (r) { return r.ok ? r.json() : null; }).catch(function () { return null; });
@@ -48,7 +50,7 @@
     function searchSegment(seg) {
       var base = "search/" + seg.name + "/";
       return Promise.all(words.map(function (w) {
-        return getJSON(base + shardName(keyOf(w)) + ".json").then(function (shard) {
+        return getJSON(base + bucketOf(keyOf(w), meta.buckets) + ".json").then(function (shard) {
           var hits = new Set();
           if (!shard) { return hits; }
           var whole = Array.from(w).length < (isAscii(w[0]) ? meta.latin_key : meta.other_key);
