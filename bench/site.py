@@ -129,8 +129,9 @@ def write_day(config: Config, store: Store, data: dict, listing: Listing) -> Non
     store.save_listing(listing)
 
 
-def run_site(config_path: Path) -> tuple[float, float, str]:
-    """`digest site` in a child process: wall seconds, peak resident MB, its output line."""
+def run_site(config_path: Path) -> tuple[float, float, float, str]:
+    """`digest site` in a child process: wall seconds, CPU seconds (with its workers), peak resident MB of the
+    largest process, its output line."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.monotonic()
     child = subprocess.Popen(
@@ -146,7 +147,8 @@ def run_site(config_path: Path) -> tuple[float, float, str]:
     seconds = time.monotonic() - started
     if child.returncode != 0:
         raise SystemExit(f"digest site failed:\n{out}")
-    return seconds, usage.ru_maxrss / 1024, out.strip().splitlines()[-1]
+    cpu = usage.ru_utime + usage.ru_stime
+    return seconds, cpu, usage.ru_maxrss / 1024, out.strip().splitlines()[-1]
 
 
 def search_bytes(site: Path, query: str, page: int = 20) -> tuple[int, int]:
@@ -252,16 +254,18 @@ def main(argv: list[str] | None = None) -> int:
         write_day(config, store, *make_day(date, i, pool, args.papers, config.topic_names))
     print(f"wrote {args.days} days x {args.papers} papers in {time.monotonic() - started:.1f}s ({work})")
 
-    full, full_mb, full_line = run_site(config_path)
+    load = os.getloadavg()[0]
+    full, full_cpu, full_mb, full_line = run_site(config_path)
     write_day(config, store, *make_day(dates[-1], len(dates) - 1, pool, args.papers, config.topic_names))
     store.close()
-    refresh, refresh_mb, refresh_line = run_site(config_path)
+    refresh, refresh_cpu, refresh_mb, refresh_line = run_site(config_path)
     site = config.site_dir
     day_kb = max((site / d.isoformat() / "index.html").stat().st_size for d in dates) / 1024
     index_kb = ((site / "index.html").stat().st_size + (site / "assets/site.css").stat().st_size) / 1024
     files = sum(1 for _ in site.rglob("*"))
-    print(f"full build      {full:6.1f} s   peak {full_mb:5.0f} MB   {full_line}")
-    print(f"refresh (+1 day){refresh:6.1f} s   peak {refresh_mb:5.0f} MB   {refresh_line}")
+    print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at the start (other work slows the figures)")
+    print(f"full build      {full:6.1f} s wall, {full_cpu:6.1f} s CPU   peak {full_mb:5.0f} MB   {full_line}")
+    print(f"refresh (+1 day){refresh:6.1f} s wall, {refresh_cpu:6.1f} s CPU   peak {refresh_mb:5.0f} MB   {refresh_line}")
     print(f"largest day page {day_kb:6.0f} KB; index first load {index_kb:.0f} KB; {files} files in the site")
     worst = 0.0
     for query in QUERIES:
