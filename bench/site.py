@@ -70,8 +70,16 @@ def make_day(date: dt.date, index: int, pool: list[Paper], size: int, topics: li
     papers = []
     for n in range(size):
         p = pool[(start + n) % len(pool)]
-        papers.append(Paper(f"{date:%y%m}.{(date.day * 1000 + n) % 100000:05d}", p.title, p.abstract, p.authors,
-                            p.categories, p.announce_type))
+        papers.append(
+            Paper(
+                f"{date:%y%m}.{(date.day * 1000 + n) % 100000:05d}",
+                p.title,
+                p.abstract,
+                p.authors,
+                p.categories,
+                p.announce_type,
+            )
+        )
     every = [*topics, OTHER]
     rows, by_topic = [], {}
     for p in papers:
@@ -200,8 +208,15 @@ def chromium_search(site: Path, queries: list[str]) -> list[tuple[str, float, in
     profile = tempfile.mkdtemp()
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}"):
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     rows = []
@@ -265,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     files = sum(1 for _ in site.rglob("*"))
     print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at the start (other work slows the figures)")
     print(f"full build      {full:6.1f} s wall, {full_cpu:6.1f} s CPU   peak {full_mb:5.0f} MB   {full_line}")
-    print(f"refresh (+1 day){refresh:6.1f} s wall, {refresh_cpu:6.1f} s CPU   peak {refresh_mb:5.0f} MB   {refresh_line}")
+    print(
+        f"refresh (+1 day){refresh:6.1f} s wall, {refresh_cpu:6.1f} s CPU   peak {refresh_mb:5.0f} MB   {refresh_line}"
+    )
     print(f"largest day page {day_kb:6.0f} KB; index first load {index_kb:.0f} KB; {files} files in the site")
     worst = 0.0
     for query in QUERIES:

@@ -35,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 ASSETS = HERE / "assets"
 MANIFEST = ".manifest.json"
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 MUST_READS = 5
 WEEK_TOP = 10  # papers per topic on a week page
 TOPIC_DAY_TOP = 3  # papers per day on a topic page
@@ -294,8 +294,9 @@ class SiteBuilder:
         day_keys: dict[str, str] = {}
         previous = None
         todo = []
+        hashes = self._file_hashes(days)
         for date, path in days:
-            key = _sha(self.context_key, path.read_bytes(), previous or "")
+            key = _sha(self.context_key, hashes[date], previous or "")
             day_keys[date] = key
             cached = self._cached(date, key) if writer.fresh(f"{date}/index.html", key) else None
             if cached is None:
@@ -322,6 +323,25 @@ class SiteBuilder:
             return None
         return cached["summary"] if cached.get("key") == key else None
 
+    def _file_hashes(self, days: list[tuple[str, Path]]) -> dict[str, str]:
+        """The content hash of each digest.json, read again only when its size or mtime changed."""
+        index = self.cache / "hashes.json"
+        try:
+            known = json.loads(index.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            known = {}
+        hashes, fresh = {}, {}
+        for date, path in days:
+            st = path.stat()
+            stamp = f"{st.st_size}:{st.st_mtime_ns}"
+            entry = known.get(date)
+            digest = entry[1] if entry and entry[0] == stamp else _sha(path.read_bytes())
+            hashes[date] = digest
+            fresh[date] = [stamp, digest]
+        if fresh != known:
+            write_file(index, json.dumps(fresh))
+        return hashes
+
     def _jobs(self, job, items: list) -> list:
         """Run job(config, chunk) over items: in worker processes when there is enough work, else here."""
         workers = min(len(os.sched_getaffinity(0)), MAX_WORKERS)
@@ -333,8 +353,9 @@ class SiteBuilder:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(job, [self.config] * workers, chunks))
 
-    def _docs(self, date: str) -> list[list]:
-        return json.loads((self.cache / f"{date}.docs.json").read_text(encoding="utf-8"))
+    def _docs(self, date: str) -> tuple[list[list], list[list[str]]]:
+        cached = json.loads((self.cache / f"{date}.docs.json").read_text(encoding="utf-8"))
+        return cached["docs"], cached["words"]
 
     def _build_day(self, date: str, path: Path, key: str, previous: str | None) -> dict:
         data = json.loads(path.read_bytes())
@@ -356,7 +377,8 @@ class SiteBuilder:
             **page,
         )
         write_file(self.site / f"{date}/index.html", html)
-        write_file(self.cache / f"{date}.docs.json", json.dumps(docs, ensure_ascii=False))
+        words = [search.doc_tokens(doc) for doc in docs]
+        write_file(self.cache / f"{date}.docs.json", json.dumps({"docs": docs, "words": words}, ensure_ascii=False))
         write_file(self.cache / f"{date}.json", json.dumps({"key": key, "summary": summary}, ensure_ascii=False))
         return summary
 
@@ -517,9 +539,13 @@ def _segment_job(config: Config, items: list[tuple], builder: SiteBuilder | None
     """Write the search segments of some months (each: its shards, documents and .key)."""
     builder = builder or SiteBuilder(config)
     for month, dates, topics, key in items:
-        docs = [doc for d in dates for doc in builder._docs(d)]
+        docs, words = [], []
+        for d in dates:
+            day_docs, day_words = builder._docs(d)
+            docs += day_docs
+            words += day_words
         folder = builder.site / "search" / month
-        search.write_segment(folder, docs, topics)
+        search.write_segment(folder, docs, topics, words)
         write_file(folder / ".key", key)
 
 

@@ -80,14 +80,20 @@ def doc_text(doc: list) -> str:
     return f"{title} {authors} {line}"
 
 
-def write_segment(folder: Path, docs: list[list], topics: list[str]) -> int:
-    """Write one month's shards and document files into folder (replacing what was there); returns bytes.
+def doc_tokens(doc: list) -> list[str]:
+    """The distinct indexed words of a document, sorted (what a day's cache keeps)."""
+    return sorted(set(tokens(doc_text(doc))))
 
-    docs: [date, id, title, authors, topic, Korean line, importance], in date order.
+
+def write_segment(folder: Path, docs: list[list], topics: list[str], words: list[list[str]] | None = None) -> int:
+    """Write one month's posting and document files into folder (replacing what was there); returns bytes.
+
+    docs: [date, id, title, authors, topic, Korean line, importance], in date order; words: doc_tokens of
+    each, when already known.
     """
     postings: dict[str, list[int]] = defaultdict(list)
     for number, doc in enumerate(docs):
-        for token in set(tokens(doc_text(doc))):
+        for token in words[number] if words is not None else doc_tokens(doc):
             postings[token].append(number)
     shards: dict[str, dict[str, list[int]]] = defaultdict(dict)
     for token, numbers in postings.items():
