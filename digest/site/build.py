@@ -181,6 +181,42 @@ def _topic_order(data: dict, known: list[str]) -> list[str]:
     return ordered + sorted(present - set(ordered))
 
 
+@dataclass(slots=True)
+class Row:
+    """A paper as the day page shows it, with its texts ready (attribute access keeps Jinja fast)."""
+
+    id: str
+    anchor: str
+    title: str
+    url: str
+    authors: str  # the first AUTHORS_SHOWN names, then how many more
+    first: str  # the first author, "외" when there are more
+    topic: str
+    importance: int
+    category: str
+    line: str  # the Korean line, stripped of links and markup ("" when none)
+
+    @classmethod
+    def of(cls, p: dict, line: str) -> Row:
+        names = p.get("authors") or []
+        shown = ", ".join(names[:AUTHORS_SHOWN])
+        if len(names) > AUTHORS_SHOWN:
+            shown += f" 외 {len(names) - AUTHORS_SHOWN}명"
+        first = names[0] + (" 외" if len(names) > 1 else "") if names else ""
+        return cls(
+            p["id"],
+            anchor(p["id"]),
+            p["title"],
+            p.get("url") or f"https://arxiv.org/abs/{p['id']}",
+            shown,
+            first,
+            p["topic"],
+            p.get("importance", 0),
+            (p.get("categories") or [""])[0],
+            plain_text(line) if line else "",
+        )
+
+
 def _lite(p: dict, line: str) -> dict:
     authors = p.get("authors") or []
     first = authors[0] + (" 외" if len(authors) > 1 else "") if authors else ""
@@ -235,7 +271,12 @@ def read_day(data: dict, known_topics: list[str]) -> tuple[dict, list[list], dic
         ]
         for p in data["papers"]
     ]
-    page = {"topics": topics, "ranked": ranked, "must": must, "lines": lines, "summaries": summaries}
+    page = {
+        "topics": topics,
+        "ranked": {t: [Row.of(p, lines.get(p["id"], "")) for p in ranked[t]] for t in topics},
+        "must": [Row.of(p, lines.get(p["id"], "")) for p in must],
+        "summaries": summaries,
+    }
     return summary, docs, page
 
 
@@ -362,7 +403,7 @@ class SiteBuilder:
         summary, docs, page = read_day(data, self.known)
         abstracts = _abstracts(self.store, date)
         for topic in page["topics"]:
-            members = {p["id"]: abstracts[p["id"]] for p in page["ranked"][topic] if abstracts.get(p["id"])}
+            members = {p.id: abstracts[p.id] for p in page["ranked"][topic] if abstracts.get(p.id)}
             write_file(self.site / f"{date}/abs-{self.slug(topic)}.json", json.dumps(members, ensure_ascii=False))
         html = self.render(
             "day.html.j2",
@@ -373,7 +414,6 @@ class SiteBuilder:
             previous=previous,
             week=iso_week(date),
             has_abstracts=bool(abstracts),
-            authors_shown=AUTHORS_SHOWN,
             **page,
         )
         write_file(self.site / f"{date}/index.html", html)
