@@ -166,3 +166,15 @@ def test_screenshots_at_phone_and_desktop_width(browser, base, tmp_path):
             assert browser.save_screenshot(str(path)) and path.stat().st_size > 5000
             assert browser.execute_script("return document.documentElement.scrollWidth") <= width
     browser.set_window_size(390, 844)
+
+
+def test_typing_searches_as_you_go_and_keeps_the_url_linkable(browser, base):
+    search(browser, base, "")
+    box = browser.find_element(By.ID, "q")
+    box.send_keys("geometric denoising")
+    WebDriverWait(browser, 10).until(
+        lambda d: "geometric" in d.current_url and "검색 결과" in d.find_element(By.ID, "status").text
+    )
+    titles = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#results li a.title")]
+    assert any(t.startswith("UGD") for t in titles)
+    assert browser.current_url.endswith("search.html?q=geometric%20denoising")

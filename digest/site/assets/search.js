@@ -1,18 +1,19 @@
 // Search across every day, from static files (see digest/site/search.py for the layout; keep the tokenizer
-// in step with it). The query comes from the URL (?q=), so a result page can be linked. Months are read
-// newest first, and reading stops once a page of results is found; "더 보기" reads on.
-// Every text from the index is inserted with textContent, never as markup.
+// in step with it). The query comes from the URL (?q=), so a result page can be linked; typing searches
+// as you go and keeps the URL in step. Months are read newest first, and reading stops once a page of
+// results is found; "더 보기" reads on. Every text from the index is inserted with textContent, never as markup.
 (function () {
   "use strict";
   var PAGE = 20;
-  var params = new URLSearchParams(location.search);
-  var query = (params.get("q") || "").trim();
+  var TYPING_MS = 150;
   var input = document.getElementById("q");
   var status = document.getElementById("status");
   var list = document.getElementById("results");
   var more = document.getElementById("more");
-  input.value = query;
-  document.getElementById("q-top").value = query;
+  var title = document.title;
+  var files = {};  // url -> promise of its JSON: a file is fetched once per page view
+  var run = 0;  // the current search; an older one stops at its next step
+  var onMore = null;
 
   function fold(text) {
     return text.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "").normalize("NFC");
@@ -28,32 +29,43 @@
     return "b" + (h % buckets);
   }
   function getJSON(url) {
-    return fetch(url).then(function (r) { return r.ok ? r.json() : null; }).catch(function () { return null; });
+    if (!files[url]) {
+      files[url] = fetch(url).then(function (r) { return r.ok ? r.json() : null; }).catch(function () { return null; });
+    }
+    return files[url];
   }
 
-  if (!query) { status.textContent = "검색어를 입력하세요. 제목의 단어, 저자 이름, 한국어 요약의 낱말로 찾을 수 있습니다."; return; }
-  document.title = query + " · 검색 · " + document.title.replace(/^검색 · /, "");
-  status.textContent = "검색 중…";
-
-  getJSON("search/meta.json").then(function (meta) {
-    if (!meta) { status.textContent = "검색 색인이 없습니다."; return; }
+  function search(meta, query) {
+    var mine = ++run;
+    list.textContent = "";
+    more.hidden = true;
+    onMore = null;
+    document.getElementById("q-top").value = query;
+    if (!query) {
+      document.title = title;
+      status.textContent = "검색어를 입력하세요. 제목의 단어, 저자 이름, 한국어 요약의 낱말로 찾을 수 있습니다.";
+      return;
+    }
+    document.title = query + " · " + title;
     var stop = {};
     meta.stopwords.forEach(function (w) { stop[w] = true; });
     var words = tokens(query, stop);
     if (!words.length) { status.textContent = "검색할 낱말이 없습니다 (두 글자 이상의 영어 낱말이나 한국어로 찾아 주세요)."; return; }
-    var next = 0, pending = [], shown = 0, found = 0;
+    status.textContent = "검색 중…";
+    var next = 0, pending = [], shown = 0;
 
-    function keyOf(w) { return Array.from(w).slice(0, isAscii(w[0]) ? meta.latin_key : meta.other_key).join(""); }
+    function keyLength(w) { return isAscii(w[0]) ? meta.latin_key : meta.other_key; }
 
     // Document numbers in one month that contain every query word (a word matches as a prefix, or whole
-    // when it is shorter than its shard key).
+    // when it is shorter than its key).
     function searchSegment(seg) {
       var base = "search/" + seg.name + "/";
       return Promise.all(words.map(function (w) {
-        return getJSON(base + bucketOf(keyOf(w), meta.buckets) + ".json").then(function (shard) {
+        var key = Array.from(w).slice(0, keyLength(w)).join("");
+        return getJSON(base + bucketOf(key, meta.buckets) + ".json").then(function (shard) {
           var hits = new Set();
           if (!shard) { return hits; }
-          var whole = Array.from(w).length < (isAscii(w[0]) ? meta.latin_key : meta.other_key);
+          var whole = Array.from(w).length < keyLength(w);
           Object.keys(shard).forEach(function (token) {
             if (whole ? token !== w : token.indexOf(w) !== 0) { return; }
             var n = 0;
@@ -62,30 +74,29 @@
           return hits;
         });
       })).then(function (sets) {
-        var first = sets[0];
-        var both = Array.from(first).filter(function (n) { return sets.every(function (s) { return s.has(n); }); });
+        var both = Array.from(sets[0]).filter(function (n) { return sets.every(function (s) { return s.has(n); }); });
         both.sort(function (a, b) { return b - a; });  // newest first
         return both.map(function (n) { return { seg: seg.name, n: n }; });
       });
     }
 
+    function docFile(h) { return "search/" + h.seg + "/d" + Math.floor(h.n / meta.docs_per_file) + ".json"; }
+
     function render(hits) {
-      var files = {};
-      hits.forEach(function (h) { files[h.seg + "/d" + Math.floor(h.n / meta.docs_per_file)] = true; });
-      var names = Object.keys(files);
-      return Promise.all(names.map(function (f) { return getJSON("search/" + f + ".json"); })).then(function (loaded) {
+      var names = Array.from(new Set(hits.map(docFile)));
+      return Promise.all(names.map(getJSON)).then(function (loaded) {
+        if (mine !== run) { return; }
         var docs = {};
         names.forEach(function (f, i) { docs[f] = loaded[i] || []; });
         hits.forEach(function (h) {
-          var doc = docs[h.seg + "/d" + Math.floor(h.n / meta.docs_per_file)][h.n % meta.docs_per_file];
+          var doc = docs[docFile(h)][h.n % meta.docs_per_file];
           if (!doc) { return; }
           var date = doc[0], id = doc[1], topic = meta.topics[doc[4]] || "";
-          var anchor = id.replace(/[^A-Za-z0-9.\-]/g, "-");
           var li = document.createElement("li");
           li.className = "pick";
           var a = document.createElement("a");
           a.className = "title";
-          a.href = date + "/index.html#" + anchor;
+          a.href = date + "/index.html#" + id.replace(/[^A-Za-z0-9.\-]/g, "-");
           a.textContent = doc[2];
           li.appendChild(a);
           var m = document.createElement("span");
@@ -105,21 +116,40 @@
     }
 
     function step() {
+      if (mine !== run) { return null; }
       // Fill `pending` from the next months until a page is there (or the months run out), then show it.
       if (pending.length >= PAGE || next >= meta.segments.length) {
-        var page = pending.splice(0, PAGE);
-        return render(page).then(function () {
+        return render(pending.splice(0, PAGE)).then(function () {
+          if (mine !== run) { return; }
           var rest = pending.length > 0 || next < meta.segments.length;
-          status.textContent = "“" + query + "” 검색 결과 " + (rest ? shown + "건 (더 있음)" : shown + "건");
-          if (!shown) { status.textContent = "“" + query + "”에 맞는 논문이 없습니다."; }
+          status.textContent = shown ? "“" + query + "” 검색 결과 " + shown + "건" + (rest ? " (더 있음)" : "")
+            : "“" + query + "”에 맞는 논문이 없습니다.";
           more.hidden = !rest;
         });
       }
       var seg = meta.segments[next++];
-      return searchSegment(seg).then(function (hits) { found += hits.length; pending = pending.concat(hits); return step(); });
+      return searchSegment(seg).then(function (hits) { pending = pending.concat(hits); return step(); });
     }
 
-    more.addEventListener("click", function () { more.hidden = true; step(); });
-    step();
+    onMore = function () { more.hidden = true; step(); };
+    return step();
+  }
+
+  var query = (new URLSearchParams(location.search).get("q") || "").trim();
+  input.value = query;
+  status.textContent = query ? "검색 중…" : "";
+  getJSON("search/meta.json").then(function (meta) {
+    if (!meta) { status.textContent = "검색 색인이 없습니다."; return; }
+    var timer = null;
+    more.addEventListener("click", function () { if (onMore) { onMore(); } });
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var q = input.value.trim();
+        history.replaceState(null, "", q ? "?q=" + encodeURIComponent(q) : location.pathname);
+        search(meta, q);
+      }, TYPING_MS);
+    });
+    search(meta, query);
   });
 })();
