@@ -193,7 +193,8 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         report_dir = write_report(digest, config.output_dir, config.templates_override)
         stage.detail = str(report_dir)
     message = f"{date}: report written to {report_dir}"
-    message += refresh_after_run(config, store, reporter)
+    if options.command != "demo":  # the demo's day is not part of the archive
+        message += refresh_after_run(config, store, reporter)
     if options.deliver:
         message += _deliver(config, store, date, report_dir, options, reporter)
     return RunResult(date, "ok", message, report_dir, len(listing.papers), counts, llm.usage if llm else LLMUsage())
