@@ -277,3 +277,17 @@ def test_with_a_base_url_email_and_telegram_link_the_days_page(folder):
 def test_without_a_base_url_the_messages_have_no_site_link(tmp_path):
     build_days(tmp_path, dict(list(fixture_days().items())[:1]), llm=False)
     assert "아카이브에서" not in (tmp_path / "output/2026-04-21/digest.html").read_text()
+
+
+def test_the_wheel_ships_every_site_template_and_asset():
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    setup = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "digest.site" in setup["packages"]
+    patterns = setup["package-data"]["digest.site"]
+    package = root / "digest/site"
+    data = [p.relative_to(package).as_posix() for p in package.rglob("*") if p.is_file() and p.suffix != ".py"]
+    data = [p for p in data if "__pycache__" not in p]
+    assert data and [p for p in data if not any(fnmatch.fnmatch(p, pat) for pat in patterns)] == []
