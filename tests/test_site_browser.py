@@ -178,3 +178,8 @@ def test_typing_searches_as_you_go_and_keeps_the_url_linkable(browser, base):
     titles = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#results li a.title")]
     assert any(t.startswith("UGD") for t in titles)
     assert browser.current_url.endswith("search.html?q=geometric%20denoising")
+
+
+def test_more_results_button_shows_only_when_there_are_more(browser, base):
+    search(browser, base, "geometric denoising")
+    assert not browser.find_element(By.ID, "more").is_displayed()
