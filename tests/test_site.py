@@ -291,3 +291,19 @@ def test_the_wheel_ships_every_site_template_and_asset():
     data = [p.relative_to(package).as_posix() for p in package.rglob("*") if p.is_file() and p.suffix != ".py"]
     data = [p for p in data if "__pycache__" not in p]
     assert data and [p for p in data if not any(fnmatch.fnmatch(p, pat) for pat in patterns)] == []
+
+
+def test_a_hostile_must_read_is_text_in_the_feed(tmp_path):
+    build_days(tmp_path, {dt.date(2026, 7, 1): fixture_days()[dt.date(2026, 7, 1)]}, llm=False)
+    path = tmp_path / "output/2026-07-01/digest.json"
+    data = json.loads(path.read_text())
+    hostile = next(p["id"] for p in data["papers"] if p["title"] == HOSTILE_TITLE)
+    data["must_reads"] = [hostile]
+    path.write_text(json.dumps(data, ensure_ascii=False))
+    build_site(load_config(tmp_path / "config.yaml"))
+    raw = (tmp_path / "output/site/feed.xml").read_text()
+    assert "<script" not in raw and "<img" not in raw
+    feed = feedparser.parse(raw.encode())
+    assert not feed.bozo and HOSTILE_TITLE in feed.entries[0].summary  # shown as the text arXiv gave
+    index = (tmp_path / "output/site/index.html").read_text()
+    assert "<script>" not in index and "&lt;script&gt;alert(1)" in index

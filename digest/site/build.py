@@ -39,11 +39,14 @@ CACHE_FORMAT = 2
 MUST_READS = 5
 WEEK_TOP = 10  # papers per topic on a week page
 TOPIC_DAY_TOP = 3  # papers per day on a topic page
+TOPIC_DETAIL_DAYS = 60  # days with their papers on a topic page; older days are one line each
 FEED_DAYS = 60
 CHART_WEEKS = 8
 AUTHORS_SHOWN = 6
 MAX_WORKERS = 2  # processes for a large build (day pages, search months); the machine may be small
 PARALLEL_FROM = 6  # fewer days or months than this are built in this process (no start-up cost)
+# Where a report may carry a paper's own Korean line (besides its topic summary's paper_lines).
+LINE_KEYS = ("line", "line_ko", "korean_line", "summary_ko")
 _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -160,8 +163,9 @@ def _lines(data: dict) -> dict[str, str]:
     for summary in data.get("summaries", {}).values():
         lines.update(summary.get("paper_lines") or {})
     for p in data["papers"]:
-        if p.get("line"):
-            lines[p["id"]] = p["line"]
+        line = next((p[k] for k in LINE_KEYS if p.get(k)), None)
+        if line:
+            lines[p["id"]] = line
     return lines
 
 
@@ -401,7 +405,9 @@ class SiteBuilder:
     def _build_day(self, date: str, path: Path, key: str, previous: str | None) -> dict:
         data = json.loads(path.read_bytes())
         summary, docs, page = read_day(data, self.known)
-        abstracts = _abstracts(self.store, date)
+        abstracts = {p["id"]: " ".join(p["abstract"].split()) for p in data["papers"] if p.get("abstract")}
+        if len(abstracts) < len(data["papers"]):
+            abstracts = {**_abstracts(self.store, date), **abstracts}
         for topic in page["topics"]:
             members = {p.id: abstracts[p.id] for p in page["ranked"][topic] if abstracts.get(p.id)}
             write_file(self.site / f"{date}/abs-{self.slug(topic)}.json", json.dumps(members, ensure_ascii=False))
@@ -510,6 +516,7 @@ class SiteBuilder:
                     total=total,
                     chart=chart,
                     top_n=TOPIC_DAY_TOP,
+                    detail=TOPIC_DETAIL_DAYS,
                 ),
             )
 
