@@ -3,8 +3,8 @@
 Incremental: every page is written only when the hash of its inputs changed (the manifest `.manifest.json`
 in site.dir remembers them). A day's inputs are its digest.json, the day before it (the page links it), the
 templates and the config that shows on pages. What a day contributes to the other pages (its must-reads,
-top papers per topic, search documents) is cached in `output/.site-cache/DATE.json`, so a refresh after one
-new day reads that one digest.json in full and only the small caches of the others.
+top papers per topic, search words) is cached in `output/.site-cache/` (DATE.json, DATE.docs.json), so a
+refresh after one new day reads that one digest.json in full and only the small caches of the others.
 
 The site never calls a model: it shows what the reports hold.
 """
