@@ -40,7 +40,6 @@
     list.textContent = "";
     more.hidden = true;
     onMore = null;
-    document.getElementById("q-top").value = query;
     if (!query) {
       document.title = title;
       status.textContent = "검색어를 입력하세요. 제목의 단어, 저자 이름, 한국어 요약의 낱말로 찾을 수 있습니다.";
