@@ -307,3 +307,24 @@ def test_a_hostile_must_read_is_text_in_the_feed(tmp_path):
     assert not feed.bozo and HOSTILE_TITLE in feed.entries[0].summary  # shown as the text arXiv gave
     index = (tmp_path / "output/site/index.html").read_text()
     assert "<script>" not in index and "&lt;script&gt;alert(1)" in index
+
+
+def test_every_page_has_the_accessibility_basics(site):
+    pages = list(site.rglob("*.html"))
+    assert len(pages) > 10
+    for page in pages:
+        html = page.read_text()
+        elements = Elements(html)
+        assert '<html lang="ko">' in html, page
+        assert len(elements.find("main")) == 1 and len(elements.find("h1")) == 1, page
+        assert elements.find("header") and elements.find("footer") and elements.find("nav"), page
+        assert 'name="viewport"' in html and "http://" not in html.replace("http://www.w3.org", ""), page
+        for svg in elements.find("svg"):
+            assert svg["role"] == "img" and svg["aria-labelledby"], page
+        loads = [a.get("src") for t, a in elements.tags if t in ("script", "img", "iframe")]
+        loads += [a["href"] for t, a in elements.tags if t == "link" and a.get("rel") == "stylesheet"]
+        assert all(url and "//" not in url for url in loads), page  # nothing from another host
+        for field in elements.find("input"):
+            assert elements.find("label", **{"for": field["id"]}), page
+    css = (site / "assets/site.css").read_text()
+    assert "prefers-color-scheme: dark" in css
