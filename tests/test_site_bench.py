@@ -24,7 +24,7 @@ def test_site_bench_builds_refreshes_and_reports_every_figure():
     assert [v.split(":")[0].split(maxsplit=1)[1] for v in verdicts] == [
         "full build",
         "refresh",
-        "peak memory",
+        "peak memory (with workers)",
         "day page",
         "index first load",
         "search fetch",
