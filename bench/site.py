@@ -6,7 +6,8 @@ lines of real length) and store rows: no pipeline, no LLM. Then, each as `digest
 
   full build          the whole site from nothing
   refresh             after one more day (its report and store rows)
-  peak memory         the largest resident size of either child, and of the child with its workers
+  peak memory         the largest resident size of either child, and the sum of the proportional sizes
+                      (Pss) of the child and its workers, sampled
   page sizes          the largest day page; the index's first load (index.html + site.css, all it loads)
   search              bytes fetched per query (meta, shards month by month until a page of results, documents),
                       counted by replaying search.js's reads; with --chromium, the time to results in headless
@@ -138,16 +139,17 @@ def write_day(config: Config, store: Store, data: dict, listing: Listing) -> Non
 
 
 def _tree_rss_mb(pid: int) -> float:
-    """Resident MB of a process and all its descendants, from /proc (0 where /proc is not there)."""
+    """Memory of a process and all its descendants, from /proc (0 where /proc is not there): the sum of their
+    proportional set sizes (Pss), so pages a forked worker shares with its parent count once."""
     total, todo = 0, [pid]
     while todo:
         current = todo.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
             children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
         except OSError:
             continue
-        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        total += next((int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")), 0)
         todo += [int(c) for c in children]
     return total / 1024
 
