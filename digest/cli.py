@@ -342,7 +342,7 @@ def check(config_path: Path | None) -> None:
     help="Then preview the site on http://127.0.0.1:PORT (default 8000) until Ctrl+C.",
 )
 @handle_errors
-def site(config_path, port) -> None:
+def site(config_path: Path | None, port: int | None) -> None:
     """Build (incrementally) the static archive site from everything stored into site.dir."""
     from digest.site import build_site
     from digest.site.serve import serve
