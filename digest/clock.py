@@ -17,6 +17,11 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def utc_text() -> str:
+    """Now in UTC as the store records times: ISO 8601 to the second."""
+    return utc_now().isoformat(timespec="seconds")
+
+
 @dataclass(frozen=True)
 class Clock:
     """Wall time and sleeping, in one object a caller can replace."""

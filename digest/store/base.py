@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from digest.clock import utc_text
 from digest.errors import ConfigError
 from digest.store import migrations
 
-
-def now_text() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+now_text = utc_text  # the time the store records: UTC, ISO 8601 to the second
 
 
 class Database:
