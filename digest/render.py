@@ -7,10 +7,8 @@ is stripped of links and markup before that (links only ever come from arXiv met
 from __future__ import annotations
 
 import datetime as dt
-import html
 import importlib.util
 import json
-import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,26 +17,11 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from markupsafe import Markup
 
 from digest.models import SECTION_TITLES, Digest
+from digest.text import md_escape, plain_text, telegram_html
+
+__all__ = ["md_escape", "plain_text", "environment", "write_report"]
 
 REPORT_FILES = ("digest.md", "digest.html", "digest.json")
-
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_URL = re.compile(r"(?:https?|ftp)://\S+|www\.\S+", re.IGNORECASE)
-_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
-
-
-def plain_text(text: str) -> str:
-    """Untrusted text without links, URLs or markup, on one line."""
-    text = _MD_LINK.sub(r"\1", text)
-    text = _URL.sub("", text)
-    text = _TAG.sub("", text)
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def md_escape(text: str) -> str:
-    """Markdown-safe: no emphasis, links, HTML or headings can be formed by the text."""
-    return _MD_SPECIAL.sub(r"\\\1", plain_text(str(text)))
 
 
 def templates_dir() -> Path:
@@ -68,7 +51,8 @@ def environment(override: Path | None = None, *, autoescape_html: bool = True) -
     env.filters["md"] = md_escape
     env.filters["plain"] = plain_text
     # Markup, so that an autoescaping template (*.html.j2, like telegram.html.j2) does not escape it twice.
-    env.filters["tg"] = lambda text: Markup(html.escape(plain_text(str(text)), quote=False))
+    # The property-tested Telegram escaper (deliver/tghtml.escape is this function).
+    env.filters["tg"] = lambda text: Markup(telegram_html(plain_text(text)))
     env.globals["SECTION_TITLES"] = SECTION_TITLES
     return env
 

@@ -7,7 +7,8 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from digest.config import TopicConfig
-from digest.models import Paper, TopicSummary, strip_version
+from digest.models import Paper, TopicSummary
+from digest.text import answer_id, strip_llm
 
 if TYPE_CHECKING:
     from digest.llm import LLM
@@ -25,11 +26,6 @@ _OUTLOOK = re.compile(
     r"\b(future|enabl\w*|potential|pav\w* the way|promis\w*|open[- ]source|release|available)\b", re.IGNORECASE
 )
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-# Host names with a path or a common top-level domain: chat apps and mail clients turn these into links.
-_BARE_LINK = re.compile(
-    r"\b(?:[a-z0-9-]+\.)+(?:[a-z]{2,}/\S*|(?:com|org|net|io|ai|dev|app|co|edu|gov|kr|me|ly|gl|xyz|info)\b/?)",
-    re.IGNORECASE,
-)
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{2,}")
 _STOP = set(
     """the and for with that this from are our can its into than their these those which while where when
@@ -135,18 +131,11 @@ def llm_summary(
         "summarize", repr(name), summary_messages(topic, name, selected, members), SummaryAnswer, SUMMARY_SCHEMA_NAME
     )
     value: SummaryAnswer = answer.value
-    sections = [[clean for s in part if (clean := untrusted_text(s))] for part in value.sections()]
     sent = {p.id for p in selected}
+    sections = [[clean for s in part if (clean := strip_llm(s, sent))] for part in value.sections()]
     lines: dict[str, str] = {}
     for item in value.paper_lines:
-        paper_id = strip_version(item.id.strip().removeprefix("arXiv:").removeprefix("arxiv:"))
-        if paper_id in sent and paper_id not in lines and (clean := untrusted_text(item.line)):
+        paper_id = answer_id(item.id)
+        if paper_id in sent and paper_id not in lines and (clean := strip_llm(item.line, sent)):
             lines[paper_id] = clean
     return TopicSummary(name, sections, lines, LLM_METHOD), answer.input_hash
-
-
-def untrusted_text(text: str) -> str:
-    """LLM text as plain words: no Markdown links, URLs, bare host names or HTML tags, on one line."""
-    from digest.render import plain_text
-
-    return plain_text(_BARE_LINK.sub("", plain_text(text)))

@@ -10,6 +10,7 @@ import re
 
 import feedparser
 import httpx
+from feedparser.exceptions import CharacterEncodingOverride, NonXMLContentType
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from digest import __version__
@@ -35,6 +36,10 @@ def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, httpx.HTTPStatusError):
         return exc.response.status_code == 429 or exc.response.status_code >= 500
     return isinstance(exc, (httpx.TransportError, _MalformedFeed))
+
+
+# feedparser's notes that do not mean lost items: a charset declared differently from the one used.
+_HARMLESS = (CharacterEncodingOverride, NonXMLContentType)
 
 
 class _MalformedFeed(Exception):
@@ -79,6 +84,11 @@ def parse_feed(content: bytes | str, *, source: str = "rss") -> Listing:
     if not parsed.get("version") or "title" not in parsed.feed:
         reason = parsed.get("bozo_exception") or "no RSS or Atom channel"
         raise FetchError(f"malformed feed: {reason}")
+    problem = parsed.get("bozo_exception")
+    if parsed.get("bozo") and not isinstance(problem, _HARMLESS):
+        # feedparser reads on after a parse error and returns the items before it: a feed cut mid-item
+        # (a dropped connection with HTTP 200, a proxy) would become a smaller day. It is a failed fetch.
+        raise FetchError(f"malformed or truncated feed ({len(parsed.entries)} items before the error): {problem}")
     title = parsed.feed.get("title", "")
     if title.startswith("Feed error"):
         raise FetchError(f"arXiv answered with an error feed: {title}")
