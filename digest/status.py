@@ -48,8 +48,16 @@ def status_lines(config: Config, last: int) -> list[str]:
 
 def _delivery_lines(store: Store, date: str) -> list[str]:
     lines = []
+    listed = store.query("SELECT paper_count FROM listings WHERE date = ?", (date,))
+    papers_now = listed[0]["paper_count"] if listed else None
     for d in store.query("SELECT * FROM deliveries WHERE date = ? ORDER BY channel, target", (date,)):
         notes = [f"run #{d['run_id']}" if d["run_id"] else "", f"{d['attempts']} attempts" if d["attempts"] > 1 else ""]
+        if d["status"] == "sent" and d["papers"] is not None and papers_now is not None and d["papers"] < papers_now:
+            # The listing grew after this delivery (the first fetch was cut short): the target has part of the day.
+            notes.append(
+                f"PARTIAL: it got {d['papers']} of the {papers_now} papers now stored; "
+                f"`digest send --date {date}` sends the whole day"
+            )
         if d["status"] != "sent" and 0 < d["parts_sent"] < d["parts_total"]:
             notes.append(f"{d['parts_sent']}/{d['parts_total']} parts arrived")
         if d["error"]:

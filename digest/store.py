@@ -151,8 +151,21 @@ def _m003_delivery_progress(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE deliveries ADD COLUMN content TEXT")
 
 
+def _m004_delivered_papers_and_run_pid(db: sqlite3.Connection) -> None:
+    # How many papers the delivered report had: a date whose listing grew afterwards (a truncated feed
+    # the first time) is shown as partly delivered. Which process runs a run: one left 'running' by a
+    # process that is gone is marked as such on the next start.
+    db.execute("ALTER TABLE deliveries ADD COLUMN papers INTEGER")
+    db.execute("ALTER TABLE runs ADD COLUMN pid INTEGER")
+
+
 # Ordered; never edit or reorder an applied migration, append a new one.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_llm_cost_links, _m003_delivery_progress]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _m001_initial,
+    _m002_llm_cost_links,
+    _m003_delivery_progress,
+    _m004_delivered_papers_and_run_pid,
+]
 
 
 class Store:

@@ -63,11 +63,21 @@ def progress(store: Store, date: dt.date, channel: str, target: str, parts_sent:
         )
 
 
-def finish(store: Store, date: dt.date, channel: str, target: str, status: str, error: str | None = None) -> None:
+def finish(
+    store: Store,
+    date: dt.date,
+    channel: str,
+    target: str,
+    status: str,
+    error: str | None = None,
+    papers: int | None = None,
+) -> None:
+    """Close a claim; `papers` is how many papers the delivered report had (recorded when sent)."""
     with store.transaction() as db:
         db.execute(
-            "UPDATE deliveries SET status = ?, error = ?, updated_at = ? WHERE date = ? AND channel = ? AND target = ?",
-            (status, error, _now(), date.isoformat(), channel, target),
+            """UPDATE deliveries SET status = ?, error = ?, updated_at = ?, papers = coalesce(?, papers)
+               WHERE date = ? AND channel = ? AND target = ?""",
+            (status, error, _now(), papers, date.isoformat(), channel, target),
         )
 
 
