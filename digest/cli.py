@@ -6,13 +6,14 @@ import datetime as dt
 import functools
 import gc
 import logging
+import signal
 import sqlite3
 import sys
 from pathlib import Path
 
 import click
 
-from digest.errors import ConfigError, DigestError
+from digest.errors import ConfigError, DigestError, Terminated, describe_error
 
 log = logging.getLogger("digest")
 GC_THRESHOLD = 20_000  # allocations between young-generation collections (Python's default: 700)
@@ -73,19 +74,34 @@ def fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _terminate_like_interrupt() -> None:
+    """SIGTERM (systemd stop, docker stop, kill) raises Terminated where Ctrl+C raises KeyboardInterrupt."""
+
+    def terminate(signum, frame) -> None:
+        raise Terminated()
+
+    try:
+        signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread (an embedding program): leave its handlers alone
+        pass
+
+
 def handle_errors(func):
     """Turn project errors into one line on stderr and the contract's exit code; no traceback."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        _terminate_like_interrupt()
         try:
             return func(*args, **kwargs)
         except DigestError as exc:
             fail(str(exc), exc.exit_code)
+        except Terminated:
+            fail("interrupted by SIGTERM; stopped, the run is recorded as interrupted", 143)
         except KeyboardInterrupt:
-            fail("interrupted", 130)
+            fail("interrupted by SIGINT (Ctrl+C); stopped, the run is recorded as interrupted", 130)
         except (OSError, sqlite3.Error) as exc:
-            fail(f"{type(exc).__name__}: {exc}", 1)
+            fail(describe_error(exc), 1)
 
     return wrapper
 

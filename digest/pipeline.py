@@ -17,10 +17,10 @@ from pathlib import Path
 from digest import llm_stages
 from digest.classify import OfflineClassifier, setup_key
 from digest.config import OTHER, Config
-from digest.errors import FetchError
+from digest.errors import FetchError, Terminated
 from digest.models import Assignment, Digest, Listing, LLMUsage, Paper, TopicSection
 from digest.progress import Reporter
-from digest.render import write_report
+from digest.render import recover_reports, write_report
 from digest.store import Store
 from digest.summarize import extractive_summary
 from digest.text import is_arxiv_id, normalize_paper
@@ -138,6 +138,8 @@ def run_date(
 ) -> RunResult:
     """Build (and deliver) the digest of one announcement date; records the run in the store."""
     reporter = reporter or Reporter()
+    for dead in store.mark_dead_runs():
+        reporter.note(f"run #{dead} was left 'running' by a process that is gone (killed?); marked interrupted")
     run_id = store.start_run(options.command, options.date)
     options = replace(options, run_id=run_id)
     try:
@@ -145,11 +147,13 @@ def run_date(
     except BaseException as exc:
         # A delivery failure happens after the date is known: record it so `digest status` shows the deliveries.
         date = getattr(exc, "date", None) or options.date
+        stopped = isinstance(exc, KeyboardInterrupt)
+        signal_name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
         store.finish_run(
             run_id,
-            "failed",
+            "interrupted" if stopped else "failed",
             date=date,
-            error=str(exc)[:500] or type(exc).__name__,
+            error=f"interrupted by {signal_name}" if stopped else (str(exc)[:500] or type(exc).__name__),
             **llm_stages.run_usage(store, run_id),
         )
         raise
@@ -170,6 +174,8 @@ def run_date(
 
 
 def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter) -> RunResult:
+    if config.output_dir.is_dir():
+        recover_reports(config.output_dir)  # what a run killed while writing a report left behind
     listing, stale, left_out = _fetch(config, store, options, fetch, reporter)
     if not listing.papers:
         when = listing.date.isoformat()
@@ -192,7 +198,8 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         return RunResult(listing.date, "empty", f"{when}: no announcement on arXiv (weekend or holiday)")
     date = listing.date
     if options.date is None and not options.force:
-        nothing_new = _nothing_new(store, listing, stale, scheduled=options.command == "schedule")
+        built = (config.output_dir / date.isoformat() / "digest.md").exists()
+        nothing_new = _nothing_new(store, listing, stale, scheduled=options.command == "schedule", built=built)
         if nothing_new:
             report_dir = config.output_dir / date.isoformat()
             built = (report_dir / "digest.json").exists()
@@ -274,11 +281,12 @@ def _all_announced_before(store: Store, listing: Listing) -> bool:
     return len(earlier) == len(ids)
 
 
-def _nothing_new(store: Store, listing: Listing, stale: bool, scheduled: bool) -> str | None:
+def _nothing_new(store: Store, listing: Listing, stale: bool, scheduled: bool, built: bool) -> str | None:
     """Why the latest feed needs no new digest, or None: every paper is old news, or (for a scheduled
-    fire) its date is built already. A manual run rebuilds a built date from the store (no LLM call)."""
+    fire) its date is built already, its report on disk. A manual run rebuilds a built date from the store
+    (no LLM call)."""
     date = listing.date.isoformat()
-    if scheduled and date in store.built_dates():
+    if scheduled and built and date in store.built_dates():
         return f"{date}: already built; arXiv has announced nothing newer yet"
     if stale:
         return (

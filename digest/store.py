@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +21,22 @@ from digest.models import Assignment, Listing, Paper, TopicSummary
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    if sys.platform == "win32":  # os.kill(pid, 0) would send Ctrl+C there: assume it lives
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def _script(db: sqlite3.Connection, sql: str) -> None:
@@ -345,10 +363,26 @@ class Store:
     def start_run(self, command: str, date: dt.date | None = None) -> int:
         with self.transaction() as db:
             cur = db.execute(
-                "INSERT INTO runs (command, date, started_at, status) VALUES (?, ?, ?, 'running')",
-                (command, date.isoformat() if date else None, _now()),
+                "INSERT INTO runs (command, date, started_at, status, pid) VALUES (?, ?, ?, 'running', ?)",
+                (command, date.isoformat() if date else None, _now(), os.getpid()),
             )
             return int(cur.lastrowid)
+
+    def mark_dead_runs(self) -> list[int]:
+        """Runs left 'running' by a process that no longer exists (SIGKILL, a power cut) become
+        'interrupted'; returns their ids. Call it holding the state lock (no other run is live then)."""
+        dead = [
+            r["id"]
+            for r in self.query("SELECT id, pid FROM runs WHERE status = 'running'")
+            if r["pid"] != os.getpid() and not _alive(r["pid"])
+        ]
+        with self.transaction() as db:
+            for run_id in dead:
+                db.execute(
+                    "UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ?",
+                    (_now(), "the process ended without finishing this run (killed or crashed)", run_id),
+                )
+        return dead
 
     def finish_run(self, run_id: int, status: str, **fields) -> None:
         fields = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v) for k, v in fields.items()}

@@ -17,6 +17,7 @@ import httpx
 from digest.config import TelegramConfig
 from digest.deliver.report import Report
 from digest.deliver.tghtml import CAPTION_LIMIT, pack, split_html, to_plain
+from digest.errors import describe_error
 from digest.render import environment, template_context
 
 log = logging.getLogger("digest")
@@ -105,7 +106,7 @@ class BotAPI:
                 response = self._client.post(self._base + method, json=json, data=data, files=files)
             except httpx.HTTPError as exc:
                 # str(exc) of some httpx errors includes the URL (and so the token): scrub it.
-                problem = type(exc).__name__ + (f": {self.scrub(str(exc))}" if str(exc) else "")
+                problem = self.scrub(describe_error(exc))
                 if attempt < self._config.max_retries:
                     self._sleep(self._backoff(attempt))
                     attempt += 1

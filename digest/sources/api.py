@@ -16,7 +16,7 @@ from collections.abc import Callable
 import arxiv
 import requests
 
-from digest.errors import FetchError
+from digest.errors import FetchError, describe_error
 from digest.models import Listing, Paper, strip_version
 from digest.sources.calendar import ArxivCalendar, Window
 
@@ -99,7 +99,7 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, arxiv.UnexpectedEmptyPageError):
         return "an empty page in the middle of the results"
     if isinstance(exc, requests.RequestException):
-        return f"{type(exc).__name__}: {exc}"
+        return describe_error(exc)
     return str(exc)
 
 
@@ -158,7 +158,7 @@ def fetch_listing(client: ApiClient, categories: list[str], day: dt.date, window
     except _Malformed as exc:
         raise FetchError(f"{where}: {exc}") from None
     except requests.RequestException as exc:
-        raise FetchError(f"{where}: {type(exc).__name__}: {_clean(str(exc))[:200]}") from None
+        raise FetchError(f"{where}: {describe_error(exc)}") from None
 
     papers: dict[str, Paper] = {}
     outside = 0

@@ -14,7 +14,7 @@ from feedparser.exceptions import CharacterEncodingOverride, NonXMLContentType
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from digest import __version__
-from digest.errors import FetchError
+from digest.errors import FetchError, describe_error, short_url
 from digest.models import Listing, Paper, strip_version
 from digest.sources.calendar import ET
 
@@ -72,7 +72,7 @@ def fetch_listing(url: str, *, timeout: float = 60.0, max_retries: int = 4, back
         hint = " (is every arxiv.categories entry a real arXiv category?)" if status == 400 else ""
         raise FetchError(f"arXiv RSS feed {url}: HTTP {status}{hint}") from None
     except httpx.TransportError as exc:
-        raise FetchError(f"arXiv RSS feed {url}: {type(exc).__name__}: {exc}") from None
+        raise FetchError(f"arXiv RSS feed {short_url(url)}: {describe_error(exc)}") from None
     except _MalformedFeed as exc:
         raise FetchError(f"arXiv RSS feed {url}: {exc}") from None
     raise AssertionError("unreachable")
