@@ -234,6 +234,16 @@ def backfill(config_path, one_date, start, end, deliver, force) -> None:
         sys.exit(1)
 
 
+def demo_config(config):
+    """The demo's own folder and state under output/demo/: a later `digest run` finds the real state as
+    the demo found it (on a fresh install: no date built, so nothing to catch up)."""
+    demo_dir = config.output_dir / "demo"
+    demo = config.model_copy(deep=True)
+    demo.report.output_dir = demo_dir
+    demo.state.path = demo_dir / "digest.sqlite3"
+    return demo
+
+
 @cli.command()
 @config_option
 @handle_errors
@@ -241,7 +251,7 @@ def demo(config_path) -> None:
     """Run the whole pipeline offline on the real arXiv day bundled with the package (no key, no network)."""
     from digest import pipeline
 
-    config = load(config_path, missing_ok=True)
+    config = demo_config(load(config_path, missing_ok=True))
     store = pipeline.open_store(config)
     options = pipeline.RunOptions(force=True, deliver=False, use_llm=False, command="demo")
     result = pipeline.run_date(config, store, options, pipeline.demo_fetcher(), reporter())

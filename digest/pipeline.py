@@ -17,7 +17,7 @@ from pathlib import Path
 from digest import llm_stages
 from digest.classify import OfflineClassifier, setup_key
 from digest.config import OTHER, Config
-from digest.errors import FetchError, Terminated
+from digest.errors import ConfigError, FetchError, Terminated
 from digest.models import Assignment, Digest, Listing, LLMUsage, Paper, TopicSection
 from digest.progress import Reporter
 from digest.render import recover_reports, write_report
@@ -55,7 +55,17 @@ class RunOptions:
 
 
 def open_store(config: Config) -> Store:
-    return Store(config.state_path)
+    """The state database; an empty one beside delivered reports is refused (it would send them all again)."""
+    path = config.state_path
+    if path.is_file() and path.stat().st_size == 0:
+        built = sorted(config.output_dir.glob("????-??-??/digest.json")) if config.output_dir.is_dir() else []
+        if built:
+            raise ConfigError(
+                f"state.path: {path} is empty (0 bytes) but {config.output_dir} holds {len(built)} built "
+                f"report(s) (latest {built[-1].parent.name}): a fresh state would build and deliver them "
+                "again. Restore the database from a backup, or delete the empty file to start afresh"
+            )
+    return Store(path)
 
 
 def rss_fetcher(config: Config, now: Callable[[], dt.datetime] | None = None) -> Fetcher:

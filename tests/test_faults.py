@@ -305,3 +305,311 @@ def test_a_listing_dated_after_tomorrow_is_refused(tmp_path, server, run_cli):
         "nothing built"
     )
     assert not (tmp_path / "output/2031-07-01").exists()
+
+
+# ----- 6. reports: always one visible, leftovers recovered -----
+
+
+def test_a_report_moved_aside_by_a_killed_run_is_restored_and_temp_folders_removed(tmp_path, server, run_cli):
+    feed_route(server, small_feed(10))
+    config = str(write_config(tmp_path, server.url))
+    assert run_cli("run", "--config", config).exit_code == 0
+    output = tmp_path / "output"
+    before = (output / DATE / "digest.md").read_text()
+    # What a kill leaves: the old report renamed aside (and not replaced), a half-written temporary folder.
+    (output / DATE).rename(output / f".{DATE}-old-20260630120000000000")
+    (output / f".{DATE}-k3j2h1").mkdir()
+    (output / f".{DATE}-k3j2h1" / "digest.md").write_text("# half")
+    feed_route(server, [Response(503, b"down")])
+    result = run_cli("run", "--config", config)  # even a run that fails at fetch puts things right
+    assert result.exit_code == 1
+    assert (output / DATE / "digest.md").read_text() == before
+    assert sorted(p.name for p in output.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_rebuild_never_leaves_a_moment_without_a_report(tmp_path):
+    import datetime as dt
+    import threading
+
+    from digest.models import Assignment, Digest, Paper, TopicSection, TopicSummary
+    from digest.render import write_report
+
+    paper = Paper("2606.00001", "A title", "An abstract.", ["Ann"], ["cs.LG"], "new")
+    summary = TopicSummary("LLM", [["한 문장입니다."]] * 5, {paper.id: "한 줄 요약입니다."}, "extractive")
+    digest = Digest(
+        dt.date(2026, 6, 30),
+        "Daily",
+        [paper],
+        {paper.id: Assignment(paper.id, "LLM", 5, "offline")},
+        {paper.id},
+        [TopicSection("LLM", [paper], summary, 1)],
+        {"LLM": 1, "Other": 0},
+    )
+    final = write_report(digest, tmp_path)
+    missing, done = [], threading.Event()
+
+    def watch():
+        while not done.is_set():
+            if not (final / "digest.md").exists():
+                missing.append(1)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for _ in range(30):
+            write_report(digest, tmp_path)
+    finally:
+        done.set()
+        watcher.join()
+    assert not missing
+    assert [p.name for p in tmp_path.iterdir()] == [DATE]
+
+
+# ----- 7. signals -----
+
+
+def _start_run(tmp_path, config, signal_after_fetch_starts, server):
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k not in ENV}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest", "run", "--config", config],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while server.hits(FEED) == 0 and time.monotonic() < deadline:  # the run is in its fetch stage
+        time.sleep(0.05)
+    proc.send_signal(signal_after_fetch_starts)
+    out, err = proc.communicate(timeout=30)
+    return proc.returncode, out, err
+
+
+@pytest.fixture
+def stalled_feed(server):
+    import threading
+
+    release = threading.Event()
+
+    def stall(request):
+        release.wait(20)
+        return Response(503, b"released")
+
+    server.route(FEED, stall)
+    yield server
+    release.set()
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "name", "said"), [(15, 143, "SIGTERM", "SIGTERM"), (2, 130, "SIGINT", "SIGINT (Ctrl+C)")]
+)
+def test_a_signal_stops_the_run_with_one_line_and_records_it_interrupted(
+    tmp_path, stalled_feed, run_cli, signum, code, name, said
+):
+    config = str(write_config(tmp_path, stalled_feed.url))
+    returncode, out, err = _start_run(tmp_path, config, signum, stalled_feed)
+    assert returncode == code
+    assert err.strip().splitlines()[-1] == f"error: interrupted by {said}; stopped, the run is recorded as interrupted"
+    assert "Traceback" not in err
+    status = run_cli("status", "--config", config).output
+    assert f"interrupted | error: interrupted by {name}" in status
+
+
+def test_a_run_left_running_by_a_killed_process_is_marked_on_the_next_start(tmp_path, stalled_feed, run_cli):
+    config = str(write_config(tmp_path, stalled_feed.url))
+    returncode, _, _ = _start_run(tmp_path, config, 9, stalled_feed)
+    assert returncode == -9
+    assert " running" in run_cli("status", "--config", config).output
+    stalled_feed.route(FEED, Response(200, small_feed(10), {"Content-Type": "application/rss+xml"}))
+    result = run_cli("run", "--config", config)
+    assert result.exit_code == 0, result.output
+    assert "run #1 was left 'running' by a process that is gone (killed?); marked interrupted" in result.output
+    status = run_cli("status", "--config", config).output
+    assert "interrupted | error: the process ended without finishing this run (killed or crashed)" in status
+    assert " running" not in status
+
+
+# ----- 8. the demo's own state -----
+
+
+def test_the_demo_never_touches_the_real_state_so_the_first_run_catches_nothing_up(
+    tmp_path, server, run_cli, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("demo").exit_code == 0
+    assert (tmp_path / "output/demo/digest.sqlite3").exists()
+    assert (tmp_path / "output/demo" / DATE / "digest.md").exists()
+    assert not (tmp_path / "output/digest.sqlite3").exists()
+    feed_route(server, small_feed(10))
+    config = write_config(tmp_path, server.url, arxiv__catch_up_days=7)
+    result = run_cli("run", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert [r.path for r in server.requests] == [FEED]  # no export-API catch-up of the days since the demo
+    status = run_cli("status", "--config", str(config)).output
+    assert len([line for line in status.splitlines() if line.startswith("#")]) == 1
+
+
+# ----- 9. error lines: the root cause first, never cut -----
+
+
+def test_no_network_says_the_root_cause_first(tmp_path, run_cli):
+    import socket
+
+    try:
+        socket.getaddrinfo("nonexistent.invalid", 80)
+        pytest.skip("this machine resolves .invalid")
+    except socket.gaierror as exc:
+        cause = exc.strerror
+    config = write_config(tmp_path, "http://nonexistent.invalid")
+    result = run_cli("run", "--config", str(config), "--date", "2026-06-30")
+    assert result.exit_code == 1
+    assert error_line(result.output) == (
+        f"error: arXiv export API http://nonexistent.invalid/api/query for 2026-06-30: {cause} (ConnectionError)"
+    )
+
+
+# ----- 10. smaller ones -----
+
+
+def test_an_html_page_from_the_export_api_is_a_failure_not_an_empty_day(tmp_path, server, run_cli):
+    page = b"<!DOCTYPE html><html><head><title>Hotel WiFi</title></head><body>Log in</body></html>"
+    server.route("/api/query", Response(200, page, {"Content-Type": "text/html"}))
+    result = run_cli("run", "--config", str(write_config(tmp_path, server.url)), "--date", "2026-06-30")
+    assert result.exit_code == 1
+    assert error_line(result.output).startswith(
+        f"error: arXiv export API {server.url}/api/query for 2026-06-30: not an Atom feed"
+    )
+    assert server.hits("/api/query") == 3
+
+
+@pytest.mark.parametrize(
+    ("template", "named"),
+    [
+        ("# {{ d.title | md }\n", "digest.md.j2 line 1: unexpected '}'"),
+        ("# {{ no_such_thing.x }}\n", "digest.md.j2 line 1: 'no_such_thing' is undefined"),
+    ],
+)
+def test_a_broken_template_is_exit_2_naming_the_file_and_line(tmp_path, server, run_cli, template, named):
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl/digest.md.j2").write_text(template)
+    feed_route(server, small_feed(10))
+    result = run_cli("run", "--config", str(write_config(tmp_path, server.url, report__templates_dir="tpl")))
+    assert result.exit_code == 2
+    line = error_line(result.output)
+    assert named in line and line.endswith("(report.templates_dir)")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        ("arxiv__timeout_seconds", 1e300, "arxiv.timeout_seconds: Input should be less than or equal to 3600"),
+        ("delivery__telegram__backoff_seconds", 1e9, "delivery.telegram.backoff_seconds: Input should be less"),
+        ("state__lock_timeout_seconds", float("inf"), "state.lock_timeout_seconds: Input should be"),
+    ],
+)
+def test_absurd_numbers_are_exit_2_naming_the_key(tmp_path, run_cli, key, value, named):
+    result = run_cli("run", "--config", str(write_config(tmp_path, **{key: value})))
+    assert result.exit_code == 2
+    assert named in error_line(result.output)
+
+
+def test_a_secret_pasted_into_an_env_key_is_refused_without_printing_it(tmp_path, run_cli):
+    config = write_config(tmp_path, delivery__telegram__token_env=TOKEN)
+    result = run_cli("run", "--config", str(config))
+    assert result.exit_code == 2
+    assert "delivery.telegram.token_env: must be the NAME of an environment variable" in error_line(result.output)
+    assert TOKEN not in result.output and "AAH-fake" not in result.output
+
+
+def test_a_tilde_in_a_path_is_the_home_folder(tmp_path, server, run_cli):
+    feed_route(server, small_feed(10))
+    home = tmp_path / "home"
+    home.mkdir()
+    config = write_config(tmp_path, server.url, report__output_dir="~/digests", state__path="~/digests/state.db")
+    result = run_cli("run", "--config", str(config), env={"HOME": str(home)})
+    assert result.exit_code == 0, result.output
+    assert (home / "digests" / DATE / "digest.md").exists() and (home / "digests/state.db").exists()
+    assert not (tmp_path / "~").exists()
+
+
+def test_a_corrupt_state_database_is_named(tmp_path, run_cli):
+    config = write_config(tmp_path)
+    db = tmp_path / "output/digest.sqlite3"
+    db.parent.mkdir()
+    db.write_bytes(b"this is not sqlite at all, a disk error wrote this" * 100)
+    result = run_cli("status", "--config", str(config))
+    assert result.exit_code == 2
+    assert error_line(result.output) == (
+        f"error: state.path: {db} is not a usable SQLite database (file is not a database); restore it from a "
+        "backup, or move it away to start afresh"
+    )
+
+
+def test_an_empty_state_database_beside_built_reports_is_refused(tmp_path, server, run_cli):
+    feed_route(server, small_feed(10))
+    config = str(write_config(tmp_path, server.url))
+    assert run_cli("run", "--config", config).exit_code == 0
+    db = tmp_path / "output/digest.sqlite3"
+    for leftover in (tmp_path / "output").glob("digest.sqlite3-*"):
+        leftover.unlink()
+    db.write_bytes(b"")
+    result = run_cli("run", "--config", config)
+    assert result.exit_code == 2
+    assert error_line(result.output) == (
+        f"error: state.path: {db} is empty (0 bytes) but {tmp_path / 'output'} holds 1 built report(s) "
+        f"(latest {DATE}): a fresh state would build and deliver them again. Restore the database from a "
+        "backup, or delete the empty file to start afresh"
+    )
+    assert server.hits(FEED) == 1
+
+
+def test_the_smtp_password_is_scrubbed_even_base64_encoded(tmp_path, server, run_cli):
+    """A server that echoes the AUTH command in its refusal must not get the password into the output."""
+    import base64
+    import socketserver
+    import threading
+
+    class Echoing(socketserver.StreamRequestHandler):
+        def handle(self):
+            self.wfile.write(b"220 echo ESMTP\r\n")
+            for raw in self.rfile:
+                line = raw.decode().strip()
+                if line.upper().startswith(("EHLO", "HELO")):
+                    self.wfile.write(b"250-echo\r\n250 AUTH PLAIN\r\n")
+                elif line.upper().startswith("AUTH"):
+                    self.wfile.write(f"535 5.7.8 rejected: {line}\r\n".encode())
+                elif line.upper().startswith("QUIT"):
+                    self.wfile.write(b"221 bye\r\n")
+                    return
+                else:
+                    self.wfile.write(b"250 OK\r\n")
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Echoing) as smtp_server:
+        smtp_server.daemon_threads = True
+        threading.Thread(target=smtp_server.serve_forever, daemon=True).start()
+        feed_route(server, small_feed(10))
+        settings = {
+            "delivery__email__enabled": True,
+            "delivery__email__smtp_host": "127.0.0.1",
+            "delivery__email__smtp_port": smtp_server.server_address[1],
+            "delivery__email__security": "none",
+            "delivery__email__username": USER,
+            "delivery__email__recipients": ["a@example.com"],
+        }
+        config = write_config(tmp_path, server.url, **settings)
+        result = run_cli("run", "--config", str(config), env={"SMTP_PASSWORD": SMTP_PASSWORD})
+        smtp_server.shutdown()
+    assert result.exit_code == 1
+    assert "login refused (535 5.7.8 rejected: AUTH PLAIN ***)" in error_line(result.output)
+    blob = base64.b64encode(f"\0{USER}\0{SMTP_PASSWORD}".encode()).decode()
+    everything = result.output + (tmp_path / "output/digest.log").read_text()
+    assert SMTP_PASSWORD not in everything and blob not in everything
+    db = sqlite3.connect(tmp_path / "output/digest.sqlite3")
+    assert blob not in str(db.execute("SELECT * FROM deliveries").fetchall())

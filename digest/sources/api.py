@@ -31,10 +31,13 @@ class _TimeoutSession(requests.Session):
     def __init__(self, timeout: float):
         super().__init__()
         self.timeout = timeout
+        self.last_head = b""  # the start of the last 200 answer, to tell an Atom feed from a login page
 
     def request(self, *args, **kwargs):
         kwargs.setdefault("timeout", self.timeout)
-        return super().request(*args, **kwargs)
+        response = super().request(*args, **kwargs)
+        self.last_head = response.content[:4096] if response.status_code == 200 else b""
+        return response
 
 
 class ApiClient(arxiv.Client):
@@ -72,6 +75,9 @@ class ApiClient(arxiv.Client):
                 feed = self._Client__try_parse_feed(url, first_page=first_page, try_index=attempt)
                 if feed.malformed:
                     raise _Malformed(f"not an Atom feed ({feed.error})")
+                if not _ATOM_FEED.search(self._session.last_head):
+                    # The package's parser recovers from anything: a captive portal's HTML would be "no papers".
+                    raise _Malformed(f"not an Atom feed (the answer starts {_start(self._session.last_head)!r})")
                 if first_page and not feed.results and feed.header.total_results > 0:
                     raise arxiv.UnexpectedEmptyPageError(url, attempt, feed)
                 return feed
@@ -91,6 +97,13 @@ class ApiClient(arxiv.Client):
 
 class _Malformed(Exception):
     pass
+
+
+_ATOM_FEED = re.compile(rb"<(?:\w+:)?feed\b")
+
+
+def _start(head: bytes) -> str:
+    return " ".join(head[:60].decode("utf-8", "replace").split())
 
 
 def _describe(exc: BaseException) -> str:
