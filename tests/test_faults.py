@@ -329,6 +329,7 @@ def test_a_report_moved_aside_by_a_killed_run_is_restored_and_temp_folders_remov
 
 def test_a_rebuild_never_leaves_a_moment_without_a_report(tmp_path):
     import datetime as dt
+    import sys
     import threading
 
     from digest.models import Assignment, Digest, Paper, TopicSection, TopicSummary
@@ -354,13 +355,16 @@ def test_a_rebuild_never_leaves_a_moment_without_a_report(tmp_path):
                 missing.append(1)
 
     watcher = threading.Thread(target=watch)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # let the watcher look between any two steps of the swap
     watcher.start()
     try:
-        for _ in range(30):
+        for _ in range(100):
             write_report(digest, tmp_path)
     finally:
         done.set()
         watcher.join()
+        sys.setswitchinterval(switch)
     assert not missing
     assert [p.name for p in tmp_path.iterdir()] == [DATE]
 

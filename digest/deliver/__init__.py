@@ -228,6 +228,9 @@ class _Job:
                 except Exception as exc:  # noqa: BLE001 - any failure is this chat's, never the other targets'
                     outcomes.append(self._failed("telegram", target, api.scrub(_unexpected(exc))))
                     continue
+                except KeyboardInterrupt:  # SIGINT/SIGTERM: the parts confirmed so far are recorded; resume later
+                    self._failed("telegram", target, "interrupted while sending; the next run goes on from here")
+                    raise
                 outcomes.append(self._sent("telegram", target))
         return outcomes
 
@@ -257,6 +260,9 @@ class _Job:
                 except Exception as exc:  # noqa: BLE001 - any failure is this recipient's, never the others'
                     outcomes.append(self._failed("email", target, session.scrub(_unexpected(exc))))
                     continue
+                except KeyboardInterrupt:  # SIGINT/SIGTERM: whether this mail left is unknown; it is sent again
+                    self._failed("email", target, "interrupted while sending; the next run sends it")
+                    raise
                 ledger.progress(self.store, self.date, "email", target, 1)
                 outcomes.append(self._sent("email", target))
         finally:
