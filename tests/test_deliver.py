@@ -297,7 +297,10 @@ def test_email_over_tls_verifies_the_server_certificate(tmp_path, cert, security
 
 @pytest.fixture
 def demo_report(tmp_path, run_cli, monkeypatch):
-    """The bundled real day built offline into tmp_path/output (what `digest demo` writes)."""
+    """The bundled real day built offline (what `digest demo` writes, in its own output/demo/), copied to
+    tmp_path/output where `digest send` looks for a built report."""
+    import shutil
+
     monkeypatch.chdir(tmp_path)
     assert run_cli("demo").exit_code == 0
-    return tmp_path / "output" / DATE
+    return shutil.copytree(tmp_path / "output/demo" / DATE, tmp_path / "output" / DATE)
