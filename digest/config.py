@@ -183,8 +183,12 @@ class EmailConfig(Strict):
 
     @field_validator("recipients")
     @classmethod
-    def _recipients(cls, value: list[str]) -> list[str]:
-        return [_address(v, "a recipient") for v in value]
+    def _recipients(cls, value: list) -> list:
+        for entry in value:  # "a@x.org", or an entry with an address (and topics)
+            address = entry.get("address") if isinstance(entry, dict) else getattr(entry, "address", entry)
+            if isinstance(address, str):
+                _address(address, "a recipient")
+        return value
 
 
 class DeliveryConfig(Strict):

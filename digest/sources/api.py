@@ -22,6 +22,7 @@ from digest.sources.calendar import ArxivCalendar, Window
 
 log = logging.getLogger(__name__)
 
+MAX_WAIT_SECONDS = 300.0  # the longest wait between two attempts, however many retries are configured
 _BAD_QUERY_HINT = " (the API rejected the query: is every arxiv.categories entry a real arXiv category?)"
 
 
@@ -89,7 +90,7 @@ class ApiClient(arxiv.Client):
                 if last:
                     raise
                 error = exc
-            wait = self.backoff_seconds * 2**attempt
+            wait = min(self.backoff_seconds * 2**attempt, MAX_WAIT_SECONDS)  # doubling, but capped
             log.info("export API: %s; retry %d/%d in %.1fs", _describe(error), attempt + 1, self.num_retries, wait)
             time.sleep(wait)
         raise AssertionError("unreachable")
