@@ -21,6 +21,7 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 from markupsafe import Markup
 
+from digest.edition import report_folder
 from digest.errors import ConfigError
 from digest.models import SECTION_TITLES, Digest
 from digest.text import md_escape, plain_text, telegram_html
@@ -42,14 +43,12 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
-def environment(override: Path | None = None, *, autoescape_html: bool = True) -> Environment:
+def environment(override: Path | None = None) -> Environment:
     loaders = [FileSystemLoader(str(override))] if override else []
     loaders.append(FileSystemLoader(str(templates_dir())))
     env = Environment(
         loader=ChoiceLoader(loaders),
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False)
-        if autoescape_html
-        else False,
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -141,12 +140,12 @@ def digest_json(digest: Digest) -> dict:
 
 
 def write_report(digest: Digest, output_dir: Path, templates_override: Path | None = None) -> Path:
-    """Render everything into a temporary folder, then swap it into output_dir/DATE (see _swap_into_place)."""
+    """Render everything into a temporary folder, then swap it into the edition's folder (see _swap_into_place)."""
     from digest.chart import chart_key, render_chart, stored_key
 
     output_dir.mkdir(parents=True, exist_ok=True)
     recover_reports(output_dir)
-    final = output_dir / digest.date.isoformat()
+    final = report_folder(output_dir, digest.date)
     env = environment(templates_override)
     tmp = Path(tempfile.mkdtemp(prefix=f".{digest.date.isoformat()}-", dir=output_dir))
     tmp.chmod(0o755)  # mkdtemp makes it private; a report folder is for reading

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from digest.config import Config
+from digest.edition import Edition
 from digest.store import Store
 
 
@@ -42,25 +44,25 @@ def status_lines(config: Config, last: int) -> list[str]:
         if run["error"]:
             parts.append(f"error: {run['error']}")
         lines.append(head + (" | " + " | ".join(parts) if parts else ""))
-        if run["date"] and run["date"] not in shown_dates:
-            # Deliveries are per date, not per run: show their current state once, under the newest run.
-            shown_dates.add(run["date"])
-            lines += _delivery_lines(store, run["date"])
+        if run["edition"] and run["edition"] not in shown_dates:
+            # Deliveries are per edition, not per run: show their current state once, under the newest run.
+            shown_dates.add(run["edition"])
+            lines += _delivery_lines(store, Edition.parse(run["edition"]))
     store.close()
     return lines
 
 
-def _delivery_lines(store: Store, date: str) -> list[str]:
+def _delivery_lines(store: Store, edition: Edition) -> list[str]:
     lines = []
-    listed = store.query("SELECT paper_count FROM listings WHERE date = ?", (date,))
-    papers_now = listed[0]["paper_count"] if listed else None
-    for d in store.query("SELECT * FROM deliveries WHERE date = ? ORDER BY channel, target", (date,)):
+    day = dt.date.fromisoformat(edition.period) if edition.kind == "day" else None
+    papers_now = store.listing_size(day) if day else None
+    for d in store.deliveries_of(edition):
         notes = [f"run #{d['run_id']}" if d["run_id"] else "", f"{d['attempts']} attempts" if d["attempts"] > 1 else ""]
         if d["status"] == "sent" and d["papers"] is not None and papers_now is not None and d["papers"] < papers_now:
             # The listing grew after this delivery (the first fetch was cut short): the target has part of the day.
             notes.append(
                 f"PARTIAL: it got {d['papers']} of the {papers_now} papers now stored; "
-                f"`digest send --date {date}` sends the whole day"
+                f"`digest send --date {edition.period}` sends the whole day"
             )
         if d["status"] != "sent" and 0 < d["parts_sent"] < d["parts_total"]:
             notes.append(f"{d['parts_sent']}/{d['parts_total']} parts arrived")

@@ -475,7 +475,7 @@ def test_no_network_says_the_root_cause_first(tmp_path, run_cli):
     result = run_cli("run", "--config", str(config), "--date", "2026-06-30")
     assert result.exit_code == 1
     assert error_line(result.output) == (
-        f"error: arXiv export API http://nonexistent.invalid/api/query for 2026-06-30: {cause} (ConnectionError)"
+        f"error: arXiv export API http://nonexistent.invalid/api/query for 2026-06-30: {cause} (ConnectError)"
     )
 
 
