@@ -57,7 +57,7 @@ _LINKISH = [
     re.compile(r"@\w"),
     re.compile(r"(?<![A-Za-z0-9_&#])#\w"),
     re.compile(r"(?<![\w/])/[A-Za-z0-9_]"),
-    re.compile(r"\]\(|<[A-Za-z/!]|\*\*|`"),
+    re.compile(r"\]\(|<[A-Za-z/!][^<>]*>|\*\*|`"),  # a stray "<" is left to each format's escaper
     re.compile("[\u202a-\u202e\u2066-\u2069\u200b\u200e\u200f]"),
 ]
 
