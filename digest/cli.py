@@ -347,6 +347,29 @@ def check(config_path) -> None:
         sys.exit(1)
 
 
+@cli.command()
+@config_option
+@click.option(
+    "--serve",
+    "port",
+    type=click.IntRange(0, 65535),
+    is_flag=False,
+    flag_value=8000,
+    default=None,
+    help="Then preview the site on http://127.0.0.1:PORT (default 8000) until Ctrl+C.",
+)
+@handle_errors
+def site(config_path, port) -> None:
+    """Build (incrementally) the static archive site from everything stored into site.dir."""
+    from digest.site import build_site
+    from digest.site.serve import serve
+
+    config = load(config_path)
+    click.echo(build_site(config).line())
+    if port is not None:
+        serve(config.site_dir, port, click.echo)
+
+
 def main() -> None:
     # A run builds a few hundred thousand long-lived objects (the models of openai and pydantic, matplotlib)
     # and little cyclic garbage. Collecting less often saves about 0.3 s of imports; freezing the heap at

@@ -21,6 +21,7 @@ from digest.errors import ConfigError, FetchError, Terminated
 from digest.models import Assignment, Digest, Listing, LLMUsage, Paper
 from digest.progress import Reporter
 from digest.render import recover_reports, write_report
+from digest.site import day_url, refresh_after_run
 from digest.store import Store
 from digest.text import is_arxiv_id, normalize_paper
 
@@ -290,11 +291,14 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         counts=counts,
         usage=store.edition_usage(date, [s.name for s in sections], llm.model) if llm else LLMUsage(),
         llm_used=llm is not None,
+        site_url=day_url(config, date),
     )
     with reporter.stage("render") as stage:
         report_dir = write_report(digest, config.output_dir, config.templates_override)
         stage.detail = str(report_dir)
     message = f"{date}: report written to {report_dir}"
+    if options.command != "demo":  # the demo's day is not part of the archive
+        message += refresh_after_run(config, store, reporter)
     if options.deliver:
         message += _deliver(config, store, date, report_dir, options, reporter)
     return RunResult(date, "ok", message, report_dir, len(listing.papers), counts, llm.usage if llm else LLMUsage())

@@ -24,6 +24,7 @@ from markupsafe import Markup
 from digest.edition import report_folder
 from digest.errors import ConfigError
 from digest.models import SECTION_TITLES, Digest
+from digest.site.urls import anchor
 from digest.text import md_escape, plain_text, telegram_html
 
 __all__ = ["md_escape", "plain_text", "environment", "write_report"]
@@ -85,6 +86,9 @@ def template_context(digest: Digest) -> dict:
         "counts": digest.counts,
         "usage": digest.usage,
         "footer": footer_line(digest),
+        # The archive site (site.base_url): the day's page, and a paper's anchor on it (site_anchor(id)).
+        "site_url": digest.site_url,
+        "site_anchor": lambda paper_id: f"{digest.site_url}#{anchor(paper_id)}" if digest.site_url else None,
     }
 
 
@@ -104,6 +108,7 @@ def digest_json(digest: Digest) -> dict:
         "title": digest.title,
         "counts": digest.counts,
         "total": len(digest.papers),
+        "site_url": digest.site_url,
         "llm": {
             "used": digest.llm_used,
             "model": digest.usage.model,

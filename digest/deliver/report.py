@@ -76,4 +76,5 @@ def _digest(data: dict) -> Digest:
         counts=data["counts"],
         usage=usage,
         llm_used=bool(llm.get("used")),
+        site_url=data.get("site_url"),
     )
