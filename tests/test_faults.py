@@ -324,7 +324,7 @@ def test_a_report_moved_aside_by_a_killed_run_is_restored_and_temp_folders_remov
     result = run_cli("run", "--config", config)  # even a run that fails at fetch puts things right
     assert result.exit_code == 1
     assert (output / DATE / "digest.md").read_text() == before
-    assert sorted(p.name for p in output.iterdir() if p.name.startswith(".")) == []
+    assert sorted(p.name for p in output.iterdir() if p.name.startswith(f".{DATE}")) == []
 
 
 def test_a_rebuild_never_leaves_a_moment_without_a_report(tmp_path):
