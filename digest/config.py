@@ -47,6 +47,7 @@ class ReportConfig(Strict):
     title: str = "Daily Artificial Intelligence Insights : Papers"
     output_dir: Path = Path("output")
     max_papers_per_category: int = Field(5, ge=1, le=100)
+    must_reads: int = Field(5, ge=0, le=20)  # 오늘의 핵심 논문 across all topics; 0 leaves the section out
     templates_dir: Path | None = None
 
 
@@ -104,6 +105,8 @@ class TelegramConfig(Strict):
     backoff_seconds: float = Field(2.0, ge=0)  # first wait after a network error or 5xx; doubles each time
     # Telegram allows about one message a second per chat (20 a minute in groups); 429s are honoured too.
     message_interval_seconds: float = Field(1.0, ge=0)
+    # compact: must-reads and one line per topic in one message; full: every topic's synthesis as messages
+    format: Literal["compact", "full"] = "compact"
 
 
 class EmailConfig(Strict):
@@ -154,6 +157,15 @@ class StateConfig(Strict):
     lock_timeout_seconds: float = Field(1800, ge=0)  # how long a run waits for another one on the same state
 
 
+class SiteConfig(Strict):
+    enabled: bool = True
+    dir: Path = Path("output/site")
+    base_url: str | None = None  # where the site is published; reports then link each day's page
+
+    def day_url(self, date: dt.date) -> str | None:
+        return f"{self.base_url.rstrip('/')}/{date.isoformat()}/" if self.base_url else None
+
+
 class LogConfig(Strict):
     file: Path | None = Path("output/digest.log")
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -175,6 +187,7 @@ class Config(Strict):
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     state: StateConfig = Field(default_factory=StateConfig)
+    site: SiteConfig = Field(default_factory=SiteConfig)
     log: LogConfig = Field(default_factory=LogConfig)
 
     # Where the config file lives; relative paths and the .env file are resolved against it.

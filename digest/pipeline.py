@@ -18,9 +18,10 @@ from digest.classify import OfflineClassifier, setup_key
 from digest.config import OTHER, Config
 from digest.models import Assignment, Digest, Listing, LLMUsage, Paper, TopicSection
 from digest.progress import Reporter
+from digest.rank import must_reads
 from digest.render import write_report
 from digest.store import Store
-from digest.summarize import extractive_summary
+from digest.summarize import EXTRACTIVE_VERSION, extractive_summary
 
 DEMO_FEED = "demo-2026-06-30.xml.gz"
 
@@ -170,10 +171,14 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
     )
     if llm is None:
         assignments = _classify(config, store, listing, reporter)
-        sections = _summarize(store, listing, select(config, listing.papers, assignments), reporter)
     else:
         assignments = llm_stages.classify(config, store, listing, reporter, llm)
-        chosen = select(config, listing.papers, assignments)
+    must = must_reads(listing.papers, assignments, config.topic_names, config.report.must_reads)
+    # The must-reads are always among the selected, so each gets its Korean line from its topic's summary.
+    chosen = select(config, listing.papers, assignments, must)
+    if llm is None:
+        sections = _summarize(store, listing, chosen, reporter)
+    else:
         sections = llm_stages.summarize(config, store, listing, chosen, reporter, llm)
     counts = topic_counts(config, listing.papers, assignments)
     digest = Digest(
@@ -186,6 +191,8 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         counts=counts,
         usage=llm_stages.digest_usage(store, date, [s.name for s in sections], llm.model) if llm else LLMUsage(),
         llm_used=llm is not None,
+        must_reads=must,
+        day_url=config.site.day_url(date),
     )
     with reporter.stage("render") as stage:
         report_dir = write_report(digest, config.output_dir, config.templates_override)
@@ -263,17 +270,21 @@ def _classify(config: Config, store: Store, listing: Listing, reporter: Reporter
 
 
 def select(
-    config: Config, papers: list[Paper], assignments: dict[str, Assignment]
+    config: Config, papers: list[Paper], assignments: dict[str, Assignment], must: list[str] | None = None
 ) -> list[tuple[str, list[Paper], list[Paper]]]:
-    """Per non-empty topic in config order: its top `max_papers_per_category` papers by importance, and all of them."""
+    """Per non-empty topic in config order: its top `max_papers_per_category` papers by importance (plus any
+    must-read of the topic that did not make it), and all of them."""
     limit = config.report.max_papers_per_category
+    wanted = set(must or ())
     chosen = []
     for name in config.topic_names:
         members = [p for p in papers if assignments[p.id].topic == name]
         if not members:
             continue
-        ranked = sorted(enumerate(members), key=lambda ip: (-assignments[ip[1].id].importance, ip[0]))
-        chosen.append((name, [p for _, p in ranked[:limit]], members))
+        ranked = [p for _, p in sorted(enumerate(members), key=lambda ip: (-assignments[ip[1].id].importance, ip[0]))]
+        top = ranked[:limit]
+        top += [p for p in ranked[limit:] if p.id in wanted]
+        chosen.append((name, top, members))
     return chosen
 
 
@@ -283,7 +294,8 @@ def _summarize(
     sections = []
     with reporter.stage("summarize", total=len(chosen)) as stage:
         for name, papers, members in chosen:
-            setup = setup_key([], "extractive", ",".join(p.id for p in members))
+            ids = ",".join(p.id for p in papers) + "|" + ",".join(p.id for p in members)
+            setup = setup_key([], f"extractive-{EXTRACTIVE_VERSION}", ids)
             summary = store.load_summary(listing.date, name, setup)
             if summary is None:
                 summary = extractive_summary(name, papers, members, listing.papers)

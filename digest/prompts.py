@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, create_model, model_validator
 from digest.config import OTHER, TopicConfig
 from digest.models import SECTION_TITLES, Paper
 
-PROMPT_VERSION = "2026-07-01.1"
+PROMPT_VERSION = "2026-07-01.2"
 
 CLASSIFY_SCHEMA_NAME = "paper_topics"
 SUMMARY_SCHEMA_NAME = "topic_summary"
@@ -89,6 +89,7 @@ SUMMARY_SYSTEM = f"""당신은 한국 AI 연구자들이 아침에 휴대폰으�
 4. {SECTION_TITLES[3]} (impact): 3~5문장. 연구, 산업, 응용 분야별로 어떤 영향을 줄지 분석합니다.
 5. {SECTION_TITLES[4]} (outlook): 2~4문장. 종합 결론과 앞으로 주목할 발전 방향을 씁니다.
 그리고 paper_lines: 주어진 논문 ID마다 정확히 한 줄(60~120자)로, 무엇을 제안하고 무엇을 보였는지 씁니다.
+gist: 오늘 이 주제의 흐름을 휴대폰 한 줄에 담는 한국어 한 문장(40~90자)입니다.
 
 규칙:
 - 기술 용어는 자연스러운 한국어로 쓰고, 필요하면 괄호에 영어 원어를 붙입니다. 예: 양자화(quantization).
@@ -109,6 +110,7 @@ class SummaryAnswer(BaseModel):
     impact: list[str]
     outlook: list[str]
     paper_lines: list[PaperLine]
+    gist: str = Field("", description="오늘 이 주제를 한 문장으로")
 
     @model_validator(mode="after")
     def _every_part_written(self) -> SummaryAnswer:

@@ -313,7 +313,8 @@ class Store:
                     summary.topic,
                     summary.method,
                     setup,
-                    json.dumps(summary.sections, ensure_ascii=False),
+                    # The gist rides in the sections column: no migration for one sentence.
+                    json.dumps({"parts": summary.sections, "gist": summary.gist}, ensure_ascii=False),
                     json.dumps(summary.paper_lines, ensure_ascii=False),
                 ),
             )
@@ -325,7 +326,9 @@ class Store:
         if not rows:
             return None
         r = rows[0]
-        return TopicSummary(topic, json.loads(r["sections"]), json.loads(r["paper_lines"]), r["method"])
+        sections = json.loads(r["sections"])
+        parts, gist = (sections["parts"], sections.get("gist", "")) if isinstance(sections, dict) else (sections, "")
+        return TopicSummary(topic, parts, json.loads(r["paper_lines"]), r["method"], gist)
 
     # ----- runs -----
 

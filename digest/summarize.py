@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from typing import TYPE_CHECKING
@@ -13,16 +14,31 @@ if TYPE_CHECKING:
     from digest.llm import LLM
 
 EXTRACTIVE = "extractive"
+EXTRACTIVE_VERSION = 2  # part of the stored extractive summaries' setup key: bump when their shape changes
 LLM_METHOD = "llm"
 MAX_LINE_CHARS = 240
+MAX_GIST_CHARS = 120
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[$])")
 _CONTRIBUTION = re.compile(
     r"\b(we (propose|present|introduce|develop|design|study|investigate|show)|this (paper|work))\b", re.IGNORECASE
 )
-_RESULT = re.compile(r"\b(outperform\w*|improv\w*|state-of-the-art|achiev\w*|reduc\w*|faster|gains?|%)", re.IGNORECASE)
+# What a result sentence says: a measured gain, a comparison won, a number with a unit.
+_RESULT = re.compile(
+    r"\b(outperform\w*|surpass\w*|state-of-the-art|sota|improv\w*|achiev\w*|reduc\w*|speed-?ups?|gains?|"
+    r"accuracy|f1|bleu|higher|lower|faster|fewer|better than)\b|\d+(\.\d+)?\s*(%|×|x\b|times|points?|pp\b)",
+    re.IGNORECASE,
+)
 _OUTLOOK = re.compile(
-    r"\b(future|enabl\w*|potential|pav\w* the way|promis\w*|open[- ]source|release|available)\b", re.IGNORECASE
+    r"\b(future|enabl\w*|potential|pav\w* the way|promis\w*|open[- ]source|release\w*|publicly available|"
+    r"implications?|opens? (up|new)|step toward\w*|practical|deploy\w*)\b",
+    re.IGNORECASE,
+)
+# Background sentences (the state of the field, its problems) are not results nor an outlook.
+_BACKGROUND = re.compile(
+    r"\b(however|remains?|recent(ly)?|existing|have (shown|become|emerged)|has (shown|become|emerged)|"
+    r"challeng\w*|limited|suffer\w*|struggle\w*|despite|although|typically|often|widely|increasingly)\b",
+    re.IGNORECASE,
 )
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 # Host names with a path or a common top-level domain: chat apps and mail clients turn these into links.
@@ -30,16 +46,35 @@ _BARE_LINK = re.compile(
     r"\b(?:[a-z0-9-]+\.)+(?:[a-z]{2,}/\S*|(?:com|org|net|io|ai|dev|app|co|edu|gov|kr|me|ly|gl|xyz|info)\b/?)",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{2,}")
+_TOKEN = re.compile(r"[0-9.]*[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]|[0-9][0-9.,]*|[.,;:!?()\[\]{}\"']")
+# Words that end a noun phrase or carry no topic: function words, generic research vocabulary, and the
+# adjectives and verbs every abstract uses ("fast", "features", "results").
 _STOP = set(
-    """the and for with that this from are our can its into than their these those which while where when
-    have has been being also such using used use based via over under more most other both each between
-    not but all any new show shows paper work approach method methods model models results propose proposed
-    approaches framework task tasks data performance however existing across large however, we it they
-    them one two three first second without within through well significant significantly further specific
-    different various multiple often while including given novel study problem problems learning only code
-    available experiments extensive demonstrate achieves achieve existing remains key able thus then
-    like many much less high low better best state art due""".split()
+    """a an the and or nor for with that this from are is was were be can could may might must shall should will
+    would its it into than their these those which while where when who whom whose what how why have has had
+    been being also such using used use uses based via over under more most other both each between not but all
+    any new show shows shown showing paper papers work works approach approaches method methods model models
+    result results propose proposes proposed present presents introduce introduces introduced framework
+    frameworks task tasks data dataset datasets performance however existing across large we our us they them
+    one two three four five first second third without within through well significant significantly further
+    specific different various multiple often including given novel study studies problem problems learning
+    only code available experiments experiment extensive extensively demonstrate demonstrates achieves achieve
+    achieved remains remain key able thus then like many much less high higher low lower better best state art
+    due fast faster features feature efficient effective effectively robust accurate simple strong stronger
+    recent recently challenging challenge challenges important improve improves improved improving
+    improvement improvements outperform outperforms outperforming benchmark benchmarks evaluation evaluate
+    evaluated evaluations analysis analyses system systems technique techniques tool tools training trained
+    train existing prior previous current art baseline baselines settings setting way ways time times level
+    levels quality various several diverse wide widely real world real-world small smaller larger scale
+    scales end end-to-end general generally specifically particular especially easily directly strategy
+    strategies design designs designed capability capabilities ability abilities process processes information
+    knowledge application applications domain domains set sets number numbers across among up out about
+    above below after before during since until upon onto there here so if as at by in of on to do does done
+    make makes making made provide provides provided providing enable enables enabling allow allows crucial
+    critical comprehensive extensive limited limitation limitations potential future toward towards i e
+    address addresses addressing leverage leverages leveraging utilize utilizes consider considers considered
+    paradigm mechanism mechanisms module modules component components input inputs output outputs project
+    page github website suffer suffers fail fails lack lacks rely relies require requires""".split()
 )
 
 
@@ -57,6 +92,15 @@ def shorten(text: str, limit: int = MAX_LINE_CHARS) -> str:
     return cut.rstrip(",;:") + "…"
 
 
+def short_name(paper: Paper) -> str:
+    """What a paper is called after its title was given once: the name before a colon, else its first words."""
+    head, colon, _ = paper.title.partition(":")
+    if colon and 2 <= len(head.strip()) <= 40:
+        return head.strip()
+    words = paper.title.split()
+    return " ".join(words[:6]) + ("…" if len(words) > 6 else "")
+
+
 def _pick(paper: Paper, pattern: re.Pattern, fallback_index: int = 0) -> str:
     found = sentences(paper.abstract)
     for sentence in found:
@@ -67,28 +111,76 @@ def _pick(paper: Paper, pattern: re.Pattern, fallback_index: int = 0) -> str:
     return found[min(fallback_index, len(found) - 1)]
 
 
-def _doc_terms(paper: Paper) -> set[str]:
-    words = [w.lower() for w in _WORD.findall(_URL.sub(" ", f"{paper.title}. {paper.abstract}"))]
-    content = {w for w in words if w not in _STOP}
-    bigrams = {f"{a} {b}" for a, b in zip(words, words[1:]) if a not in _STOP and b not in _STOP}
-    return content | bigrams
+def _best(paper: Paper, pattern: re.Pattern, used: set[str] = frozenset()) -> str | None:
+    """The abstract sentence that matches `pattern` most and reads least like background; later wins ties
+    (abstracts end with results and outlook). None when no sentence matches."""
+    found = sentences(paper.abstract)
+    scored = []
+    for i, sentence in enumerate(found):
+        if sentence in used:
+            continue
+        hits = len(pattern.findall(sentence))
+        if not hits or i == 0 and len(found) > 2:  # the first sentence is the field's background
+            continue
+        scored.append((hits - 2 * len(_BACKGROUND.findall(sentence)), i, sentence))
+    scored = [s for s in scored if s[0] > 0]
+    return max(scored)[2] if scored else None
 
 
-def top_terms(members: list[Paper], corpus: list[Paper], limit: int = 8) -> list[tuple[str, int]]:
-    """Terms that recur in a topic's papers more than in the whole day's (a lift over the background)."""
+def _phrases(paper: Paper) -> dict[str, str]:
+    """Noun-phrase-like terms of a paper (lower-cased key -> surface form): runs of content words of one
+    to three words; a single word only when it looks like a name (LLM, RAG, LoRA, vision-language)."""
+    found: dict[str, str] = {}
+    run: list[str] = []
+
+    def flush() -> None:
+        for n in (1, 2, 3):
+            for k in range(len(run) - n + 1):
+                words = run[k : k + n]
+                if n == 1 and not _named(words[0]):
+                    continue
+                if words[-1].lower().endswith(("ed", "ly")) or words[0].lower().endswith("ly"):
+                    continue
+                found.setdefault(" ".join(w.lower() for w in words), " ".join(words))
+        run.clear()
+
+    for token in _TOKEN.findall(_URL.sub(" ", f"{paper.title}. {paper.abstract}")):
+        if not any(ch.isalpha() for ch in token) or token.lower() in _STOP or len(token) < 2:
+            flush()
+        else:
+            run.append(token)
+    flush()
+    return found
+
+
+def _named(word: str) -> bool:
+    return sum(ch.isupper() for ch in word) >= 2 or ("-" in word and len(word) > 5)
+
+
+def top_terms(members: list[Paper], corpus: list[Paper], limit: int = 6) -> list[tuple[str, int]]:
+    """Phrases that recur in a topic's papers far more than in the rest of the day (a smoothed log-odds
+    lift), so a topic's keywords say what sets it apart, not what every abstract says."""
     topic_df: Counter[str] = Counter()
+    surface: dict[str, Counter[str]] = {}
     for paper in members:
-        topic_df.update(_doc_terms(paper))
-    day_df: Counter[str] = Counter()
+        for key, form in _phrases(paper).items():
+            topic_df[key] += 1
+            surface.setdefault(key, Counter())[form] += 1
+    member_ids = {p.id for p in members}
+    rest_df: Counter[str] = Counter()
     for paper in corpus:
-        day_df.update(_doc_terms(paper))
-    n_topic, n_day = max(len(members), 1), max(len(corpus), 1)
+        if paper.id not in member_ids:
+            rest_df.update(_phrases(paper).keys())
+    n_topic, n_rest = max(len(members), 1), max(len(corpus) - len(member_ids), 1)
+    floor = max(2, round(0.02 * n_topic))
 
-    def lift(term: str) -> float:
-        return topic_df[term] / n_topic - day_df[term] / n_day
+    def score(term: str) -> float:
+        p_topic = topic_df[term] / n_topic
+        p_rest = (rest_df[term] + 0.5) / (n_rest + 1)
+        return p_topic * math.log(p_topic / p_rest) * (1.2 if " " in term else 1.0)
 
-    candidates = [t for t, n in topic_df.items() if n >= 2 and lift(t) > 0]
-    ranked = sorted(candidates, key=lambda t: (-lift(t) * (1.3 if " " in t else 1.0), t))
+    candidates = [t for t, n in topic_df.items() if n >= floor and score(t) > 0]
+    ranked = sorted(candidates, key=lambda t: (-score(t), t))
     chosen: list[str] = []
     for term in ranked:
         if any(term in c or c in term for c in chosen):
@@ -96,28 +188,44 @@ def top_terms(members: list[Paper], corpus: list[Paper], limit: int = 8) -> list
         chosen.append(term)
         if len(chosen) == limit:
             break
-    return [(t, topic_df[t]) for t in chosen]
+    return [(surface[t].most_common(1)[0][0], topic_df[t]) for t in chosen]
 
 
 def extractive_summary(topic: str, selected: list[Paper], members: list[Paper], corpus: list[Paper]) -> TopicSummary:
     """A five-part summary made only of sentences from the abstracts; the report labels it as such.
 
     `members` are all the topic's papers of the day, `corpus` the whole day (for distinctive keywords).
+    Each title is given once (themes); later parts call a paper by its short name.
     """
     total = len(members)
     terms = top_terms(members, corpus)
-    themes = [f"{p.title}" for p in selected]
+    themes = [p.title for p in selected]
     keywords = (
-        [", ".join(f"{t} ({n}편)" for t, n in terms)]
+        ["오늘 이 주제에서 다른 주제보다 두드러진 표현: " + ", ".join(f"{t} ({n}편)" for t, n in terms)]
         if terms
         else ["선정된 논문들 사이에 반복되는 핵심어가 뚜렷하지 않습니다."]
     )
-    contributions = [f"{p.title}: {shorten(_pick(p, _CONTRIBUTION))}" for p in selected]
-    impact = [f"{p.title}: {shorten(_pick(p, _RESULT, fallback_index=-1))}" for p in selected]
+    used = {_pick(p, _CONTRIBUTION) for p in selected}  # a sentence serves one part only
+    contributions = [f"{short_name(p)}: {shorten(_pick(p, _CONTRIBUTION))}" for p in selected]
+    impact = []
+    for p in selected:
+        if found := _best(p, _RESULT, used):
+            used.add(found)
+            impact.append(f"{short_name(p)}: {shorten(found)}")
+    if not impact:
+        impact = ["선정된 논문의 초록에 수치로 보고된 결과 문장이 없습니다."]
     outlook = [f"이 주제로 오늘 {total}편이 발표되었고, 중요도 순으로 {len(selected)}편을 골랐습니다."]
-    outlook += [shorten(_pick(p, _OUTLOOK, fallback_index=-1)) for p in selected[:2]]
+    outlook += [f"{short_name(p)}: {shorten(found)}" for p in selected if (found := _best(p, _OUTLOOK, used))][:3]
     lines = {p.id: shorten(_pick(p, _CONTRIBUTION), 200) for p in selected}
-    return TopicSummary(topic, [themes, keywords, contributions, impact, outlook], lines, EXTRACTIVE)
+    named = "·".join(t for t, _ in terms[:3])
+    gist = (
+        f"{total}편, 두드러진 표현은 {named}입니다 (초록 발췌)."
+        if named
+        else f"{total}편, 대표 논문은 '{short_name(selected[0])}'입니다 (초록 발췌)."
+        if selected
+        else f"{total}편 (초록 발췌)."
+    )
+    return TopicSummary(topic, [themes, keywords, contributions, impact, outlook], lines, EXTRACTIVE, gist)
 
 
 def llm_summary(
@@ -142,7 +250,8 @@ def llm_summary(
         paper_id = strip_version(item.id.strip().removeprefix("arXiv:").removeprefix("arxiv:"))
         if paper_id in sent and paper_id not in lines and (clean := untrusted_text(item.line)):
             lines[paper_id] = clean
-    return TopicSummary(name, sections, lines, LLM_METHOD), answer.input_hash
+    gist = untrusted_text(value.gist) or (sections[0][0] if sections[0] else "")
+    return TopicSummary(name, sections, lines, LLM_METHOD, shorten(gist, MAX_GIST_CHARS)), answer.input_hash
 
 
 def untrusted_text(text: str) -> str:

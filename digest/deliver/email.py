@@ -32,11 +32,14 @@ def build_message(report: Report, sender: str, recipient: str) -> EmailMessage:
     msg.set_content(report.markdown)
     cid = make_msgid(domain="arxiv-digest.local")
     # digest.html points at the chart by file name (it sits beside it on disk); in the mail it is a cid: part.
-    html = report.html.replace(f'src="{report.chart_name}"', f'src="cid:{cid[1:-1]}"')
+    html = report.email_body.replace(f'src="{report.chart_name}"', f'src="cid:{cid[1:-1]}"')
     msg.add_alternative(html, subtype="html")
     msg.get_payload()[1].add_related(
         report.chart, maintype="image", subtype="png", cid=cid, filename=report.chart_name, disposition="inline"
     )
+    if report.email_body != report.html:
+        # The body lists only part of each topic's papers; the reader gets every paper in the attachment.
+        msg.add_attachment(report.html.encode("utf-8"), maintype="text", subtype="html", filename="digest.html")
     return msg
 
 

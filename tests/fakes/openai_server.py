@@ -68,6 +68,65 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(ascii_chars / 4) + (len(text) - ascii_chars)
 
 
+# Real length: a model writes about 95-character Korean sentences, 4 per part ({subject}, {name} filled in).
+SUMMARY_PARTS = {
+    "keywords": [
+        (
+            "{subject} 분야에서는 효율성과 일반화 성능을 함께 끌어올리려는 시"
+            "도가 여러 논문에 공통으로 나타나고 있습니다."
+        ),
+        (
+            "여러 논문이 공개된 대규모 벤치마크와 실제 환경 데이터를 함께 사용해 제"
+            "안한 방법의 성능을 꼼꼼하게 검증합니다."
+        ),
+        (
+            "사전 학습된 대형 모델을 그대로 두고 작은 모듈만 추가로 학습하는 가벼운"
+            " 적응 방식이 자주 등장하는 흐름입니다."
+        ),
+        (
+            "평가 지표의 신뢰성과 재현 가능성을 높이려는 새로운 데이터셋과 평가 프로"
+            "토콜 제안도 눈에 띄게 늘어나고 있습니다."
+        ),
+    ],
+    "impact": [
+        (
+            "{subject} 연구자들은 오늘 제안된 방법을 기준선으로 삼아 더 공정"
+            "하고 재현 가능한 비교 실험을 설계할 수 있습니다."
+        ),
+        (
+            "산업 현장에서는 추론 비용과 메모리 사용량이 줄어든 만큼 더 작은 장비에"
+            "서도 모델을 실제 서비스에 배포할 수 있습니다."
+        ),
+        (
+            "의료, 교육, 로보틱스처럼 데이터가 부족한 응용 분야에서도 적은 학습 데"
+            "이터로 쓸 만한 성능을 기대할 수 있게 됩니다."
+        ),
+        ("다만 실험이 주로 영어 데이터와 공개 벤치마크에 치우쳐 있어 한국어 환경에서의 검증은 별도로 필요해 보입니다."),
+    ],
+    "outlook": [
+        (
+            "종합하면 {subject} 분야는 더 적은 비용으로 더 넓은 상황에 일반"
+            "화되는 방법을 찾는 방향으로 빠르게 움직이고 있습니다."
+        ),
+        ("앞으로는 더 큰 규모의 모델과 실제 사용자 환경에서 같은 이득이 유지되는지 확인하는 후속 연구가 주목됩니다."),
+        ("공개된 코드와 데이터셋을 바탕으로 한 재현 실험과 한국어를 포함한 다국어 환경으로의 확장도 지켜볼 만합니다."),
+        ("평가 방법 자체를 개선하려는 시도가 늘어나는 만큼 벤치마크 점수 이외의 신뢰성 지표에도 관심이 커질 것입니다."),
+    ],
+}
+SUMMARY_PER_PAPER = {
+    "themes": (
+        "{name} 논문은 {subject} 분야에서 오래 남아 있던 핵심 문제"
+        "를 새로운 학습 방법과 평가 절차로 다시 정의하고 해결합니다."
+    ),
+    "key_points": (
+        "{name} 논문은 공개 벤치마크에서 기존 최고 성능 방법보다 정확도를 "
+        "수 퍼센트포인트 높이고 계산 비용은 줄였다고 보고합니다."
+    ),
+    "line": ("{name}은 기존 방법의 한계를 짚고 새로운 구조를 제안해 공개 벤치마크에서 더 높은 성능을 보였습니다."),
+    "gist": ("오늘 {subject} 분야는 비용을 줄이면서 일반화 성능을 높이려는 연구가 중심을 이룹니다."),
+}
+
+
 @dataclass
 class Fault:
     kind: str
@@ -316,20 +375,19 @@ class FakeOpenAI:
         return {"papers": items}
 
     def _summary(self, ids: list[tuple[str, str]], topic: str | None, fault: Fault | None) -> dict:
-        names = [f"'{title[:40]}'" for _, title in ids]
+        names = [f"'{_short(title)}'" for _, title in ids]
         subject = topic or "이 주제"
+        per = {k: v.replace("{subject}", subject) for k, v in SUMMARY_PER_PAPER.items()}
         answer = {
-            "themes": [f"{n} 논문은 {subject} 분야의 핵심 문제를 새로운 방법으로 다룹니다." for n in names],
-            "keywords": [
-                f"{subject} 분야에서 효율성과 일반화가 공통 키워드로 나타납니다.",
-                "여러 논문이 대규모 벤치마크로 성능을 검증합니다.",
-            ],
-            "key_points": [f"{n} 논문은 기존 방법보다 높은 성능을 보고합니다." for n in names],
-            "impact": [f"{subject} 연구와 산업 응용 모두에 실질적인 영향을 줄 것으로 보입니다."],
-            "outlook": ["앞으로 더 큰 규모의 검증과 실제 배포 사례가 주목됩니다."],
+            "themes": [per["themes"].replace("{name}", n) for n in names],
+            "keywords": [t.replace("{subject}", subject) for t in SUMMARY_PARTS["keywords"]],
+            "key_points": [per["key_points"].replace("{name}", n) for n in names],
+            "impact": [t.replace("{subject}", subject) for t in SUMMARY_PARTS["impact"]],
+            "outlook": [t.replace("{subject}", subject) for t in SUMMARY_PARTS["outlook"]],
             "paper_lines": [
-                {"id": paper_id, "line": f"{title[:50]}: 핵심 기여를 한 줄로 정리합니다."} for paper_id, title in ids
+                {"id": paper_id, "line": per["line"].replace("{name}", f"'{_short(title)}'")} for paper_id, title in ids
             ],
+            "gist": per["gist"],
         }
         if fault and fault.kind == "hostile":
             answer["themes"].insert(0, f"{HOSTILE['script']} 위험한 텍스트 {HOSTILE['link']} 입니다.")
@@ -343,6 +401,12 @@ class FakeOpenAI:
         if fault and fault.kind == "missing_ids":
             answer["paper_lines"] = answer["paper_lines"][1:]
         return answer
+
+
+def _short(title: str) -> str:
+    """A paper's short name, as a model calls it: the part before a colon, else its first words."""
+    head, colon, _ = title.partition(":")
+    return head.strip()[:40] if colon and len(head.strip()) <= 40 else " ".join(title.split()[:4])[:40]
 
 
 def _strict_problem(node, where: str) -> str | None:
