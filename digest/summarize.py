@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -128,8 +129,14 @@ def _best(paper: Paper, pattern: re.Pattern, used: set[str] = frozenset()) -> st
 
 
 def _phrases(paper: Paper) -> dict[str, str]:
-    """Noun-phrase-like terms of a paper (lower-cased key -> surface form): runs of content words of one
-    to three words; a single word only when it looks like a name (LLM, RAG, LoRA, vision-language)."""
+    return _text_phrases(f"{paper.title}. {paper.abstract}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_phrases(text: str) -> dict[str, str]:
+    """Noun-phrase-like terms of a text (lower-cased key -> surface form): runs of content words of one
+    to three words; a single word only when it looks like a name (LLM, RAG, LoRA, vision-language).
+    Cached: every topic's keywords are weighed against the same day."""
     found: dict[str, str] = {}
     run: list[str] = []
 
@@ -144,7 +151,7 @@ def _phrases(paper: Paper) -> dict[str, str]:
                 found.setdefault(" ".join(w.lower() for w in words), " ".join(words))
         run.clear()
 
-    for token in _TOKEN.findall(_URL.sub(" ", f"{paper.title}. {paper.abstract}")):
+    for token in _TOKEN.findall(_URL.sub(" ", text)):
         if not any(ch.isalpha() for ch in token) or token.lower() in _STOP or len(token) < 2:
             flush()
         else:
