@@ -74,18 +74,20 @@ def test_full_day_reaches_two_chats_and_two_recipients_exactly_once(tmp_path, rs
     assert not telegram.rejected
     for chat in CHATS:
         sent = telegram.for_chat(chat)
-        assert [s.method for s in sent] == ["sendPhoto"] + ["sendMessage"] * (len(sent) - 2) + ["sendDocument"]
-        photo, messages, document = sent[0], sent[1:-1], sent[-1]
+        # compact (the default): the chart, one message that holds the must-reads and every topic, the file
+        assert [s.method for s in sent] == ["sendPhoto", "sendMessage", "sendDocument"]
+        photo, message, document = sent
         assert photo.file == chart and photo.content_type == "image/png"
         assert photo.text.startswith("Daily Artificial Intelligence Insights") and "532편" in photo.text
         assert utf16_len(photo.text) <= 1024
-        assert all(m.parse_mode == "HTML" and m.link_preview_options == {"is_disabled": True} for m in messages)
-        assert all(1 <= utf16_len(m.text) <= 4096 for m in messages)
-        for topic in data["summaries"]:  # each topic starts a message: split at topic boundaries
-            assert sum(m.text.startswith(f"▍{topic} (") for m in messages) == 1
-        links = set(re.findall(r'href="(https://arxiv\.org/abs/[^"]+)"', "".join(m.raw for m in messages)))
-        assert links == {p["url"] for p in data["papers"] if p["selected"]}
-        assert messages[-1].text.rstrip().endswith("LLM 미사용")  # the footer line closes the report
+        assert message.parse_mode == "HTML" and message.link_preview_options == {"is_disabled": True}
+        assert 1 <= utf16_len(message.text) <= 4096
+        assert message.text.startswith("⭐ 오늘의 핵심 논문")
+        links = re.findall(r'href="(https://arxiv\.org/abs/[^"]+)"', message.raw)
+        assert links == [f"https://arxiv.org/abs/{i}" for i in data["must_reads"]] and len(links) == 5
+        for topic, summary in data["summaries"].items():  # one line per topic: name, count, gist
+            assert f"▍{topic} {summary['total']}편 — {summary['gist']}" in message.text
+        assert "LLM 미사용" in message.text
         assert document.file == markdown.encode() and document.filename == f"digest-{DATE}.md"
     assert [s.text for s in telegram.for_chat(CHATS[0])] == [s.text for s in telegram.for_chat(CHATS[1])]
 
@@ -94,13 +96,20 @@ def test_full_day_reaches_two_chats_and_two_recipients_exactly_once(tmp_path, rs
         mail = received.message
         assert mail["Subject"] == f"[arXiv 다이제스트] {DATE} · 532편"
         assert mail["To"] == received.recipients[0]
-        assert mail.get_content_type() == "multipart/alternative"
-        plain, related = mail.get_payload()
-        assert plain.get_content_type() == "text/plain" and plain.get_content().rstrip() == markdown.rstrip()
+        # The body lists part of each topic's papers (Gmail clips big mails); every paper is attached.
+        assert mail.get_content_type() == "multipart/mixed"
+        alternative, attached = mail.get_payload()
+        assert attached.get_filename() == "digest.html"
+        assert attached.get_content().replace("\r\n", "\n") == (report / "digest.html").read_text()
+        plain, related = alternative.get_payload()
+        text = plain.get_content().replace("\r\n", "\n")
+        assert plain.get_content_type() == "text/plain" and text.rstrip() == markdown.rstrip()
         assert related.get_content_type() == "multipart/related"
         body, image = related.get_payload()
+        html_body = body.get_content()
         cid = image["Content-ID"].strip("<>")
-        assert f'src="cid:{cid}"' in body.get_content() and f'src="paper_{DATE}.png"' not in body.get_content()
+        assert f'src="cid:{cid}"' in html_body and f'src="paper_{DATE}.png"' not in html_body
+        assert len(html_body.encode()) <= 90_000 and "첨부한 digest.html에 모든 논문이 있습니다" in html_body
         assert image.get_content_type() == "image/png" and image.get_payload(decode=True) == chart
     assert smtp.logins and all(ok for _, ok in smtp.logins)
 
@@ -200,7 +209,9 @@ def test_a_run_that_stopped_midway_resumes_without_repeating_what_arrived(
     tmp_path, rss_server, telegram, smtp, run_cli
 ):
     telegram.script("sendMessage", 502, "Bad Gateway", chat_id=-1001, times=3)  # 1 + max_retries
-    config = delivery_config(tmp_path, rss_server.url, telegram, smtp, delivery__email__enabled=False)
+    config = delivery_config(
+        tmp_path, rss_server.url, telegram, smtp, delivery__email__enabled=False, delivery__telegram__format="full"
+    )
     result = run_cli("run", "--config", config, env=ENV)
     assert result.exit_code == 1
     total = len(telegram.for_chat(-1002))
@@ -301,3 +312,59 @@ def demo_report(tmp_path, run_cli, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert run_cli("demo").exit_code == 0
     return tmp_path / "output" / DATE
+
+
+def test_a_715_paper_day_with_real_length_korean_fits_a_phone_in_compact_and_stays_valid_in_full(
+    tmp_path, telegram, smtp, run_cli
+):
+    """The 715-paper day (no real day has 715 in the fixtures: bench/days.py composes it from the real
+    2026-06-30 and 2026-07-01 papers) through the LLM path, against the fake writing real-length Korean."""
+    from bench.days import CATEGORIES, synthetic_day
+    from tests.fakes.http import FakeServer, Response
+    from tests.fakes.telegram import parse_html
+
+    day = synthetic_day(715)
+    date = day.date.isoformat()
+    with FakeServer() as rss, FakeOpenAI() as llm_server:
+        rss.route(f"/rss/{CATEGORIES}", Response(200, day.feed, {"Content-Type": "application/rss+xml"}))
+        settings = {
+            "delivery__email__enabled": False,
+            "delivery__telegram__chat_ids": [CHATS[0]],
+            "llm__base_url": llm_server.url,
+            "site__base_url": "https://digest.example/",
+        }
+        config = delivery_config(tmp_path, rss.url, telegram, smtp, **settings)
+        result = run_cli("run", "--config", config, env={**ENV, "OPENAI_API_KEY": LLM_KEY})
+        assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "output" / date / "digest.json").read_text())
+    assert len(data["papers"]) == 715 and data["llm"]["used"]
+
+    sent = telegram.for_chat(CHATS[0])
+    methods = [s.method for s in sent]
+    assert methods[0] == "sendPhoto" and methods[-1] == "sendDocument" and methods.count("sendPhoto") == 1
+    messages = sent[1:-1]
+    assert 1 <= len(messages) <= 2 and all(s.method == "sendMessage" for s in messages)
+    assert sum(utf16_len(m.text) for m in messages) <= 6000
+    first_links = re.findall(r'href="([^"]+)"', messages[0].raw)
+    assert [f"https://arxiv.org/abs/{i}" for i in data["must_reads"]] == first_links[:5]
+    assert f"https://digest.example/{date}/" in "".join(m.raw for m in messages)
+    for topic, summary in data["summaries"].items():
+        assert summary["gist"] and f"▍{topic} {summary['total']}편 — {summary['gist']}" in messages[0].text
+    assert not telegram.rejected
+
+    full = delivery_config(
+        tmp_path, "http://127.0.0.1:9", telegram, smtp, **settings, delivery__telegram__format="full"
+    )
+    before = len(sent)
+    result = run_cli("send", "--config", full, "--date", date, "--channel", "telegram", env=ENV)
+    assert result.exit_code == 0, result.output
+    again = telegram.for_chat(CHATS[0])[before:]
+    assert not telegram.rejected
+    assert again[0].method == "sendPhoto" and again[-1].method == "sendDocument"
+    messages = again[1:-1]
+    for m in messages:  # valid for Telegram: its entities parse, and the text fits
+        assert parse_html(m.raw) == m.text and 1 <= utf16_len(m.text) <= 4096
+    assert messages[0].text.startswith("⭐ 오늘의 핵심 논문")
+    for topic in data["summaries"]:  # each topic starts a message, its synthesis folded
+        starts = [m for m in messages if m.text.startswith(f"▍{topic} (")]
+        assert len(starts) == 1 and "<blockquote expandable>" in starts[0].raw

@@ -40,7 +40,7 @@ def build_message(report: Report, sender: str, recipient: str) -> EmailMessage:
     if report.email_body != report.html and not report.digest.day_url:
         # The body lists only part of each topic's papers and there is no site page to link: the reader
         # gets every paper in the attachment, as the body says.
-        msg.add_attachment(report.html.encode("utf-8"), maintype="text", subtype="html", filename="digest.html")
+        msg.add_attachment(report.html, subtype="html", filename="digest.html")
     return msg
 
 
