@@ -38,7 +38,14 @@ _OUTLOOK = re.compile(
 # Background sentences (the state of the field, its problems) are not results nor an outlook.
 _BACKGROUND = re.compile(
     r"\b(however|remains?|recent(ly)?|existing|have (shown|become|emerged)|has (shown|become|emerged)|"
-    r"challeng\w*|limited|suffer\w*|struggle\w*|despite|although|typically|often|widely|increasingly)\b",
+    r"challeng\w*|limited|suffer\w*|struggle\w*|despite|although|typically|often|widely|increasingly|"
+    r"we argue|traditional\w*|conventional\w*|historic\w*|trends?|poses?)\b",
+    re.IGNORECASE,
+)
+# What a result means beyond the benchmark: who can use it, what it makes possible or cheaper.
+_IMPACT = re.compile(
+    r"\b(enabl\w*|practical\w*|deploy\w*|real-world|applications?|scal(able|es|ing)|cost\w*|efficien\w*|"
+    r"clinical\w*|industr\w*|robust\w*|generali[sz]\w*|outperform\w*|improv\w*|reduc\w*)\b",
     re.IGNORECASE,
 )
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -109,6 +116,9 @@ def _pick(paper: Paper, pattern: re.Pattern, fallback_index: int = 0) -> str:
             return sentence
     if not found:
         return paper.title
+    plain = [sentence for sentence in found if not _BACKGROUND.search(sentence)]  # not the field's background
+    if plain and fallback_index == 0:
+        return plain[0]
     return found[min(fallback_index, len(found) - 1)]
 
 
@@ -212,17 +222,22 @@ def extractive_summary(topic: str, selected: list[Paper], members: list[Paper], 
         if terms
         else ["선정된 논문들 사이에 반복되는 핵심어가 뚜렷하지 않습니다."]
     )
-    used = {_pick(p, _CONTRIBUTION) for p in selected}  # a sentence serves one part only
-    contributions = [f"{short_name(p)}: {shorten(_pick(p, _CONTRIBUTION))}" for p in selected]
-    impact = []
-    for p in selected:
-        if found := _best(p, _RESULT, used):
-            used.add(found)
-            impact.append(f"{short_name(p)}: {shorten(found)}")
-    if not impact:
-        impact = ["선정된 논문의 초록에 수치로 보고된 결과 문장이 없습니다."]
-    outlook = [f"이 주제로 오늘 {total}편이 발표되었고, 중요도 순으로 {len(selected)}편을 골랐습니다."]
-    outlook += [f"{short_name(p)}: {shorten(found)}" for p in selected if (found := _best(p, _OUTLOOK, used))][:3]
+    # Each abstract sentence serves one part only: the paper's line says what it does, the key points
+    # what it measured, the impact what that makes possible, the outlook where it leads.
+    used = {_pick(p, _CONTRIBUTION) for p in selected}
+
+    def take(pattern: re.Pattern) -> list[str]:
+        found = []
+        for p in selected:
+            if sentence := _best(p, pattern, used):
+                used.add(sentence)
+                found.append(f"{short_name(p)}: {shorten(sentence)}")
+        return found
+
+    key_points = take(_RESULT) or ["선정된 논문의 초록에 수치로 보고된 결과 문장이 없습니다."]
+    ahead = take(_OUTLOOK)[:3]
+    impact = take(_IMPACT)[:4] or ["선정된 논문의 초록에 응용이나 파급 효과를 말하는 문장이 없습니다."]
+    outlook = [f"이 주제로 오늘 {total}편이 발표되었고, 중요도 순으로 {len(selected)}편을 골랐습니다.", *ahead]
     lines = {p.id: shorten(_pick(p, _CONTRIBUTION), 200) for p in selected}
     named = "·".join(t for t, _ in terms[:3])
     gist = (
@@ -232,7 +247,7 @@ def extractive_summary(topic: str, selected: list[Paper], members: list[Paper], 
         if selected
         else f"{total}편 (초록 발췌)."
     )
-    return TopicSummary(topic, [themes, keywords, contributions, impact, outlook], lines, EXTRACTIVE, gist)
+    return TopicSummary(topic, [themes, keywords, key_points, impact, outlook], lines, EXTRACTIVE, gist)
 
 
 def llm_summary(
