@@ -368,3 +368,26 @@ def test_a_715_paper_day_with_real_length_korean_fits_a_phone_in_compact_and_sta
     for topic in data["summaries"]:  # each topic starts a message, its synthesis folded
         starts = [m for m in messages if m.text.startswith(f"▍{topic} (")]
         assert len(starts) == 1 and "<blockquote expandable>" in starts[0].raw
+
+
+def test_compact_takes_a_second_message_only_when_4096_characters_cannot_hold_it(tmp_path):
+    from digest.deliver.report import Report
+    from digest.deliver.telegram import render_parts
+    from tests.fakes.telegram import parse_html
+    from tests.test_render import _day_digest
+
+    def messages(digest):
+        report = Report(tmp_path, digest, "# md", "<html></html>", b"png")
+        parts = render_parts(report, fmt="compact")
+        assert [p.method for p in parts][0] == "sendPhoto" and parts[-1].method == "sendDocument"
+        return [p.text for p in parts[1:-1]]
+
+    digest = _day_digest(n_papers=120)
+    assert len(messages(digest)) == 1
+    for section in digest.sections:  # gists far longer than asked: the topic lines overflow one message
+        section.summary.gist = "오늘 이 주제는 " + "비용을 줄이면서 일반화 성능을 높이려는 연구가 중심을 이룹니다 " * 9
+    long = messages(digest)
+    assert len(long) == 2
+    for text in long:
+        assert 0 < utf16_len(parse_html(text)) <= 4096
+    assert all(f"https://arxiv.org/abs/{i}" in long[0] for i in digest.must_reads)
