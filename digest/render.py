@@ -146,21 +146,18 @@ def render_html(
     *,
     chart_src: str | None = None,
     list_limit: int | None = None,
-    email: bool = False,
 ) -> str:
     """digest.html: every paper of the day under its topic. `list_limit` keeps only that many per topic's
     every-paper list (titles only), for an email that must stay under Gmail's clipping size."""
     template = env.get_template("digest.html.j2")
-    return template.render(
-        **template_context(digest), chart_src=chart_src or digest.chart_name, list_limit=list_limit, email=email
-    )
+    return template.render(**template_context(digest), chart_src=chart_src or digest.chart_name, list_limit=list_limit)
 
 
 def render_email_html(digest: Digest, env: Environment, budget: int = EMAIL_HTML_BUDGET) -> str:
     """The email body: digest.html whole when it fits in `budget` bytes, else with each topic's every-paper
     list cut to titles of its most important papers (pointing to the full list) until it fits."""
     for limit in (None, 40, 20, 10, 5, 0):
-        html_text = render_html(digest, env, list_limit=limit, email=True)
+        html_text = render_html(digest, env, list_limit=limit)
         if len(html_text.encode("utf-8")) <= budget:
             return html_text
     return html_text

@@ -109,17 +109,15 @@ def short_name(paper: Paper) -> str:
     return " ".join(words[:6]) + ("…" if len(words) > 6 else "")
 
 
-def _pick(paper: Paper, pattern: re.Pattern, fallback_index: int = 0) -> str:
+def _pick(paper: Paper, pattern: re.Pattern) -> str:
+    """The first abstract sentence matching `pattern`, else the first that is not the field's background."""
     found = sentences(paper.abstract)
     for sentence in found:
         if pattern.search(sentence):
             return sentence
     if not found:
         return paper.title
-    plain = [sentence for sentence in found if not _BACKGROUND.search(sentence)]  # not the field's background
-    if plain and fallback_index == 0:
-        return plain[0]
-    return found[min(fallback_index, len(found) - 1)]
+    return next((sentence for sentence in found if not _BACKGROUND.search(sentence)), found[0])
 
 
 def _best(paper: Paper, pattern: re.Pattern, used: set[str] = frozenset()) -> str | None:

@@ -208,7 +208,7 @@ def test_email_body_is_trimmed_to_its_budget_and_points_to_the_full_list():
     for paper_id in d.must_reads:  # what matters most is never trimmed
         assert f"https://arxiv.org/abs/{paper_id}" in email
     small = _day_digest(n_papers=20)
-    assert render_email_html(small, environment()) == render_html(small, environment(), email=True)
+    assert render_email_html(small, environment()) == render_html(small, environment())
 
 
 def test_offline_keywords_are_distinctive_phrases_not_generic_words():
