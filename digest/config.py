@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -158,12 +159,22 @@ class StateConfig(Strict):
 
 
 class SiteConfig(Strict):
-    enabled: bool = True
+    enabled: bool = True  # `digest run` and `digest backfill` refresh the archive site after each report
     dir: Path = Path("output/site")
-    base_url: str | None = None  # where the site is published; reports then link each day's page
+    base_url: str | None = None  # where the site is published; then Telegram and email link each day's page
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError(f"not an http(s) URL of a folder: {value!r}")
+        return value.rstrip("/") + "/"
 
     def day_url(self, date: dt.date) -> str | None:
-        return f"{self.base_url.rstrip('/')}/{date.isoformat()}/" if self.base_url else None
+        """The published URL of a day's page, or None without base_url."""
+        return f"{self.base_url}{date.isoformat()}/" if self.base_url else None
 
 
 class LogConfig(Strict):

@@ -192,7 +192,7 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         usage=llm_stages.digest_usage(store, date, [s.name for s in sections], llm.model) if llm else LLMUsage(),
         llm_used=llm is not None,
         must_reads=must,
-        day_url=config.site.day_url(date),
+        site_url=config.site.day_url(date),
     )
     with reporter.stage("render") as stage:
         report_dir = write_report(digest, config.output_dir, config.templates_override)

@@ -131,7 +131,7 @@ def template_context(digest: Digest) -> dict:
         "usage": digest.usage,
         "footer": footer_line(digest),
         "must_reads": must_read_items(digest),
-        "day_url": digest.day_url,
+        "site_url": digest.site_url,
         "OTHER": OTHER,
     }
 
@@ -169,7 +169,7 @@ def digest_json(digest: Digest) -> dict:
         "schema_version": SCHEMA_VERSION,
         "date": digest.date.isoformat(),
         "title": digest.title,
-        "day_url": digest.day_url,
+        "site_url": digest.site_url,
         "must_reads": list(digest.must_reads),
         "counts": digest.counts,
         "total": len(digest.papers),
@@ -204,6 +204,7 @@ def digest_json(digest: Digest) -> dict:
                 "importance": digest.assignments[p.id].importance,
                 "classified_by": digest.assignments[p.id].method,
                 "selected": p.id in digest.selected,
+                "line": digest.line_for(p.id),  # the Korean line, where the topic summary wrote one
             }
             for p in digest.papers
         ],

@@ -92,7 +92,7 @@ def test_rebuilt_report_reuses_its_chart_and_redraws_a_changed_one(tmp_path, mon
 # ----- the phone digest: must-reads, every paper, reading quality -----
 
 
-def _day_digest(n_papers=60, must=5, llm=True, day_url=None):
+def _day_digest(n_papers=60, must=5, llm=True, site_url=None):
     """A real slice of the 2026-06-30 day, classified offline, summarized extractively (or marked as LLM)."""
     from digest.classify import OfflineClassifier
     from digest.config import Config
@@ -122,7 +122,7 @@ def _day_digest(n_papers=60, must=5, llm=True, day_url=None):
         counts=topic_counts(config, papers, assignments),
         llm_used=llm,
         must_reads=chosen_ids,
-        day_url=day_url,
+        site_url=site_url,
     )
 
 
@@ -177,7 +177,7 @@ def test_digest_html_lists_every_paper_of_the_day_once_with_pdf_and_authors():
 
 
 def test_digest_json_has_every_paper_must_reads_and_a_schema_version(tmp_path):
-    d = _day_digest(day_url="https://digest.example/2026-06-30/")
+    d = _day_digest(site_url="https://digest.example/2026-06-30/")
     data = json.loads((write_report(d, tmp_path) / "digest.json").read_text())
     assert data["schema_version"] == 2 and data["must_reads"] == d.must_reads
     assert len(data["papers"]) == len(d.papers)
@@ -193,7 +193,7 @@ def test_more_papers_line_points_to_something_the_reader_has():
     d = _day_digest(n_papers=200)
     md = render_markdown(d, environment())
     assert "digest.json" not in md and "전체 목록은 digest.html" in md
-    with_site = render_markdown(_day_digest(n_papers=200, day_url="https://digest.example/2026-06-30/"), environment())
+    with_site = render_markdown(_day_digest(n_papers=200, site_url="https://digest.example/2026-06-30/"), environment())
     assert "목록: https://digest.example/2026-06-30/" in with_site
 
 

@@ -37,7 +37,7 @@ def build_message(report: Report, sender: str, recipient: str) -> EmailMessage:
     msg.get_payload()[1].add_related(
         report.chart, maintype="image", subtype="png", cid=cid, filename=report.chart_name, disposition="inline"
     )
-    if report.email_body != report.html and not report.digest.day_url:
+    if report.email_body != report.html and not report.digest.site_url:
         # The body lists only part of each topic's papers and there is no site page to link: the reader
         # gets every paper in the attachment, as the body says.
         msg.add_attachment(report.html, subtype="html", filename="digest.html")

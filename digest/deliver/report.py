@@ -85,5 +85,5 @@ def _digest(data: dict) -> Digest:
         usage=usage,
         llm_used=bool(llm.get("used")),
         must_reads=[i for i in data.get("must_reads", []) if i in papers],
-        day_url=data.get("day_url"),
+        site_url=data.get("site_url"),
     )
