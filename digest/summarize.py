@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from digest.llm import LLM
 
 EXTRACTIVE = "extractive"
-EXTRACTIVE_VERSION = 2  # part of the stored extractive summaries' setup key: bump when their shape changes
+EXTRACTIVE_VERSION = 3  # part of the stored extractive summaries' setup key: bump when their shape changes
 LLM_METHOD = "llm"
 MAX_LINE_CHARS = 240
 MAX_GIST_CHARS = 120
@@ -92,8 +92,23 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_SPLIT.split(flat) if len(s.strip()) > 40]
 
 
+# Openers that lean on the sentence before ("Furthermore, we ..."): a sentence quoted alone reads better without.
+_LEAD_IN = re.compile(
+    r"^(?:furthermore|moreover|additionally|in addition|finally|specifically|here|to this end|"
+    r"to (?:address|tackle|bridge|solve|overcome) (?:this|these|that|such)(?: \w+){0,2}|"
+    r"in this (?:paper|work|study|letter)),\s+",
+    re.IGNORECASE,
+)
+
+
+def standalone(sentence: str) -> str:
+    """An abstract sentence without a lead-in that only makes sense after the sentence before it."""
+    rest = _LEAD_IN.sub("", sentence, count=1)
+    return rest[:1].upper() + rest[1:] if rest != sentence else sentence
+
+
 def shorten(text: str, limit: int = MAX_LINE_CHARS) -> str:
-    text = text.strip()
+    text = standalone(text.strip())
     if len(text) <= limit:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0]
@@ -239,11 +254,11 @@ def extractive_summary(topic: str, selected: list[Paper], members: list[Paper], 
     lines = {p.id: shorten(_pick(p, _CONTRIBUTION), 200) for p in selected}
     named = "·".join(t for t, _ in terms[:3])
     gist = (
-        f"{total}편, 두드러진 표현은 {named}입니다 (초록 발췌)."
+        f"두드러진 표현: {named} (초록 발췌)"
         if named
-        else f"{total}편, 대표 논문은 '{short_name(selected[0])}'입니다 (초록 발췌)."
+        else f"대표 논문: '{short_name(selected[0])}' (초록 발췌)"
         if selected
-        else f"{total}편 (초록 발췌)."
+        else "초록 발췌"
     )
     return TopicSummary(topic, [themes, keywords, key_points, impact, outlook], lines, EXTRACTIVE, gist)
 
