@@ -227,3 +227,15 @@ def test_offline_keywords_are_distinctive_phrases_not_generic_words():
     assert "gaussian splatting" in terms
     generic = {"fast", "features", "cost", "model", "results", "performance", "data", "method"}
     assert not generic & set(terms)
+
+
+def test_offline_summary_uses_each_abstract_sentence_once_and_skips_background():
+    d = _day_digest(n_papers=200, llm=False)
+    for section in d.sections:
+        results, impact, outlook = (section.summary.sections[i] for i in (2, 3, 4))
+        quoted = [s.split(": ", 1)[1] for s in results + impact + outlook[1:] if ": " in s]
+        lines = list(section.summary.paper_lines.values())
+        assert len(set(quoted + lines)) == len(quoted + lines), section.name  # no sentence twice
+        for sentence in quoted + lines:
+            assert not sentence.lower().startswith(("however", "furthermore", "in this paper", "to address this"))
+        assert "편, " not in section.summary.gist and section.summary.gist.endswith("(초록 발췌)")
