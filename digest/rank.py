@@ -5,8 +5,10 @@ One function decides, so that relevance to `interests` can later join importance
 
 from __future__ import annotations
 
+import dataclasses
+
 from digest.config import OTHER
-from digest.models import Assignment, Paper
+from digest.models import Assignment, Digest, Paper
 
 PER_TOPIC = 2  # a sensible spread: no topic takes more than this while others have candidates
 
@@ -49,3 +51,17 @@ def must_reads(
             picked.append(best[1])
             taken[best[2]] = taken.get(best[2], 0) + 1
     return picked
+
+
+def for_topics(digest: Digest, topics: list[str] | tuple[str, ...], count: int) -> Digest:
+    """The digest as a target that wants only `topics` sees it: those topics' sections and counts, and
+    must-reads drawn again from their selected papers (so a one-topic chat still gets `count` of them)."""
+    wanted = set(topics)
+    sections = [s for s in digest.sections if s.name in wanted]
+    selected = [p for s in sections for p in s.papers]
+    return dataclasses.replace(
+        digest,
+        sections=sections,
+        counts={name: n for name, n in digest.counts.items() if name in wanted},
+        must_reads=must_reads(selected, digest.assignments, [s.name for s in sections], count),
+    )

@@ -391,3 +391,19 @@ def test_compact_takes_a_second_message_only_when_4096_characters_cannot_hold_it
     for text in long:
         assert 0 < utf16_len(parse_html(text)) <= 4096
     assert all(f"https://arxiv.org/abs/{i}" in long[0] for i in digest.must_reads)
+
+
+def test_a_chat_that_wants_some_topics_gets_those_and_must_reads_drawn_from_them(tmp_path):
+    from digest.deliver.report import Report
+    from digest.deliver.telegram import render_parts
+    from tests.test_render import _day_digest
+
+    digest = _day_digest(n_papers=200)
+    report = Report(tmp_path, digest, "# md", "<html></html>", b"png")
+    [message] = [p.text for p in render_parts(report, fmt="compact", topics=["Computer Vision"])[1:-1]]
+    vision = {p.id for s in digest.sections if s.name == "Computer Vision" for p in s.papers}
+    links = re.findall(r'href="https://arxiv\.org/abs/([^"]+)"', message)
+    assert len(links) == 5 and set(links) <= vision  # five must-reads, all from the one topic it wants
+    text = to_plain(message)
+    assert "▍Computer Vision " in text
+    assert not any(f"▍{s.name} " in text for s in digest.sections if s.name != "Computer Vision")

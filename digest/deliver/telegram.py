@@ -18,6 +18,7 @@ import httpx
 from digest.config import TelegramConfig
 from digest.deliver.report import Report
 from digest.deliver.tghtml import CAPTION_LIMIT, fits, pack, split_html, to_plain
+from digest.rank import for_topics
 from digest.render import environment, template_context
 
 log = logging.getLogger("digest")
@@ -49,13 +50,21 @@ class Part:
     file: tuple[str, bytes, str] | None = None  # (filename, bytes, content type)
 
 
-def render_parts(report: Report, templates_override: Path | None = None, fmt: str = "compact") -> list[Part]:
+def render_parts(
+    report: Report,
+    templates_override: Path | None = None,
+    fmt: str = "compact",
+    topics: list[str] | tuple[str, ...] | None = None,
+) -> list[Part]:
     """The report as Telegram sends it: a photo with a caption, the messages, then digest.md.
 
     compact: the must-reads and one line per topic in one message (a second only when 4096 characters
     cannot hold it). full: the must-reads, then each topic starting its own message (its synthesis folded
-    in an expandable blockquote), the footer last. Every message fits Telegram's limits."""
+    in an expandable blockquote), the footer last. Every message fits Telegram's limits. A chat that wants
+    only some `topics` gets those, with must-reads drawn from them."""
     digest = report.digest
+    if topics is not None:
+        digest = for_topics(digest, topics, len(digest.must_reads))
     env = environment(templates_override)
     module = env.get_template("telegram.html.j2").make_module(template_context(digest))
     caption = split_html(str(module.caption()).strip(), CAPTION_LIMIT)
