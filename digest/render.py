@@ -20,9 +20,9 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from markupsafe import Markup
 
 from digest.config import OTHER
+from digest.edition import report_folder
 from digest.models import SECTION_TITLES, Digest, Paper
 
-REPORT_FILES = ("digest.md", "digest.html", "digest.json", "email.html")
 SCHEMA_VERSION = 2  # digest.json: bump when a field changes meaning or goes away
 # Gmail clips an HTML body over about 102 KB; the email body stays well under it.
 EMAIL_HTML_BUDGET = 90_000
@@ -64,14 +64,12 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
-def environment(override: Path | None = None, *, autoescape_html: bool = True) -> Environment:
+def environment(override: Path | None = None) -> Environment:
     loaders = [FileSystemLoader(str(override))] if override else []
     loaders.append(FileSystemLoader(str(templates_dir())))
     env = Environment(
         loader=ChoiceLoader(loaders),
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False)
-        if autoescape_html
-        else False,
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -212,11 +210,11 @@ def digest_json(digest: Digest) -> dict:
 
 
 def write_report(digest: Digest, output_dir: Path, templates_override: Path | None = None) -> Path:
-    """Render everything into a temporary folder, then swap it into output_dir/DATE in one rename."""
+    """Render everything into a temporary folder, then swap it into the edition's folder in one rename."""
     from digest.chart import chart_key, render_chart, stored_key
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    final = output_dir / digest.date.isoformat()
+    final = report_folder(output_dir, digest.date)
     env = environment(templates_override)
     tmp = Path(tempfile.mkdtemp(prefix=f".{digest.date.isoformat()}-", dir=output_dir))
     tmp.chmod(0o755)  # mkdtemp makes it private; a report folder is for reading

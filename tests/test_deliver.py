@@ -1,4 +1,4 @@
-"""Delivery end to end: the real CLI, the real 532-paper day, a local Bot API server and a real SMTP server."""
+"""Delivery end to end: the real CLI, a small real day (50 papers), a local Bot API server and a real SMTP server."""
 
 import json
 import re
@@ -6,8 +6,10 @@ import sqlite3
 
 import pytest
 
+from digest.config import load_config
 from digest.deliver.tghtml import to_plain
-from tests.conftest import write_config
+from digest.pipeline import RunOptions, open_store, run_date
+from tests.conftest import SMALL_DAY, small_day, write_config
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.smtp import USER, FakeSMTP, self_signed_cert
 from tests.fakes.telegram import FakeTelegram, utf16_len
@@ -78,7 +80,7 @@ def test_full_day_reaches_two_chats_and_two_recipients_exactly_once(tmp_path, rs
         assert [s.method for s in sent] == ["sendPhoto", "sendMessage", "sendDocument"]
         photo, message, document = sent
         assert photo.file == chart and photo.content_type == "image/png"
-        assert photo.text.startswith("Daily Artificial Intelligence Insights") and "532편" in photo.text
+        assert photo.text.startswith("Daily Artificial Intelligence Insights") and f"{SMALL_DAY}편" in photo.text
         assert utf16_len(photo.text) <= 1024
         assert message.parse_mode == "HTML" and message.link_preview_options == {"is_disabled": True}
         assert 1 <= utf16_len(message.text) <= 4096
@@ -94,14 +96,11 @@ def test_full_day_reaches_two_chats_and_two_recipients_exactly_once(tmp_path, rs
     assert sorted(r.recipients for r in smtp.received) == [[r] for r in RECIPIENTS]
     for received in smtp.received:
         mail = received.message
-        assert mail["Subject"] == f"[arXiv 다이제스트] {DATE} · 532편"
+        assert mail["Subject"] == f"[arXiv 다이제스트] {DATE} · {SMALL_DAY}편"
         assert mail["To"] == received.recipients[0]
-        # The body lists part of each topic's papers (Gmail clips big mails); every paper is attached.
-        assert mail.get_content_type() == "multipart/mixed"
-        alternative, attached = mail.get_payload()
-        assert attached.get_filename() == "digest.html"
-        assert attached.get_content().replace("\r\n", "\n") == (report / "digest.html").read_text()
-        plain, related = alternative.get_payload()
+        # A small day: the body is the whole digest.html, so nothing is attached (a big day: see below).
+        assert mail.get_content_type() == "multipart/alternative"
+        plain, related = mail.get_payload()
         text = plain.get_content().replace("\r\n", "\n")
         assert plain.get_content_type() == "text/plain" and text.rstrip() == markdown.rstrip()
         assert related.get_content_type() == "multipart/related"
@@ -109,7 +108,9 @@ def test_full_day_reaches_two_chats_and_two_recipients_exactly_once(tmp_path, rs
         html_body = body.get_content()
         cid = image["Content-ID"].strip("<>")
         assert f'src="cid:{cid}"' in html_body and f'src="paper_{DATE}.png"' not in html_body
-        assert len(html_body.encode()) <= 90_000 and "첨부한 digest.html에 모든 논문이 있습니다" in html_body
+        assert html_body.replace("\r\n", "\n") == (report / "digest.html").read_text().replace(
+            f'src="paper_{DATE}.png"', f'src="cid:{cid}"'
+        )
         assert image.get_content_type() == "image/png" and image.get_payload(decode=True) == chart
     assert smtp.logins and all(ok for _, ok in smtp.logins)
 
@@ -282,7 +283,7 @@ def cert(tmp_path_factory):
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
-def test_email_over_tls_verifies_the_server_certificate(tmp_path, cert, security, run_cli, demo_report):
+def test_email_over_tls_verifies_the_server_certificate(tmp_path, cert, security, run_cli, built_report):
     with FakeSMTP(SMTP_PASSWORD, security=security, cert=cert) as server:
         settings = {
             "delivery__email__enabled": True,
@@ -307,10 +308,15 @@ def test_email_over_tls_verifies_the_server_certificate(tmp_path, cert, security
 
 
 @pytest.fixture
-def demo_report(tmp_path, run_cli, monkeypatch):
-    """The bundled real day built offline into tmp_path/output (what `digest demo` writes)."""
-    monkeypatch.chdir(tmp_path)
-    assert run_cli("demo").exit_code == 0
+def built_report(tmp_path):
+    """A small real day built offline, without delivery, into tmp_path/output."""
+    config = load_config(write_config(tmp_path))
+    store = open_store(config)
+    try:
+        listing = small_day()
+        run_date(config, store, RunOptions(date=listing.date, deliver=False, use_llm=False), lambda date: listing)
+    finally:
+        store.close()
     return tmp_path / "output" / DATE
 
 
@@ -377,7 +383,7 @@ def test_compact_takes_a_second_message_only_when_4096_characters_cannot_hold_it
     from tests.test_render import _day_digest
 
     def messages(digest):
-        report = Report(tmp_path, digest, "# md", "<html></html>", b"png")
+        report = Report(digest, "# md", "<html></html>", b"png")
         parts = render_parts(report, fmt="compact")
         assert [p.method for p in parts][0] == "sendPhoto" and parts[-1].method == "sendDocument"
         return [p.text for p in parts[1:-1]]
@@ -399,7 +405,7 @@ def test_a_chat_that_wants_some_topics_gets_those_and_must_reads_drawn_from_them
     from tests.test_render import _day_digest
 
     digest = _day_digest(n_papers=200)
-    report = Report(tmp_path, digest, "# md", "<html></html>", b"png")
+    report = Report(digest, "# md", "<html></html>", b"png")
     [message] = [p.text for p in render_parts(report, fmt="compact", topics=["Computer Vision"])[1:-1]]
     vision = {p.id for s in digest.sections if s.name == "Computer Vision" for p in s.papers}
     links = re.findall(r'href="https://arxiv\.org/abs/([^"]+)"', message)
@@ -407,3 +413,25 @@ def test_a_chat_that_wants_some_topics_gets_those_and_must_reads_drawn_from_them
     text = to_plain(message)
     assert "▍Computer Vision " in text
     assert not any(f"▍{s.name} " in text for s in digest.sections if s.name != "Computer Vision")
+
+
+def test_a_big_day_mails_a_trimmed_body_and_attaches_every_paper_unless_the_site_has_them(tmp_path):
+    from digest.deliver.email import build_message
+    from digest.deliver.report import Report
+    from digest.render import environment, render_email_html, render_html
+    from tests.test_render import _day_digest
+
+    for site in (None, "https://digest.example/2026-06-30/"):
+        digest = _day_digest(n_papers=532, site_url=site)
+        full = render_html(digest, environment())
+        body = render_email_html(digest, environment())
+        mail = build_message(Report(digest, "# md", full, b"png", body), "d@example.com", "r@example.com")
+        html_part = next(p for p in mail.walk() if p.get_content_type() == "text/html" and not p.get_filename())
+        assert len(html_part.get_content().encode()) <= 90_000
+        attached = [p.get_filename() for p in mail.walk() if p.get_filename() == "digest.html"]
+        if site:  # the body points to the site's day page; nothing attached
+            assert attached == [] and site in html_part.get_content()
+        else:
+            assert (
+                attached == ["digest.html"] and "첨부한 digest.html에 모든 논문이 있습니다" in html_part.get_content()
+            )
