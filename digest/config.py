@@ -181,10 +181,6 @@ class SiteConfig(Strict):
             raise ValueError(f"not an http(s) URL of a folder: {value!r}")
         return value.rstrip("/") + "/"
 
-    def day_url(self, date: dt.date) -> str | None:
-        """The published URL of a day's page, or None without base_url."""
-        return f"{self.base_url}{date.isoformat()}/" if self.base_url else None
-
 
 class LogConfig(Strict):
     file: Path | None = Path("output/digest.log")
@@ -206,8 +202,8 @@ class Config(Strict):
     llm: LLMConfig = Field(default_factory=LLMConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
-    state: StateConfig = Field(default_factory=StateConfig)
     site: SiteConfig = Field(default_factory=SiteConfig)
+    state: StateConfig = Field(default_factory=StateConfig)
     log: LogConfig = Field(default_factory=LogConfig)
 
     # Where the config file lives; relative paths and the .env file are resolved against it.
@@ -239,6 +235,10 @@ class Config(Strict):
     def templates_override(self) -> Path | None:
         """report.templates_dir resolved, or None for the built-in templates."""
         return self.resolve(self.report.templates_dir) if self.report.templates_dir else None
+
+    @property
+    def site_dir(self) -> Path:
+        return self.resolve(self.site.dir)
 
     @property
     def state_path(self) -> Path:

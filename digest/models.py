@@ -119,7 +119,7 @@ class Digest:
     usage: LLMUsage = field(default_factory=LLMUsage)
     llm_used: bool = False
     must_reads: list[str] = field(default_factory=list)  # paper ids, best first (digest/rank.py)
-    site_url: str | None = None  # this day's page on the published site (site.base_url), if any
+    site_url: str | None = None  # the day's page on the archive site (site.base_url set), for the messages
 
     @property
     def chart_name(self) -> str:

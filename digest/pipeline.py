@@ -14,12 +14,14 @@ from importlib import resources
 from pathlib import Path
 
 from digest import stages
+from digest.clock import SYSTEM_CLOCK, Clock
 from digest.config import OTHER, Config
 from digest.edition import Edition, edition_of, report_folder
 from digest.models import Assignment, Digest, Listing, LLMUsage, Paper
 from digest.progress import Reporter
 from digest.rank import must_reads
 from digest.render import write_report
+from digest.site import day_url, refresh_after_run
 from digest.store import Store
 
 DEMO_FEED = "demo-2026-06-30.xml.gz"
@@ -71,33 +73,37 @@ def run_latest(
     skip_if_built: bool = False,
     command: str = "run",
     reporter: Reporter | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> RunResult:
     """`digest run` and each scheduled fire, under the state lock: first the listing dates an earlier
-    latest-run missed (through the export API), then the latest listing (or `date`)."""
+    latest-run missed (through the export API), then the latest listing (or `date`). `clock` says what
+    "now" is: which listing is the latest, which dates were missed."""
     from digest.lock import state_lock
 
     reporter = reporter or Reporter()
     with state_lock(config.state_path, config.state.lock_timeout_seconds, reporter.note):
         store = open_store(config)
         try:
-            missed = catch_up(config, store, deliver=deliver, reporter=reporter) if date is None else []
+            missed = catch_up(config, store, deliver=deliver, reporter=reporter, clock=clock) if date is None else []
             options = RunOptions(date=date, force=force, deliver=deliver, command=command, skip_if_built=skip_if_built)
-            result = run_date(config, store, options, rss_fetcher(config), reporter)
+            result = run_date(config, store, options, rss_fetcher(config, clock), reporter)
         finally:
             store.close()
     result.catch_up_failed = missed
     return result
 
 
-def catch_up(config: Config, store: Store, *, deliver: bool, reporter: Reporter) -> list[dt.date]:
+def catch_up(
+    config: Config, store: Store, *, deliver: bool, reporter: Reporter, clock: Clock = SYSTEM_CLOCK
+) -> list[dt.date]:
     """Build the listing dates the latest-run path missed (see backfill.catch_up_range); the dates that failed."""
     from digest.backfill import FAILED, backfill, catch_up_range
 
-    window = catch_up_range(config, store)
+    window = catch_up_range(config, store, clock)
     if window is None:
         return []
     failed = []
-    for _, _, outcome in backfill(config, store, *window, deliver=deliver, reporter=reporter):
+    for _, _, outcome in backfill(config, store, *window, deliver=deliver, reporter=reporter, clock=clock):
         reporter.note(f"catch-up: {outcome.message}")
         if outcome.kind == FAILED:
             failed.append(outcome.date)
@@ -108,11 +114,10 @@ def open_store(config: Config) -> Store:
     return Store(config.state_path)
 
 
-def rss_fetcher(config: Config, now: Callable[[], dt.datetime] | None = None) -> Fetcher:
+def rss_fetcher(config: Config, clock: Clock = SYSTEM_CLOCK) -> Fetcher:
     """The latest listing from the RSS feed; a date the feed no longer (or not yet) carries from the export API."""
     from digest.sources.calendar import rss_feed_date
 
-    clock = now or (lambda: dt.datetime.now(dt.UTC))
     api: list[Fetcher] = []
 
     def past(date: dt.date) -> Listing:
@@ -120,20 +125,21 @@ def rss_fetcher(config: Config, now: Callable[[], dt.datetime] | None = None) ->
         if not api:
             from digest.sources.api import api_fetcher
 
-            api.append(api_fetcher(config, now=now))
+            api.append(api_fetcher(config, clock=clock))
         return api[0](date)
 
     def fetch(date: dt.date | None) -> Listing:
         from digest.sources.rss import feed_url, fetch_listing
 
         # The feed switches at midnight ET, so it can only carry today's (ET) date.
-        if date is not None and date != rss_feed_date(clock()):
+        if date is not None and date != rss_feed_date(clock.now()):
             return past(date)
         listing = fetch_listing(
             feed_url(config.arxiv.rss_url, config.arxiv.categories),
             timeout=config.arxiv.timeout_seconds,
             max_retries=config.arxiv.max_retries,
             backoff=config.arxiv.backoff_seconds,
+            clock=clock,
         )
         if date is not None and listing.date != date:
             return past(date)  # a stale feed
@@ -241,12 +247,14 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         usage=store.edition_usage(date, [s.name for s in sections], llm.model) if llm else LLMUsage(),
         llm_used=llm is not None,
         must_reads=must,
-        site_url=config.site.day_url(date),
+        site_url=day_url(config, date),
     )
     with reporter.stage("render") as stage:
         report_dir = write_report(digest, config.output_dir, config.templates_override)
         stage.detail = str(report_dir)
     message = f"{date}: report written to {report_dir}"
+    if options.command != "demo":  # the demo's day is not part of the archive
+        message += refresh_after_run(config, store, reporter)
     if options.deliver:
         message += _deliver(config, store, date, report_dir, options, reporter)
     return RunResult(date, "ok", message, report_dir, len(listing.papers), counts, llm.usage if llm else LLMUsage())

@@ -22,6 +22,7 @@ from markupsafe import Markup
 from digest.config import OTHER
 from digest.edition import report_folder
 from digest.models import SECTION_TITLES, Digest, Paper
+from digest.site.urls import anchor
 
 SCHEMA_VERSION = 2  # digest.json: bump when a field changes meaning or goes away
 # Gmail clips an HTML body over about 102 KB; the email body stays well under it.
@@ -129,8 +130,10 @@ def template_context(digest: Digest) -> dict:
         "usage": digest.usage,
         "footer": footer_line(digest),
         "must_reads": must_read_items(digest),
-        "site_url": digest.site_url,
         "OTHER": OTHER,
+        # The archive site (site.base_url): the day's page, and a paper's anchor on it (site_anchor(id)).
+        "site_url": digest.site_url,
+        "site_anchor": lambda paper_id: f"{digest.site_url}#{anchor(paper_id)}" if digest.site_url else None,
     }
 
 
@@ -167,10 +170,10 @@ def digest_json(digest: Digest) -> dict:
         "schema_version": SCHEMA_VERSION,
         "date": digest.date.isoformat(),
         "title": digest.title,
-        "site_url": digest.site_url,
         "must_reads": list(digest.must_reads),
         "counts": digest.counts,
         "total": len(digest.papers),
+        "site_url": digest.site_url,
         "llm": {
             "used": digest.llm_used,
             "model": digest.usage.model,

@@ -12,7 +12,14 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
+    from apscheduler.triggers.base import BaseTrigger
+    from apscheduler.triggers.cron import CronTrigger
 
 log = logging.getLogger("digest.schedule")
 
@@ -57,7 +64,7 @@ def crontab_day_of_week(field: str) -> str:
     return ",".join(_DAY_NAMES[d] for d in ordered)
 
 
-def cron_trigger(expr: str, timezone: str):
+def cron_trigger(expr: str, timezone: str) -> CronTrigger:
     """A CronTrigger from a standard 5-field crontab expression, in the given time zone."""
     from apscheduler.triggers.cron import CronTrigger
 
@@ -96,8 +103,8 @@ def build_scheduler(
     timezone: str,
     misfire_grace_seconds: int,
     blocking: bool = True,
-    trigger=None,
-):
+    trigger: BaseTrigger | None = None,
+) -> BaseScheduler:
     """One job, never two at once; missed fires within the grace period run once on wake-up."""
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -134,11 +141,11 @@ def _guarded(job: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
-def run_forever(scheduler) -> None:
+def run_forever(scheduler: BaseScheduler) -> None:
     """Start a blocking scheduler; SIGINT/SIGTERM stop it after the run in progress, if any, finishes."""
     stopping = threading.Event()
 
-    def stop(signum, frame) -> None:
+    def stop(signum: int, frame: FrameType | None) -> None:
         if not stopping.is_set():
             stopping.set()
             log.info("received %s: stopping after the current run", signal.Signals(signum).name)
