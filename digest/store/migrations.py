@@ -242,3 +242,12 @@ def m005_edition_keys(db: sqlite3.Connection) -> None:
         CREATE INDEX runs_edition ON runs(edition)
         """,
     )
+
+
+@migration
+def m006_delivered_papers_and_run_pid(db: sqlite3.Connection) -> None:
+    """How many papers each delivered report had (a listing that grew afterwards, say after a truncated
+    fetch, shows as partly delivered), and which process runs each run (one left 'running' by a process
+    that is gone is marked as such on the next start)."""
+    db.execute("ALTER TABLE deliveries ADD COLUMN papers INTEGER")
+    db.execute("ALTER TABLE runs ADD COLUMN pid INTEGER")
