@@ -87,6 +87,7 @@ class ReportConfig(Strict):
     title: str = "Daily Artificial Intelligence Insights : Papers"
     output_dir: Path = Path("output")
     max_papers_per_category: int = Field(5, ge=1, le=100)
+    must_reads: int = Field(5, ge=0, le=20)  # 오늘의 핵심 논문 across all topics; 0 leaves the section out
     templates_dir: Path | None = None
 
 
@@ -195,6 +196,8 @@ class TelegramConfig(Strict):
     # A 429 asking for a longer wait fails that chat for this run at once (the next run resumes it): a
     # retry_after of a day must not hold the run, the state lock and the other channels for a day.
     max_retry_after_seconds: float = Field(300.0, ge=0, le=3600)
+    # compact: must-reads and one line per topic in one message; full: every topic's synthesis as messages
+    format: Literal["compact", "full"] = "compact"
 
     @field_validator("token_env")
     @classmethod

@@ -17,6 +17,11 @@ class Report:
     markdown: str
     html: str
     chart: bytes
+    email_html: str = ""  # digest.html trimmed to an email's size; digest.html itself when absent
+
+    @property
+    def email_body(self) -> str:
+        return self.email_html or self.html
 
     @property
     def date(self) -> dt.date:
@@ -38,6 +43,7 @@ def load_report(folder: Path) -> Report:
             (folder / "digest.md").read_text(encoding="utf-8"),
             (folder / "digest.html").read_text(encoding="utf-8"),
             (folder / digest.chart_name).read_bytes(),
+            email.read_text(encoding="utf-8") if (email := folder / "email.html").exists() else "",
         )
     except FileNotFoundError as exc:
         raise DigestError(
@@ -60,7 +66,7 @@ def _digest(data: dict) -> Digest:
     }
     sections = []
     for name, s in data["summaries"].items():
-        summary = TopicSummary(name, list(s["sections"].values()), s["paper_lines"], s["method"])
+        summary = TopicSummary(name, list(s["sections"].values()), s["paper_lines"], s["method"], s.get("gist", ""))
         sections.append(TopicSection(name, [papers[i] for i in s["selected"]], summary, s["total"]))
     llm = data.get("llm", {})
     usage = LLMUsage(
@@ -76,5 +82,6 @@ def _digest(data: dict) -> Digest:
         counts=data["counts"],
         usage=usage,
         llm_used=bool(llm.get("used")),
+        must_reads=[i for i in data.get("must_reads", []) if i in papers],
         site_url=data.get("site_url"),
     )

@@ -74,7 +74,8 @@ class Work(Database):
                     summary.topic,
                     summary.method,
                     setup,
-                    json.dumps(summary.sections, ensure_ascii=False),
+                    # The gist rides in the sections column: no migration for one sentence.
+                    json.dumps({"parts": summary.sections, "gist": summary.gist}, ensure_ascii=False),
                     json.dumps(summary.paper_lines, ensure_ascii=False),
                 ),
             )
@@ -87,7 +88,9 @@ class Work(Database):
         if not rows:
             return None
         r = rows[0]
-        return TopicSummary(topic, json.loads(r["sections"]), json.loads(r["paper_lines"]), r["method"])
+        sections = json.loads(r["sections"])
+        parts, gist = (sections["parts"], sections.get("gist", "")) if isinstance(sections, dict) else (sections, "")
+        return TopicSummary(topic, parts, json.loads(r["paper_lines"]), r["method"], gist)
 
     def link_summary(self, edition: Edition | dt.date, topic: str, input_hash: str) -> None:
         with self.transaction() as db:
