@@ -68,6 +68,7 @@ class Assignment:
     topic: str  # a configured topic name or "Other"
     importance: int  # 1..10
     method: str  # "llm" | "offline" | "offline-fallback"
+    relevance: int | None = None  # 0..10 to `interests`, as the LLM judged it (None: not asked)
 
 
 @dataclass

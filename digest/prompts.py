@@ -84,6 +84,7 @@ class PaperTopic(BaseModel):
     id: str
     topic: str
     importance: int
+    relevance: int | None = None  # asked only when `interests` is set
 
 
 class ClassifyAnswer(BaseModel):
@@ -92,21 +93,36 @@ class ClassifyAnswer(BaseModel):
     papers: list[PaperTopic]
 
 
-def classify_schema_model(topic_names: list[str]) -> type[BaseModel]:
-    """The answer model sent as the JSON schema: the topic is an enum of the configured names plus Other."""
+def classify_schema_model(topic_names: list[str], with_relevance: bool = False) -> type[BaseModel]:
+    """The answer model sent as the JSON schema: the topic is an enum of the configured names plus Other;
+    with interests, each item also carries the paper's relevance to them."""
     names = tuple([*topic_names, OTHER])
-    item = create_model(
-        "PaperTopic",
-        id=(str, Field(description="the id from <paper id=...>")),
-        topic=(Literal[names], ...),  # type: ignore[valid-type]
-        importance=(int, Field(ge=1, le=10)),
-    )
+    fields = {
+        "id": (str, Field(description="the id from <paper id=...>")),
+        "topic": (Literal[names], ...),  # type: ignore[valid-type]
+        "importance": (int, Field(ge=1, le=10)),
+    }
+    if with_relevance:
+        fields["relevance"] = (int, Field(ge=0, le=10))
+    item = create_model("PaperTopic", **fields)
     return create_model("ClassifyAnswer", papers=(list[item], ...))  # type: ignore[valid-type]
 
 
-def classify_messages(topics: list[TopicConfig], papers: list[Paper]) -> list[dict[str, str]]:
+INTERESTS_RULE = """This digest's readers told us what they care about:
+{lines}
+Also give each paper "relevance" 0-10 to these interests (10: squarely on them or by a followed author; \
+5: related; 0: unrelated), judged apart from importance. Each item is then {{"id": ..., "topic": ..., \
+"importance": ..., "relevance": <integer 0-10>}}."""
+
+
+def classify_messages(
+    topics: list[TopicConfig], papers: list[Paper], interests: list[str] | tuple[str, ...] = ()
+) -> list[dict[str, str]]:
+    """The classification call; `interests` (Interests.prompt_lines) adds relevance, once per batch."""
     lines = "\n".join(f"- {t.name}: {_flat(t.description)}" if t.description else f"- {t.name}" for t in topics)
     system = CLASSIFY_SYSTEM.format(topics=lines, other=OTHER, data_rule=DATA_RULE)
+    if interests:
+        system += "\n" + INTERESTS_RULE.format(lines="\n".join(f"- {_flat(line)}" for line in interests))
     user = "\n\n".join(_paper(p) for p in papers)
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 

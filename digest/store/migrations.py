@@ -251,3 +251,9 @@ def m006_delivered_papers_and_run_pid(db: sqlite3.Connection) -> None:
     that is gone is marked as such on the next start)."""
     db.execute("ALTER TABLE deliveries ADD COLUMN papers INTEGER")
     db.execute("ALTER TABLE runs ADD COLUMN pid INTEGER")
+
+
+@migration
+def m009_assignment_relevance(db: sqlite3.Connection) -> None:
+    """Relevance 0-10 to `interests`, answered by the LLM in the classification call (NULL when not asked)."""
+    db.execute("ALTER TABLE assignments ADD COLUMN relevance INTEGER")

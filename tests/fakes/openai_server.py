@@ -256,7 +256,8 @@ class FakeOpenAI:
         elif purpose == "lines":
             answer = {"paper_lines": [_line(i, t, a) for i, t, a in papers]}
         elif purpose == "classify":
-            answer = self._classification(papers, schema, fault)
+            system = "\n".join(m["content"] for m in body["messages"] if m["role"] in ("system", "developer"))
+            answer = self._classification(papers, schema, fault, system)
         else:  # no schema anywhere: the model guesses a shape
             answer = {"answer": "Here are the papers you sent, sorted.", "count": len(papers)}
         content: str | None = json.dumps(answer, ensure_ascii=False)
@@ -398,12 +399,21 @@ class FakeOpenAI:
 
     # ----- deterministic answers -----
 
-    def _classification(self, papers: list[tuple[str, str, str]], schema: dict, fault: Fault | None) -> dict:
-        topics = schema["properties"]["papers"]["items"]["properties"]["topic"]["enum"]
+    def _classification(
+        self, papers: list[tuple[str, str, str]], schema: dict, fault: Fault | None, system: str = ""
+    ) -> dict:
+        fields = schema["properties"]["papers"]["items"]["properties"]
+        topics = fields["topic"]["enum"]
+        # With interests in the prompt, a paper whose title has one of the interest keywords is relevant.
+        wanted = re.search(r"Interest keywords: (.*)", system)
+        keywords = [k.strip().lower() for k in wanted.group(1).split(",")] if wanted else []
         items = []
-        for paper_id, *_ in papers:
+        for paper_id, title, _ in papers:
             digest = hashlib.sha256(paper_id.encode()).digest()
-            items.append({"id": paper_id, "topic": topics[digest[0] % len(topics)], "importance": 1 + digest[1] % 10})
+            item = {"id": paper_id, "topic": topics[digest[0] % len(topics)], "importance": 1 + digest[1] % 10}
+            if "relevance" in fields:
+                item["relevance"] = 9 if any(k and k in title.lower() for k in keywords) else digest[2] % 4
+            items.append(item)
         if fault and fault.kind == "missing_ids":
             if "ids" in fault.params:  # drop these papers wherever they are asked
                 items = [i for i in items if i["id"] not in fault.params["ids"]]
