@@ -143,6 +143,13 @@ class _Job:
         self.force = force
         self.run_id = run_id
         self.reporter = reporter
+        self._audiences: dict[tuple[str, ...] | None, Report] = {}
+
+    def _for(self, topics: tuple[str, ...] | None) -> Report:
+        """The report narrowed to `topics`, rendered once however many targets want the same topics."""
+        if topics not in self._audiences:
+            self._audiences[topics] = self.report.for_audience(topics, self.config.templates_override)
+        return self._audiences[topics]
 
     def _pending(self, channel: str, targets: list[str]) -> tuple[list[str], list[Outcome]]:
         todo, skipped = [], []
@@ -195,20 +202,23 @@ class _Job:
         cfg = self.config.delivery.telegram
         if not cfg.chat_ids:
             return [Outcome("telegram", "(no chat)", "failed", "delivery.telegram.chat_ids is empty")]
-        todo, outcomes = self._pending("telegram", [str(c) for c in cfg.chat_ids])
+        audiences = {a.target: a for a in cfg.targets()}
+        todo, outcomes = self._pending("telegram", list(audiences))
         if not todo:
             return outcomes
         token = self.config.secret(cfg.token_env)
         if not token:
             return outcomes + self._fail_all("telegram", todo, f"{cfg.token_env} is not set (environment or .env)")
-        try:
-            parts = render_parts(self.report, self.config.templates_override, cfg.format)
-        except TemplateError as exc:
-            return outcomes + self._fail_all("telegram", todo, f"telegram.html.j2: {exc}")
-        content = content_hash(*(p.text for p in parts), *(p.file[1] for p in parts if p.file))
-        chat_ids = {str(c): c for c in cfg.chat_ids}
+        chat_ids = {a.target: getattr(c, "id", c) for a, c in zip(cfg.targets(), cfg.chat_ids, strict=True)}
         with BotAPI(cfg, token) as api:
             for target in todo:
+                try:
+                    report = self._for(audiences[target].topics)
+                    parts = render_parts(report, self.config.templates_override, cfg.format)
+                except TemplateError as exc:
+                    outcomes += self._fail_all("telegram", [target], f"telegram.html.j2: {exc}")
+                    continue
+                content = content_hash(*(p.text for p in parts), *(p.file[1] for p in parts if p.file))
                 claim = self._claim("telegram", target, content, len(parts))
                 if claim is None:
                     outcomes.append(Outcome("telegram", target, "skipped"))
@@ -240,20 +250,26 @@ class _Job:
         cfg = self.config.delivery.email
         if not cfg.recipients:
             return [Outcome("email", "(no recipient)", "failed", "delivery.email.recipients is empty")]
-        todo, outcomes = self._pending("email", list(cfg.recipients))
+        audiences = {a.target: a for a in cfg.targets()}
+        todo, outcomes = self._pending("email", list(audiences))
         if not todo:
             return outcomes
         password = self.config.secret(cfg.password_env) if cfg.username else None
         ca_file = self.config.resolve(cfg.ca_file) if cfg.ca_file else None
-        content = content_hash(self.report.markdown, self.report.html, self.report.chart)
         session = SMTPSession(cfg, password, ca_file)
         try:
             for target in todo:
+                try:
+                    report = self._for(audiences[target].topics)
+                except TemplateError as exc:
+                    outcomes += self._fail_all("email", [target], f"template: {exc}")
+                    continue
+                content = content_hash(report.markdown, report.html, report.chart)
                 if self._claim("email", target, content, 1) is None:
                     outcomes.append(Outcome("email", target, "skipped"))
                     continue
                 try:
-                    session.send(build_message(self.report, cfg.sender, target), target)
+                    session.send(build_message(report, cfg.sender, target), target)
                 except EmailError as exc:
                     outcomes.append(self._failed("email", target, str(exc)))
                     continue

@@ -20,7 +20,12 @@ class EmailError(Exception):
 
 
 def subject_for(report: Report) -> str:
-    return f"[arXiv 다이제스트] {report.date.isoformat()} · {len(report.digest.papers)}편"
+    """`[arXiv 다이제스트] 2026-06-30 · 715편`; for a recipient of some topics, each of them with its count."""
+    if report.topics is None:
+        counted = f"{len(report.digest.papers)}편"
+    else:
+        counted = " · ".join(f"{t} {report.digest.counts.get(t, 0)}편" for t in report.topics)
+    return f"[arXiv 다이제스트] {report.date.isoformat()} · {counted}"
 
 
 def build_message(report: Report, sender: str, recipient: str) -> EmailMessage:

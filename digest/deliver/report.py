@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ class Report:
     html: str
     chart: bytes
     email_html: str = ""  # digest.html trimmed to an email's size; digest.html itself when absent
+    topics: tuple[str, ...] | None = None  # the topics this report was narrowed to (None: every topic)
 
     @property
     def email_body(self) -> str:
@@ -30,6 +32,35 @@ class Report:
     @property
     def chart_name(self) -> str:
         return self.digest.chart_name
+
+    def for_audience(
+        self, topics: tuple[str, ...] | list[str] | None, templates_override: Path | None = None
+    ) -> Report:
+        """The report a target that wants only `topics` receives: those topics' papers, sections and counts,
+        must-reads drawn from them, and digest.md/digest.html/email.html rendered again for them alone.
+        Raises jinja2.TemplateError when a template cannot render."""
+        if topics is None:
+            return self
+        from digest.rank import for_topics
+        from digest.render import environment, render_email_html, render_html, render_markdown
+
+        wanted = set(topics)
+        narrowed = for_topics(self.digest, tuple(topics), len(self.digest.must_reads))
+        mine = {i for i, a in narrowed.assignments.items() if a.topic in wanted}
+        narrowed = dataclasses.replace(
+            narrowed,
+            papers=[p for p in narrowed.papers if p.id in mine],
+            selected=narrowed.selected & mine,
+        )
+        env = environment(templates_override)
+        return Report(
+            narrowed,
+            render_markdown(narrowed, env),
+            render_html(narrowed, env),
+            self.chart,
+            render_email_html(narrowed, env),
+            tuple(topics),
+        )
 
 
 def load_report(folder: Path) -> Report:
