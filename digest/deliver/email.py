@@ -7,11 +7,15 @@ import base64
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from digest.config import EmailConfig, secret_forms
+from digest.check import Check
+from digest.config import Config, EmailConfig, secret_forms
+from digest.deliver import content_hash
+from digest.deliver.channels import Channel, ChannelError, Prepared, register
 from digest.deliver.report import Report
 
 
@@ -171,3 +175,48 @@ def _quietly_close(smtp: smtplib.SMTP) -> None:
         smtp.quit()
     except (OSError, smtplib.SMTPException):
         smtp.close()
+
+
+@register
+class EmailChannel(Channel):
+    """One multipart message per recipient over one SMTP connection (see SMTPSession)."""
+
+    name = "email"
+    config_model = EmailConfig
+    settings: EmailConfig
+
+    def __init__(self, config: Config, settings: EmailConfig):
+        super().__init__(config, settings)
+        password = config.secret(settings.password_env) if settings.username else None
+        ca_file = config.resolve(settings.ca_file) if settings.ca_file else None
+        self._session = SMTPSession(settings, password, ca_file)
+
+    def prepare(self, report: Report) -> Prepared:
+        return Prepared(content_hash(report.markdown, report.html, report.chart), 1, report)
+
+    def deliver(self, prepared: Prepared, target: str, *, start: int, on_sent: Callable[[int], None]) -> None:
+        try:
+            self._session.send(build_message(prepared.payload, self.settings.sender, target), target)  # type: ignore[arg-type]
+        except EmailError as exc:
+            raise ChannelError(str(exc)) from None
+        on_sent(1)
+
+    def scrub(self, text: str) -> str:
+        return self._session.scrub(text)
+
+    def close(self) -> None:
+        self._session.close()
+
+    def check(self) -> list[Check]:
+        cfg = self.settings
+        if not cfg.recipients:
+            return [Check("email", False, "delivery.email.recipients is empty")]
+        try:
+            self._session.open()
+        except EmailError as exc:
+            return [Check("email", False, str(exc))]
+        finally:
+            self._session.close()
+        login = f", logged in as {cfg.username}" if cfg.username else ", no login (delivery.email.username is null)"
+        where = f"{cfg.smtp_host}:{cfg.smtp_port} {cfg.security}"
+        return [Check("email", True, f"ok ({where}{login}; {len(cfg.recipients)} recipient(s))")]

@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from jinja2 import TemplateError
 
-from digest.config import TelegramConfig
+from digest.check import Check
+from digest.config import Config, TelegramConfig
+from digest.deliver import content_hash
+from digest.deliver.channels import Channel, ChannelError, Prepared, register
 from digest.deliver.report import Report
 from digest.deliver.tghtml import CAPTION_LIMIT, fits, pack, split_html, to_plain
 from digest.errors import describe_error
@@ -233,3 +237,84 @@ def send_to_chat(
                 raise
             raise TelegramError(f"{part.label}: {exc}", exc.status, exc.description) from None
         on_sent(index + 1)
+
+
+@register
+class TelegramChannel(Channel):
+    """Each chat gets the chart with a caption, the messages, then digest.md (see render_parts)."""
+
+    name = "telegram"
+    config_model = TelegramConfig
+    target_noun = "chat"
+    settings: TelegramConfig
+
+    def __init__(self, config: Config, settings: TelegramConfig):
+        super().__init__(config, settings)
+        self._api: BotAPI | None = None
+        # The chat id as configured (a number stays a number in the Bot API call).
+        self._ids = {a.target: getattr(c, "id", c) for a, c in zip(settings.targets(), settings.chat_ids, strict=True)}
+
+    def open(self) -> None:
+        token = self.config.secret(self.settings.token_env)
+        if not token:
+            raise ChannelError(f"{self.settings.token_env} is not set (environment or .env)")
+        self._api = BotAPI(self.settings, token)
+
+    def prepare(self, report: Report) -> Prepared:
+        try:
+            parts = render_parts(report, self.config.templates_override, self.settings.format)
+        except TemplateError as exc:
+            raise TemplateError(f"telegram.html.j2: {exc}") from None
+        content = content_hash(*(p.text for p in parts), *(p.file[1] for p in parts if p.file))
+        return Prepared(content, len(parts), parts)
+
+    def deliver(self, prepared: Prepared, target: str, *, start: int, on_sent: Callable[[int], None]) -> None:
+        assert self._api is not None, "open() first"
+        try:
+            send_to_chat(
+                self._api,
+                self._ids.get(target, target),
+                prepared.payload,  # type: ignore[arg-type]
+                start=start,
+                on_sent=on_sent,
+                interval=self.settings.message_interval_seconds,
+            )
+        except TelegramError as exc:
+            raise ChannelError(self.scrub(str(exc))) from None
+
+    def scrub(self, text: str) -> str:
+        return self._api.scrub(text) if self._api else text
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+
+    def check(self) -> list[Check]:
+        cfg = self.settings
+        token = self.config.secret(cfg.token_env)
+        if not token:
+            return [Check("telegram", False, f"{cfg.token_env} is not set (environment or .env)")]
+        checks = []
+        # Checking should be quick: no retries, no waiting out rate limits.
+        with BotAPI(cfg.model_copy(update={"max_retries": 0}), token) as api:
+            try:
+                me = api.call("getMe")
+            except TelegramError as exc:
+                hint = " (the token is wrong or revoked)" if exc.status == 401 else ""
+                return [Check("telegram", False, f"getMe failed: {api.scrub(str(exc))}{hint}")]
+            checks.append(Check("telegram", True, f"ok (bot @{me.get('username', '?')})"))
+            if not cfg.chat_ids:
+                checks.append(Check("telegram", False, "delivery.telegram.chat_ids is empty"))
+            for target in cfg.targets():
+                chat_id = self._ids[target.target]
+                try:
+                    chat = api.call("getChat", json={"chat_id": chat_id})
+                except TelegramError as exc:
+                    hint = (
+                        " (wrong id, or the bot was never added to it)" if "chat not found" in exc.description else ""
+                    )
+                    checks.append(Check(f"telegram chat {chat_id}", False, f"{api.scrub(str(exc))}{hint}"))
+                    continue
+                name = chat.get("title") or chat.get("username") or chat.get("first_name") or ""
+                checks.append(Check(f"telegram chat {chat_id}", True, f"ok ({chat.get('type', '?')} {name!r})"))
+        return checks
