@@ -15,7 +15,7 @@ from digest.check import Check
 from digest.config import Audience, ChannelConfig
 from digest.deliver import content_hash
 from digest.deliver.channels import Channel, ChannelError, Prepared, register, unregister
-from digest.deliver.report import Report
+from digest.report import Report
 from tests.conftest import SMALL_DAY, write_config
 from tests.fakes.http import FakeServer, Response
 from tests.test_deliver import DATE, built_report  # noqa: F401 - the fixture

@@ -377,8 +377,8 @@ def test_a_715_paper_day_with_real_length_korean_fits_a_phone_in_compact_and_sta
 
 
 def test_compact_takes_a_second_message_only_when_4096_characters_cannot_hold_it(tmp_path):
-    from digest.deliver.report import Report
     from digest.deliver.telegram import render_parts
+    from digest.report import Report
     from tests.fakes.telegram import parse_html
     from tests.test_render import _day_digest
 
@@ -400,8 +400,8 @@ def test_compact_takes_a_second_message_only_when_4096_characters_cannot_hold_it
 
 
 def test_a_chat_that_wants_some_topics_gets_those_and_must_reads_drawn_from_them(tmp_path):
-    from digest.deliver.report import Report
     from digest.deliver.telegram import render_parts
+    from digest.report import Report
     from tests.test_render import _day_digest
 
     digest = _day_digest(n_papers=200)
@@ -417,8 +417,8 @@ def test_a_chat_that_wants_some_topics_gets_those_and_must_reads_drawn_from_them
 
 def test_a_big_day_mails_a_trimmed_body_and_attaches_every_paper_unless_the_site_has_them(tmp_path):
     from digest.deliver.email import build_message
-    from digest.deliver.report import Report
     from digest.render import environment, render_email_html, render_html
+    from digest.report import Report
     from tests.test_render import _day_digest
 
     for site in (None, "https://digest.example/2026-06-30/"):
@@ -490,3 +490,17 @@ def test_a_chat_and_a_recipient_with_topics_get_only_those_and_the_others_the_wh
     again = run_cli("run", "--config", config, "--date", DATE, env=ENV)
     assert again.exit_code == 0, again.output
     assert len(telegram.calls) == calls and len(smtp.received) == sent_mails
+
+
+def test_a_digest_json_from_a_newer_version_is_refused_in_one_line_and_nothing_is_sent(
+    tmp_path, built_report, telegram, smtp, run_cli
+):
+    path = built_report / "digest.json"
+    data = json.loads(path.read_text())
+    assert data["schema_version"] == 2
+    path.write_text(json.dumps({**data, "schema_version": 3}))
+    config = delivery_config(tmp_path, "http://127.0.0.1:9", telegram, smtp)
+    result = run_cli("send", "--config", config, "--date", DATE, env=ENV)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "schema_version 3 is newer than this version reads (2)" in result.output
+    assert not telegram.calls and not smtp.received

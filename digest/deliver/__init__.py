@@ -18,9 +18,9 @@ from jinja2 import TemplateError
 from digest.config import Config
 from digest.deliver import ledger
 from digest.deliver.channels import Channel, ChannelError, Prepared, registry
-from digest.deliver.report import Report, load_report
 from digest.errors import BusyError, ConfigError, DeliveryError
 from digest.progress import Reporter
+from digest.report import Report, load_report
 from digest.store import Store
 
 log = logging.getLogger("digest")
@@ -93,7 +93,7 @@ def deliver_report(
         switches = ", ".join(f"delivery.{name}.enabled" for name in registry())
         reporter.note(f"delivery: no channel enabled ({switches})")
         return DeliverySummary()
-    report = load_report(report_dir)
+    report = load_report(report_dir, config.templates_override)
     summary = DeliverySummary()
     lock = FileLock(str(config.state_path) + ".deliver.lock")
     try:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from digest.check import Check
     from digest.config import ChannelConfig, Config
-    from digest.deliver.report import Report
+    from digest.report import Report
 
 
 class ChannelError(Exception):

@@ -16,7 +16,7 @@ from digest.check import Check
 from digest.config import Config, EmailConfig, secret_forms
 from digest.deliver import content_hash
 from digest.deliver.channels import Channel, ChannelError, Prepared, register
-from digest.deliver.report import Report
+from digest.report import Report
 
 
 class EmailError(Exception):
@@ -42,8 +42,7 @@ def build_message(report: Report, sender: str, recipient: str) -> EmailMessage:
     msg.set_content(report.markdown)
     cid = make_msgid(domain="arxiv-digest.local")
     # digest.html points at the chart by file name (it sits beside it on disk); in the mail it is a cid: part.
-    html = report.email_body.replace(f'src="{report.chart_name}"', f'src="cid:{cid[1:-1]}"')
-    msg.add_alternative(html, subtype="html")
+    msg.add_alternative(report.email_html_for(f"cid:{cid[1:-1]}"), subtype="html")
     msg.get_payload()[1].add_related(
         report.chart, maintype="image", subtype="png", cid=cid, filename=report.chart_name, disposition="inline"
     )

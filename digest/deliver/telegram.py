@@ -20,11 +20,11 @@ from digest.check import Check
 from digest.config import Config, TelegramConfig
 from digest.deliver import content_hash
 from digest.deliver.channels import Channel, ChannelError, Prepared, register
-from digest.deliver.report import Report
 from digest.deliver.tghtml import CAPTION_LIMIT, fits, pack, split_html, to_plain
 from digest.errors import describe_error
 from digest.rank import for_topics
 from digest.render import environment, template_context
+from digest.report import Report
 
 log = logging.getLogger("digest")
 # httpx logs every request URL at INFO level, and every Bot API URL contains the token.

@@ -1,4 +1,9 @@
-"""A built report, read back from its folder: what `digest send` delivers without recomputing anything."""
+"""The report model: what render writes to digest.json (digest_json) and what delivery and the site read
+back (load_report, read_json), side by side so a field changes in one place.
+
+digest.json carries `schema_version`; a reader refuses a newer one with one line instead of guessing, and
+reads older ones with the defaults of the fields they lack.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digest.errors import DigestError
-from digest.models import Assignment, Digest, LLMUsage, Paper, TopicSection, TopicSummary
+from digest.models import SECTION_TITLES, Assignment, Digest, LLMUsage, Paper, TopicSection, TopicSummary
+
+SCHEMA_VERSION = 2  # digest.json: bump when a field changes meaning or goes away
 
 
 @dataclass
@@ -20,6 +27,13 @@ class Report:
     chart: bytes
     email_html: str = ""  # digest.html trimmed to an email's size; digest.html itself when absent
     topics: tuple[str, ...] | None = None  # the topics this report was narrowed to (None: every topic)
+    templates_override: Path | None = None  # the templates it was rendered with, to render it again
+
+    def email_html_for(self, chart_src: str) -> str:
+        """The email body rendered again with the chart at `chart_src` (a cid: reference in a mail)."""
+        from digest.render import environment, render_email_html
+
+        return render_email_html(self.digest, environment(self.templates_override), chart_src=chart_src)
 
     @property
     def email_body(self) -> str:
@@ -60,21 +74,36 @@ class Report:
             self.chart,
             render_email_html(narrowed, env),
             tuple(topics),
+            templates_override,
         )
 
 
-def load_report(folder: Path) -> Report:
+def read_json(path: Path) -> dict:
+    """A digest.json as a dict, refused with one line when a newer version of arxiv-digest wrote it."""
+    data = json.loads(path.read_bytes())
+    if not isinstance(data, dict):
+        raise ValueError("not an object")
+    version = data.get("schema_version", 1)
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise DigestError(
+            f"{path}: schema_version {version} is newer than this version reads ({SCHEMA_VERSION}); "
+            "a newer arxiv-digest wrote it"
+        )
+    return data
+
+
+def load_report(folder: Path, templates_override: Path | None = None) -> Report:
     """Read digest.json, digest.md, digest.html and the chart of one date; one clear line if any is missing."""
     data_path = folder / "digest.json"
     try:
-        data = json.loads(data_path.read_text(encoding="utf-8"))
-        digest = _digest(data)
+        digest = read_digest(read_json(data_path))
         return Report(
             digest,
             (folder / "digest.md").read_text(encoding="utf-8"),
             (folder / "digest.html").read_text(encoding="utf-8"),
             (folder / digest.chart_name).read_bytes(),
             email.read_text(encoding="utf-8") if (email := folder / "email.html").exists() else "",
+            templates_override=templates_override,
         )
     except FileNotFoundError as exc:
         raise DigestError(
@@ -84,7 +113,8 @@ def load_report(folder: Path) -> Report:
         raise DigestError(f"{data_path}: not a digest.json this version can read ({exc})") from None
 
 
-def _digest(data: dict) -> Digest:
+def read_digest(data: dict) -> Digest:
+    """The Digest a digest.json describes (abstracts are not in it: the store has them)."""
     papers = {
         p["id"]: Paper(
             p["id"], p["title"], "", p.get("authors", []), p.get("categories", []), p.get("announce_type", "new")
@@ -116,3 +146,51 @@ def _digest(data: dict) -> Digest:
         must_reads=[i for i in data.get("must_reads", []) if i in papers],
         site_url=data.get("site_url"),
     )
+
+
+def digest_json(digest: Digest) -> dict:
+    by_topic = {s.name: s for s in digest.sections}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "date": digest.date.isoformat(),
+        "title": digest.title,
+        "must_reads": list(digest.must_reads),
+        "counts": digest.counts,
+        "total": len(digest.papers),
+        "site_url": digest.site_url,
+        "llm": {
+            "used": digest.llm_used,
+            "model": digest.usage.model,
+            "calls": digest.usage.calls,
+            "prompt_tokens": digest.usage.prompt_tokens,
+            "completion_tokens": digest.usage.completion_tokens,
+        },
+        "summaries": {
+            name: {
+                "method": s.summary.method,
+                "gist": s.summary.gist,
+                "sections": dict(zip(SECTION_TITLES, s.summary.sections)),
+                "paper_lines": s.summary.paper_lines,
+                "selected": [p.id for p in s.papers],
+                "total": s.total,
+            }
+            for name, s in by_topic.items()
+        },
+        "papers": [
+            {
+                "id": p.id,
+                "title": p.title,
+                "url": p.url,
+                "pdf_url": p.pdf_url,
+                "authors": p.authors,
+                "categories": p.categories,
+                "announce_type": p.announce_type,
+                "topic": digest.assignments[p.id].topic,
+                "importance": digest.assignments[p.id].importance,
+                "classified_by": digest.assignments[p.id].method,
+                "selected": p.id in digest.selected,
+                "line": digest.line_for(p.id),  # the Korean line, where the topic summary wrote one
+            }
+            for p in digest.papers
+        ],
+    }
