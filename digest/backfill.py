@@ -14,6 +14,7 @@ from digest.config import Config
 from digest.errors import ConfigError, DigestError
 from digest.pipeline import Fetcher, RunOptions, run_date
 from digest.progress import Reporter
+from digest.sources import calendar as arxiv_calendar
 from digest.sources.calendar import ET, ArxivCalendar, days
 from digest.store import Store
 
@@ -37,7 +38,7 @@ class DateOutcome:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return arxiv_calendar.utcnow()
 
 
 def not_yet_message(calendar: ArxivCalendar, day: dt.date, latest: dt.date) -> str:
@@ -161,21 +162,22 @@ def _one(
 
 
 def catch_up_range(config: Config, store: Store, now: dt.datetime | None = None) -> tuple[dt.date, dt.date] | None:
-    """Listing dates the latest-run path missed: after the newest built date, before today's (ET) feed date.
+    """Listing dates the latest-run path missed: after the newest built date, before the one this run gets.
 
-    The RSS feed carries one listing for one ET day only, so a run that fires while the feed still shows
-    an older batch (the default 11:00 KST fire is 21:00-22:00 ET) never sees Friday's listing: on Monday
-    morning the feed is empty. Those dates are built through the export API instead, oldest first.
-    Nothing is caught up on a fresh install (no date built yet) or beyond `arxiv.catch_up_days`.
+    A run gets one listing: the listing pages' (which switch at the announcement) or, with
+    `arxiv.listing_url: null`, the RSS feed's (which switches at midnight ET, so a morning fire in Seoul
+    never sees Friday's listing: on Monday morning the feed is empty). Listings a failed or missing fire
+    left out are built through the export API instead, oldest first. Nothing is caught up on a fresh
+    install (no date built yet) or beyond `arxiv.catch_up_days`.
     """
-    from digest.sources.calendar import rss_feed_date
+    from digest.pipeline import latest_date
 
     if config.arxiv.catch_up_days == 0:
         return None
     built = sorted(d for d in store.built_dates())
     if not built:
         return None
-    today = rss_feed_date(now or _now())
+    today = latest_date(config, now or _now())
     start = max(
         dt.date.fromisoformat(built[-1]) + dt.timedelta(days=1), today - dt.timedelta(days=config.arxiv.catch_up_days)
     )

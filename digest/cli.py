@@ -163,7 +163,8 @@ def run_once(config, *, date=None, deliver=True, force=False, command="run"):
         try:
             missed = catch_up(config, store, deliver, progress) if date is None else []
             options = pipeline.RunOptions(date=date, force=force, deliver=deliver, command=command)
-            result = pipeline.run_date(config, store, options, pipeline.rss_fetcher(config), progress)
+            fetch = pipeline.latest_fetcher(config, wait=command == "schedule")  # a fire waits for a late arXiv
+            result = pipeline.run_date(config, store, options, fetch, progress)
         finally:
             store.close()
     if missed:
@@ -254,18 +255,18 @@ def status(config_path, last) -> None:
     "print_next",
     type=click.IntRange(1, 1000),
     default=None,
-    help="Print the next N fire times and exit.",
+    help="Print the next N fire times, each with the listing date it builds, and exit.",
 )
 @handle_errors
 def schedule(config_path, print_next) -> None:
     """Run in the foreground, firing `digest run` on schedule.cron in schedule.timezone."""
-    from digest.schedule import build_scheduler, next_fire_times, run_forever
+    from digest.schedule import build_scheduler, fire_lines, next_fire_times, run_forever
 
     config = load(config_path)
     sched = config.schedule
     if print_next:
-        for when in next_fire_times(sched.cron, sched.timezone, print_next):
-            click.echo(f"{when.isoformat()} {when.strftime('%a')} {sched.timezone}")
+        for line in fire_lines(config, print_next):
+            click.echo(line)
         return
     scheduler = build_scheduler(
         lambda: run_once(config, command="schedule"),

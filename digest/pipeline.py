@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -23,6 +25,9 @@ from digest.store import Store
 from digest.summarize import extractive_summary
 
 DEMO_FEED = "demo-2026-06-30.xml.gz"
+SOURCE_NAMES = {"listing": "the listing pages", "rss": "the RSS feed", "api": "the export API", "demo": "the demo"}
+
+log = logging.getLogger("digest.pipeline")
 
 # A fetcher answers "the listing for this date" (None = the latest announcement).
 Fetcher = Callable[[dt.date | None], Listing]
@@ -53,11 +58,99 @@ def open_store(config: Config) -> Store:
     return Store(config.state_path)
 
 
+def latest_date(config: Config, now: dt.datetime) -> dt.date:
+    """The listing date a run for the latest listing gets at `now`: the listing pages switch at the
+    announcement (20:00 ET), the RSS feed only at midnight ET (then its date may have no listing)."""
+    from digest.sources.calendar import ArxivCalendar, rss_feed_date
+
+    if config.arxiv.listing_url is None:
+        return rss_feed_date(now)
+    return ArxivCalendar.from_config(config).latest_listing_date(now)
+
+
+def latest_fetcher(
+    config: Config,
+    now: Callable[[], dt.datetime] | None = None,
+    *,
+    wait: bool = False,
+    sleep: Callable[[float], None] | None = None,
+) -> Fetcher:
+    """The latest listing from arXiv's listing pages; the RSS feed (then the API) when they fail.
+
+    With `wait` (a scheduled fire), pages that still show an older listing than the calendar says is
+    out (arXiv is late) are asked again every `schedule.retry_seconds`, for at most
+    `schedule.misfire_grace_seconds`, rather than sending the previous listing as the new one.
+    """
+    from digest.sources import calendar
+
+    clock = now or calendar.utcnow
+    pause = sleep or time.sleep
+    fallback = rss_fetcher(config, now=clock)
+    arxiv_calendar = calendar.ArxivCalendar.from_config(config)
+
+    def pages() -> Listing:
+        from digest.sources.listing import fetch_pages
+
+        return fetch_pages(
+            config.arxiv.listing_url or "",
+            config.arxiv.categories,
+            delay=config.arxiv.api_delay_seconds,
+            timeout=config.arxiv.timeout_seconds,
+            max_retries=config.arxiv.max_retries,
+            backoff=config.arxiv.backoff_seconds,
+            sleep=pause,
+        )
+
+    def fetch(date: dt.date | None) -> Listing:
+        from digest.errors import FetchError
+        from digest.sources.listing import ListingMismatch
+
+        expected = arxiv_calendar.latest_listing_date(clock())
+        if config.arxiv.listing_url is None or (date is not None and date != expected):
+            return fallback(date)
+        deadline = clock() + dt.timedelta(seconds=config.schedule.misfire_grace_seconds) if wait else clock()
+        while True:
+            try:
+                listing = pages()
+            except FetchError as exc:
+                if isinstance(exc, ListingMismatch) and clock() < deadline:
+                    log.info("%s; asking again in %d s", exc, config.schedule.retry_seconds)
+                    pause(min(config.schedule.retry_seconds, (deadline - clock()).total_seconds()))
+                    continue
+                log.warning("%s; using the RSS feed instead", exc)
+                return fallback(date)
+            if listing.date >= expected:
+                return listing
+            if clock() >= deadline:
+                break
+            log.info(
+                "the listing pages still show %s: arXiv has not announced %s yet; asking again in %d s (until %s)",
+                listing.date,
+                expected,
+                config.schedule.retry_seconds,
+                _utc(deadline),
+            )
+            pause(min(config.schedule.retry_seconds, (deadline - clock()).total_seconds()))
+        if wait:
+            log.warning(
+                "arXiv has not announced %s by %s; the listing pages still show %s",
+                expected,
+                _utc(deadline),
+                listing.date,
+            )
+        else:
+            log.info("the listing pages still show %s: arXiv has not announced %s yet", listing.date, expected)
+        return listing if date is None else fallback(date)
+
+    return fetch
+
+
 def rss_fetcher(config: Config, now: Callable[[], dt.datetime] | None = None) -> Fetcher:
     """The latest listing from the RSS feed; a date the feed no longer (or not yet) carries from the export API."""
+    from digest.sources import calendar
     from digest.sources.calendar import rss_feed_date
 
-    clock = now or (lambda: dt.datetime.now(dt.UTC))
+    clock = now or calendar.utcnow
     api: list[Fetcher] = []
 
     def past(date: dt.date) -> Listing:
@@ -85,6 +178,10 @@ def rss_fetcher(config: Config, now: Callable[[], dt.datetime] | None = None) ->
         return listing
 
     return fetch
+
+
+def _utc(when: dt.datetime) -> str:
+    return f"{when.astimezone(dt.UTC):%H:%M} UTC"
 
 
 def demo_fetcher() -> Fetcher:
@@ -139,7 +236,7 @@ def run_date(
 
 
 def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter) -> RunResult:
-    listing, stale = _fetch(config, store, options, fetch, reporter)
+    listing, stale, other_source = _fetch(config, store, options, fetch, reporter)
     if not listing.papers:
         when = listing.date.isoformat()
         if listing.source == "api":
@@ -155,6 +252,8 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
     date = listing.date
     if options.date is None and not options.force:
         nothing_new = _nothing_new(store, listing, stale, scheduled=options.command == "schedule")
+        if other_source and date.isoformat() in store.built_dates():
+            nothing_new = other_source  # the same date again, from another source: never a second digest
         if nothing_new:
             report_dir = config.output_dir / date.isoformat()
             built = (report_dir / "digest.json").exists()
@@ -209,22 +308,45 @@ def _deliver(
 
 def _fetch(
     config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter
-) -> tuple[Listing, bool]:
-    """The date's listing (stored, or fetched and stored), and whether the latest feed is stale: every one
-    of its papers was already announced on an earlier date (a feed still serving an older batch)."""
+) -> tuple[Listing, bool, str | None]:
+    """The date's listing (stored, or fetched and stored), whether the latest feed is stale (every one of
+    its papers was already announced on an earlier date: a feed still serving an older batch), and, when
+    the latest listing's date is already stored from another source (the listing pages in the morning,
+    the RSS feed later), a line comparing the two; the stored listing is then kept as it is."""
     if options.date is not None and not options.force:
         stored = store.load_listing(options.date)
         if stored is not None:
             reporter.note(f"{options.date}: using the {len(stored.papers)} papers already stored")
-            return stored, False
+            return stored, False, None
     with reporter.stage("fetch") as stage:
         listing = keep_announce_types(fetch(options.date), config.arxiv.announce_types)
-        stage.detail = f"{len(listing.papers)} papers announced {listing.date}"
+        stage.detail = f"{len(listing.papers)} papers announced {listing.date} ({SOURCE_NAMES.get(listing.source)})"
     stale = bool(listing.papers) and options.date is None and _all_announced_before(store, listing)
+    if listing.papers and options.date is None and not options.force:
+        stored = store.load_listing(listing.date)
+        if stored is not None and stored.source != listing.source and stored.papers:
+            store.record_source(listing)
+            return stored, False, compare_sources(stored, listing)
     # A stale feed under a new date must not overwrite what is stored.
     if listing.papers and not stale:
         store.save_listing(listing)
-    return listing, stale
+    return listing, stale, None
+
+
+def compare_sources(stored: Listing, other: Listing) -> str:
+    """One line: does `other` carry the same papers as the stored listing of its date?"""
+    first, later = SOURCE_NAMES.get(stored.source, stored.source), SOURCE_NAMES.get(other.source, other.source)
+    mine, theirs = {p.id for p in stored.papers}, {p.id for p in other.papers}
+    if mine == theirs:
+        return (
+            f"{stored.date}: already built from {first}; {later} carries the same {len(mine)} papers "
+            "(nothing rebuilt or re-sent)"
+        )
+    return (
+        f"{stored.date}: already built from {first} ({len(mine)} papers); {later} differs: "
+        f"{len(theirs - mine)} papers only there, {len(mine - theirs)} missing there "
+        "(nothing rebuilt or re-sent; `digest status` shows it)"
+    )
 
 
 def _all_announced_before(store: Store, listing: Listing) -> bool:

@@ -89,6 +89,37 @@ def next_fire_times(expr: str, timezone: str, count: int, now: dt.datetime | Non
     return times
 
 
+def fire_lines(config, count: int, now: dt.datetime | None = None) -> list[str]:
+    """`--print-next`: each of the next fires, and which listing date it builds (the calendar's rule:
+    the listing pages switch at 20:00 ET; with `arxiv.listing_url: null`, the RSS feed at midnight ET)."""
+    from digest.sources.calendar import ArxivCalendar, rss_feed_date, utcnow
+
+    sched = config.schedule
+    zone = ZoneInfo(sched.timezone)
+    calendar = ArxivCalendar.from_config(config)
+    lines, previous = [], None
+    for fire in next_fire_times(sched.cron, sched.timezone, count, now=now or utcnow().astimezone(zone)):
+        head = f"{fire.isoformat()} {fire.strftime('%a')} {sched.timezone}"
+        if config.arxiv.listing_url is None:
+            day = rss_feed_date(fire)
+            reason = calendar.no_listing_reason(day)
+            lines.append(f"{head}: {f'listing {day} (RSS feed)' if reason is None else f'nothing new ({reason})'}")
+            continue
+        day = calendar.latest_listing_date(fire)
+        if day == previous:
+            upcoming = calendar.next_listing_date(day)
+            when = calendar.announced_at(upcoming).astimezone(zone)
+            lines.append(
+                f"{head}: listing {day} again, nothing new to send "
+                f"(arXiv announces {upcoming} at {when:%Y-%m-%d %H:%M %Z})"
+            )
+        else:
+            since = calendar.announced_at(day).astimezone(zone)
+            lines.append(f"{head}: listing {day} (on arXiv since {since:%Y-%m-%d %H:%M %Z})")
+        previous = day
+    return lines
+
+
 def build_scheduler(
     job: Callable[[], object],
     *,

@@ -151,8 +151,31 @@ def _m003_delivery_progress(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE deliveries ADD COLUMN content TEXT")
 
 
+def _m004_listing_sources(db: sqlite3.Connection) -> None:
+    # The latest listing can come from the listing pages and, hours later, from the RSS feed (or the API):
+    # each source's ids per date, so `digest status` can say when two sources disagree about a day.
+    _script(
+        db,
+        """
+        CREATE TABLE listing_sources (
+            date TEXT NOT NULL,
+            source TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            paper_count INTEGER NOT NULL,
+            ids TEXT NOT NULL,              -- JSON list of the ids this source gave, in its order
+            PRIMARY KEY (date, source)
+        )
+        """,
+    )
+
+
 # Ordered; never edit or reorder an applied migration, append a new one.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_llm_cost_links, _m003_delivery_progress]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _m001_initial,
+    _m002_llm_cost_links,
+    _m003_delivery_progress,
+    _m004_listing_sources,
+]
 
 
 class Store:
@@ -246,6 +269,26 @@ class Store:
                 "INSERT INTO listing_papers (date, paper_id, announce_type, position) VALUES (?, ?, ?, ?)",
                 [(date, p.id, p.announce_type, i) for i, p in enumerate(listing.papers)],
             )
+            self.record_source(listing)
+
+    def record_source(self, listing: Listing) -> None:
+        """Remember which ids this source gave for the listing's date (the stored listing is unchanged)."""
+        with self.transaction() as db:
+            db.execute(
+                """INSERT OR REPLACE INTO listing_sources (date, source, fetched_at, paper_count, ids)
+                   VALUES (?, ?, ?, ?, ?)""",
+                (
+                    listing.date.isoformat(),
+                    listing.source,
+                    _now(),
+                    len(listing.papers),
+                    json.dumps([p.id for p in listing.papers]),
+                ),
+            )
+
+    def listing_sources(self, date: str) -> list[sqlite3.Row]:
+        """Every source seen for a date, oldest first."""
+        return self.query("SELECT * FROM listing_sources WHERE date = ? ORDER BY fetched_at, source", (date,))
 
     def load_listing(self, date: dt.date) -> Listing | None:
         iso = date.isoformat()

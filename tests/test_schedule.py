@@ -89,7 +89,10 @@ def _runs(tmp_path):
     db = tmp_path / "output/digest.sqlite3"
     if not db.exists():
         return []
-    return sqlite3.connect(db).execute("SELECT status, date FROM runs ORDER BY id").fetchall()
+    try:
+        return sqlite3.connect(db).execute("SELECT status, date FROM runs ORDER BY id").fetchall()
+    except sqlite3.OperationalError:  # the run is creating the database right now
+        return []
 
 
 def test_scheduler_fires_the_real_run_and_survives_a_failure(tmp_path, server):

@@ -152,6 +152,11 @@ def days(start: dt.date, end: dt.date) -> Iterator[dt.date]:
         day += _DAY
 
 
+def utcnow() -> dt.datetime:
+    """The current time: the one clock that fetchers, catch-up and `--print-next` read (tests replace it)."""
+    return dt.datetime.now(dt.UTC)
+
+
 def rss_feed_date(now: dt.datetime) -> dt.date:
     """The date the RSS feed carries at `now`: it switches once a day, at midnight ET."""
     return now.astimezone(ET).date()
