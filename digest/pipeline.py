@@ -84,7 +84,7 @@ def latest_fetcher(
     from digest.sources import calendar
 
     clock = now or calendar.utcnow
-    pause = sleep or time.sleep
+    pause = sleep or _sleep
     fallback = rss_fetcher(config, now=clock)
     arxiv_calendar = calendar.ArxivCalendar.from_config(config)
 
@@ -178,6 +178,10 @@ def rss_fetcher(config: Config, now: Callable[[], dt.datetime] | None = None) ->
         return listing
 
     return fetch
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
 
 
 def _utc(when: dt.datetime) -> str:

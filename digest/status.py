@@ -41,9 +41,39 @@ def status_lines(config: Config, last: int) -> list[str]:
         if run["date"] and run["date"] not in shown_dates:
             # Deliveries are per date, not per run: show their current state once, under the newest run.
             shown_dates.add(run["date"])
+            lines += _source_lines(store, run["date"])
             lines += _delivery_lines(store, run["date"])
     store.close()
     return lines
+
+
+def _source_lines(store: Store, date: str) -> list[str]:
+    """When more than one source gave this date's listing (the pages, later the RSS feed), whether they agree."""
+    from digest.pipeline import SOURCE_NAMES
+
+    rows = store.listing_sources(date)
+    if len(rows) < 2:
+        return []
+    first = rows[0]
+    ids = set(json.loads(first["ids"]))
+    lines = []
+    for other in rows[1:]:
+        theirs = set(json.loads(other["ids"]))
+        name, base = SOURCE_NAMES.get(other["source"], other["source"]), SOURCE_NAMES.get(first["source"])
+        if theirs == ids:
+            verdict = f"the same {len(ids)} papers as {base}"
+        else:
+            only, missing = sorted(theirs - ids), sorted(ids - theirs)
+            verdict = (
+                f"differs from {base}: {other['paper_count']} papers against {first['paper_count']}, "
+                f"{len(only)} only there{_sample(only)}, {len(missing)} missing there{_sample(missing)}"
+            )
+        lines.append(f"    listing {name}: {verdict}")
+    return lines
+
+
+def _sample(ids: list[str]) -> str:
+    return f" ({', '.join(ids[:3])}{', …' if len(ids) > 3 else ''})" if ids else ""
 
 
 def _delivery_lines(store: Store, date: str) -> list[str]:

@@ -287,8 +287,12 @@ class Store:
             )
 
     def listing_sources(self, date: str) -> list[sqlite3.Row]:
-        """Every source seen for a date, oldest first."""
-        return self.query("SELECT * FROM listing_sources WHERE date = ? ORDER BY fetched_at, source", (date,))
+        """Every source seen for a date: the one the stored listing came from first, then the others."""
+        return self.query(
+            """SELECT * FROM listing_sources WHERE date = ?
+               ORDER BY source = (SELECT source FROM listings WHERE date = ?) DESC, fetched_at, source""",
+            (date, date),
+        )
 
     def load_listing(self, date: dt.date) -> Listing | None:
         iso = date.isoformat()

@@ -122,10 +122,10 @@ def cut(page: str, fraction: float = 0.5) -> str:
     return page[: int(len(page) * fraction)]
 
 
-def serve_pages(server: FakeServer, pages: dict[str, str | bytes | Response]) -> None:
-    """Route `/list/<category>/new` to each category's page (a Response for a scripted fault)."""
+def serve_pages(server: FakeServer, pages: dict[str, str | bytes | Response | list[Response]]) -> None:
+    """Route `/list/<category>/new` to each category's page (Responses for scripted faults, a list in turn)."""
     for category, page in pages.items():
-        answer = page if isinstance(page, Response) else Response(200, page, {"Content-Type": HTML})
+        answer = page if isinstance(page, Response | list) else Response(200, page, {"Content-Type": HTML})
         server.route(f"/list/{category}/new", answer)
 
 
@@ -144,6 +144,19 @@ def demo_papers() -> list[Paper]:
 def fixture_pages() -> dict[str, bytes]:
     """The committed reconstructed pages of 2026-06-30, by category."""
     return {c: (FIXTURES / fixture_name(c)).read_bytes() for c in CATEGORIES}
+
+
+def feed_of_categories(feed: bytes, categories: list[str] = CATEGORIES) -> bytes:
+    """An RSS feed cut down to the items carrying one of `categories`: what rss.arxiv.org serves for them.
+
+    (The bundled day was crawled from a few more category pages, so 33 of its 532 papers carry none of
+    the four; a real `rss/cs.AI+cs.CL+cs.CV+cs.LG` feed would not hold them.)
+    """
+    tags = [f"<category>{c}</category>".encode() for c in categories]
+    head, *items = feed.split(b"<item>")
+    kept = [item for item in items if any(tag in item for tag in tags)]
+    tail = items[-1].split(b"</item>", 1)[1] if items and items[-1] not in kept else b""
+    return b"<item>".join([head, *kept]) + tail
 
 
 def main() -> None:
