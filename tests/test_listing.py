@@ -20,6 +20,7 @@ from tests.fakes.arxiv_listing import (
     cut,
     demo_papers,
     feed_of_categories,
+    feed_of_ids,
     fixture_pages,
     listing_pages,
     render_page,
@@ -55,6 +56,11 @@ def clock(monkeypatch):
     monkeypatch.setattr(digest.sources.calendar, "utcnow", lambda: fake.now)
     monkeypatch.setattr(digest.pipeline, "_sleep", fake.sleep)
     return fake
+
+
+def _feed(papers: list[Paper]) -> bytes:
+    """The real day's RSS feed holding only these papers."""
+    return feed_of_ids(day_feed_2026_06_30(), {p.id for p in papers})
 
 
 def _config(tmp_path, server, **overrides):
@@ -201,25 +207,25 @@ def test_a_1030_kst_fire_builds_that_mornings_listing(tmp_path, server, run_cli,
 )
 def test_an_incomplete_page_falls_back_to_the_feed_in_one_line(tmp_path, server, run_cli, clock, broken_page, reason):
     clock.now = dt.datetime(2026, 6, 30, 1, 30, tzinfo=UTC)  # Tue 10:30 KST
-    papers = demo_papers()
+    papers = _slice()
     serve_pages(server, {**listing_pages(TUE_JUNE_30, papers), "cs.LG": broken_page(papers)})
-    server.route(f"/rss/{RSS_CATEGORIES}", Response(200, day_feed_2026_06_30()))
+    server.route(f"/rss/{RSS_CATEGORIES}", Response(200, _feed(papers)))
     result = run_cli("run", "--config", _config(tmp_path, server))
     assert result.exit_code == 0, result.output
     fallback = [line for line in result.output.splitlines() if "using the RSS feed instead" in line]
     assert len(fallback) == 1 and "/list/cs.LG/new" in fallback[0] and reason in fallback[0], result.output
-    assert _stored(tmp_path, "2026-06-30") == ("rss", 532)
+    assert _stored(tmp_path, "2026-06-30") == ("rss", 50)
     assert "2026-06-30: report written to" in result.output
 
 
 def test_a_failing_page_falls_back_to_the_feed(tmp_path, server, run_cli, clock):
     clock.now = dt.datetime(2026, 6, 30, 1, 30, tzinfo=UTC)
     serve_pages(server, {**listing_pages(TUE_JUNE_30, _slice()), "cs.CV": Response(404, b"no such page")})
-    server.route(f"/rss/{RSS_CATEGORIES}", Response(200, day_feed_2026_06_30()))
+    server.route(f"/rss/{RSS_CATEGORIES}", Response(200, _feed(_slice())))
     result = run_cli("run", "--config", _config(tmp_path, server))
     assert result.exit_code == 0, result.output
     assert "/list/cs.CV/new: HTTP 404; using the RSS feed instead" in result.output
-    assert _stored(tmp_path, "2026-06-30") == ("rss", 532)
+    assert _stored(tmp_path, "2026-06-30") == ("rss", 50)
 
 
 def test_the_feed_later_carrying_the_same_day_rebuilds_and_sends_nothing(tmp_path, server, run_cli, clock):

@@ -14,6 +14,7 @@ Write the committed fixtures (from the real day bundled with the package):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gzip
 from html import escape
 from importlib import resources
@@ -133,6 +134,7 @@ def listing_pages(date: dt.date, papers: list[Paper], categories: list[str] = CA
     return {c: render_page(c, date, papers) for c in categories}
 
 
+@functools.cache
 def demo_papers() -> list[Paper]:
     """The real 532-paper day (2026-06-30) bundled with the package, as the RSS parser reads it."""
     from digest.sources.rss import parse_feed
@@ -146,6 +148,14 @@ def fixture_pages() -> dict[str, bytes]:
     return {c: (FIXTURES / fixture_name(c)).read_bytes() for c in CATEGORIES}
 
 
+def feed_of(feed: bytes, keep) -> bytes:
+    """The RSS feed with only the items `keep(item_xml)` accepts, the channel unchanged."""
+    head, *items = feed.split(b"<item>")
+    bodies = [item.split(b"</item>", 1)[0] for item in items]
+    tail = items[-1].split(b"</item>", 1)[1] if items else b""
+    return head + b"".join(b"<item>" + body + b"</item>" for body in bodies if keep(body)) + tail
+
+
 def feed_of_categories(feed: bytes, categories: list[str] = CATEGORIES) -> bytes:
     """An RSS feed cut down to the items carrying one of `categories`: what rss.arxiv.org serves for them.
 
@@ -153,10 +163,12 @@ def feed_of_categories(feed: bytes, categories: list[str] = CATEGORIES) -> bytes
     the four; a real `rss/cs.AI+cs.CL+cs.CV+cs.LG` feed would not hold them.)
     """
     tags = [f"<category>{c}</category>".encode() for c in categories]
-    head, *items = feed.split(b"<item>")
-    kept = [item for item in items if any(tag in item for tag in tags)]
-    tail = items[-1].split(b"</item>", 1)[1] if items and items[-1] not in kept else b""
-    return b"<item>".join([head, *kept]) + tail
+    return feed_of(feed, lambda item: any(tag in item for tag in tags))
+
+
+def feed_of_ids(feed: bytes, ids: set[str]) -> bytes:
+    """The RSS feed of these papers only (a slice of a day, for fast tests)."""
+    return feed_of(feed, lambda item: any(f"<link>https://arxiv.org/abs/{i}</link>".encode() in item for i in ids))
 
 
 def main() -> None:
