@@ -115,7 +115,12 @@ def fire_lines(config, count: int, now: dt.datetime | None = None) -> list[str]:
             )
         else:
             since = calendar.announced_at(day).astimezone(zone)
-            lines.append(f"{head}: listing {day} (on arXiv since {since:%Y-%m-%d %H:%M %Z})")
+            line = f"{head}: listing {day} (on arXiv since {since:%Y-%m-%d %H:%M %Z})"
+            upcoming = calendar.next_listing_date(day)
+            when = calendar.announced_at(upcoming).astimezone(zone)
+            if when.date() == fire.date():  # a cron set before the announcement gets the previous listing
+                line += f", before arXiv announces {upcoming} at {when:%H:%M %Z}"
+            lines.append(line)
         previous = day
     return lines
 

@@ -322,3 +322,14 @@ def test_print_next_in_winter_fires_half_an_hour_after_the_announcement(tmp_path
     assert [line.split(": ", 1)[1] for line in lines] == [
         f"listing 2026-12-{d:02d} (on arXiv since 2026-12-{d:02d} 10:00 KST)" for d in range(7, 12)
     ]
+
+
+def test_print_next_says_when_a_fire_comes_before_the_announcement(tmp_path, run_cli, clock):
+    clock.now = dt.datetime(2026, 12, 6, 0, 0, tzinfo=UTC)
+    config = tmp_path / "config.yaml"
+    config.write_text('schedule: {cron: "0 9 * * 2"}\n')  # 09:00 KST in winter: 19:00 EST, an hour early
+    result = run_cli("schedule", "--config", str(config), "--print-next", "1")
+    assert result.output.strip().endswith(
+        "Tue Asia/Seoul: listing 2026-12-07 (on arXiv since 2026-12-07 10:00 KST), "
+        "before arXiv announces 2026-12-08 at 10:00 KST"
+    )
