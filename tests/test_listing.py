@@ -333,3 +333,39 @@ def test_print_next_says_when_a_fire_comes_before_the_announcement(tmp_path, run
         "Tue Asia/Seoul: listing 2026-12-07 (on arXiv since 2026-12-07 10:00 KST), "
         "before arXiv announces 2026-12-08 at 10:00 KST"
     )
+
+
+@pytest.mark.parametrize(
+    "listing_url, caught_up",
+    [
+        # The pages give Tuesday's listing at 10:30 KST: Friday's and Monday's, never built, come first.
+        ("https://arxiv.org/list/{category}/new", (dt.date(2026, 7, 10), dt.date(2026, 7, 13))),
+        # The RSS feed still carries Monday's (ET date) at that hour: only what lies before it.
+        (None, (dt.date(2026, 7, 10), dt.date(2026, 7, 12))),
+    ],
+    ids=["listing-pages", "rss-only"],
+)
+def test_catch_up_stops_before_the_listing_this_run_gets(tmp_path, listing_url, caught_up):
+    from digest.backfill import catch_up_range
+    from digest.config import Config
+    from digest.store import Store
+
+    config = Config(base_dir=tmp_path, arxiv={"listing_url": listing_url, "catch_up_days": 7})
+    store = Store(config.state_path)
+    store.finish_run(store.start_run("run"), "ok", date=dt.date(2026, 7, 9))  # Thursday's built
+    tuesday_fire = dt.datetime(2026, 7, 14, 1, 30, tzinfo=UTC)
+    assert catch_up_range(config, store, tuesday_fire) == caught_up
+
+
+def test_pages_caught_mid_announcement_are_asked_again(tmp_path, server, clock):
+    from digest.config import load_config
+
+    monday, tuesday = dt.date(2026, 7, 13), dt.date(2026, 7, 14)
+    clock.now = dt.datetime(2026, 7, 14, 1, 30, tzinfo=UTC)
+    pages = {c: Response(200, render_page(c, tuesday, _slice())) for c in CATEGORIES}
+    pages["cs.CV"] = [Response(200, render_page("cs.CV", monday, _slice())), pages["cs.CV"]]
+    serve_pages(server, pages)
+    fetch = digest.pipeline.latest_fetcher(load_config(_config(tmp_path, server)), wait=True)
+    listing = fetch(None)
+    assert (listing.date, len(listing.papers), clock.slept) == (tuesday, 50, [300])
+    assert server.hits("/list/cs.AI/new") == 2 and server.hits(f"/rss/{RSS_CATEGORIES}") == 0
