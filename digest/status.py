@@ -23,8 +23,8 @@ def status_lines(config: Config, last: int) -> list[str]:
         parts = []
         if run["papers"] is not None:
             parts.append(f"{run['papers']} papers")
-        if run["counts"]:
-            counts = json.loads(run["counts"])
+        counts = json.loads(run["counts"]) if run["counts"] else {}
+        if any(counts.values()):
             parts.append(", ".join(f"{k} {v}" for k, v in counts.items() if v))
         if run["llm_calls"]:
             parts.append(

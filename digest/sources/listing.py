@@ -218,21 +218,21 @@ def parse_page(content: bytes | str, category: str) -> CategoryPage:
     parser.close()
     date = _listing_date(parser.headings)
     if not parser.sections:
-        raise FetchError(f"{category}: no 'New submissions' section on the page")
+        raise FetchError("no 'New submissions' section on the page")
     for section in parser.sections:
         got = len(section.entries)
         if section.total is not None and section.shown is not None and section.shown < section.total:
             raise IncompleteListing(
-                f"{category}: '{section.heading}' shows {section.shown} of {section.total} entries "
+                f"'{section.heading}' shows {section.shown} of {section.total} entries "
                 "(raise show= in arxiv.listing_url)"
             )
         if section.shown is not None and got != section.shown:
-            raise IncompleteListing(f"{category}: '{section.heading}' but {got} entries on the page (cut short)")
+            raise IncompleteListing(f"'{section.heading}' but {got} entries on the page (cut short)")
         missing = [e for e in section.entries if not e.id or not ARXIV_ID_RE.fullmatch(e.id) or not e.title]
         if missing:
-            raise IncompleteListing(f"{category}: {len(missing)} entries without an arXiv id or title (cut short)")
+            raise IncompleteListing(f"{len(missing)} entries without an arXiv id or title (cut short)")
     if not parser.ended:
-        raise IncompleteListing(f"{category}: the page ends before </html> (cut short)")
+        raise IncompleteListing(f"the page ends before </html> (cut short)")
     return CategoryPage(category, date, parser.sections)
 
 
