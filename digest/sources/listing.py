@@ -232,7 +232,7 @@ def parse_page(content: bytes | str, category: str) -> CategoryPage:
         if missing:
             raise IncompleteListing(f"{len(missing)} entries without an arXiv id or title (cut short)")
     if not parser.ended:
-        raise IncompleteListing(f"the page ends before </html> (cut short)")
+        raise IncompleteListing("the page ends before </html> (cut short)")
     return CategoryPage(category, date, parser.sections)
 
 
