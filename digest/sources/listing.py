@@ -214,8 +214,11 @@ def parse_page(content: bytes | str, category: str) -> CategoryPage:
     """Parse one listing page; raises IncompleteListing when it does not hold every entry it announces."""
     text = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content
     parser = _PageParser()
-    parser.feed(text)
-    parser.close()
+    try:
+        parser.feed(text)
+        parser.close()
+    except (AssertionError, ValueError) as exc:  # html.parser gives up on a few malformed constructs
+        raise FetchError(f"unreadable HTML: {exc}") from None
     date = _listing_date(parser.headings)
     if not parser.sections:
         raise FetchError("no 'New submissions' section on the page")
