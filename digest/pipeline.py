@@ -328,7 +328,7 @@ def _fetch(
     stale = bool(listing.papers) and options.date is None and _all_announced_before(store, listing)
     if listing.papers and options.date is None and not options.force:
         stored = store.load_listing(listing.date)
-        if stored is not None and stored.source != listing.source and stored.papers:
+        if stored is not None and stored.source not in (listing.source, "demo") and stored.papers:
             store.record_source(listing)
             return stored, False, compare_sources(stored, listing)
     # A stale feed under a new date must not overwrite what is stored.
