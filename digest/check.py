@@ -25,7 +25,13 @@ def run_checks(config: Config) -> list[Check]:
     return [check_llm(config), *check_telegram(config), check_email(config)]
 
 
+# Where servers put a model's retirement date in /models (OpenAI: shutdown_date).
+RETIREMENT_KEYS = ("shutdown_date", "deprecation_date", "retirement_date", "sunset_date", "deprecated_at")
+
+
 def check_llm(config: Config) -> Check:
+    """The server's model list, then one real 1-paper classification in the exact shape runs use: a
+    refused parameter or response_format shows up here, at setup, instead of in the morning's run."""
     cfg = config.llm
     key = config.secret(cfg.api_key_env)
     if not key and not cfg.base_url:
@@ -45,16 +51,70 @@ def check_llm(config: Config) -> Check:
         return Check(
             "llm", False, f"{base}/models: HTTP {response.status_code}, the key in {cfg.api_key_env} was refused"
         )
-    if response.status_code != 200:
-        return Check("llm", False, f"{base}/models: HTTP {response.status_code}")
+    entry: dict = {}
+    if response.status_code != 404:  # some compatible servers have no model list; the call below decides
+        if response.status_code != 200:
+            return Check("llm", False, f"{base}/models: HTTP {response.status_code}")
+        try:
+            entries = [m for m in response.json().get("data", []) if isinstance(m, dict)]
+        except (ValueError, AttributeError):
+            return Check("llm", False, f"{base}/models: the answer is not an OpenAI-style model list")
+        models = [m.get("id") for m in entries]
+        if cfg.model not in models:
+            shown = ", ".join(str(m) for m in models[:8]) + (" …" if len(models) > 8 else "")
+            return Check("llm", False, f"{base} answers, but llm.model {cfg.model!r} is not among its models ({shown})")
+        entry = entries[models.index(cfg.model)]
+    ok, said = _one_call(config)
+    if not ok:
+        return Check("llm", False, f"{base}, model {cfg.model}: {said}")
+    retires = next((str(entry[k]) for k in RETIREMENT_KEYS if entry.get(k)), None)
+    note = f"; the server says it shuts down {retires}: choose another llm.model before then" if retires else ""
+    return Check("llm", True, f"ok ({base}, model {cfg.model}, {said}{note})")
+
+
+def _one_call(config: Config) -> tuple[bool, str]:
+    """Classify one paper of the bundled day through the same client, ladder and checks as a run."""
+    from digest.errors import DigestError
+    from digest.llm import LLM, MODES
+    from digest.pipeline import demo_fetcher
+    from digest.prompts import CLASSIFY_SCHEMA_NAME, ClassifyAnswer, classify_messages, classify_schema_model
+    from digest.store import Store
+
+    paper = demo_fetcher()(None).papers[0]
+    # One retry at most: a check should answer within seconds.
+    quick = config.model_copy(
+        update={"llm": config.llm.model_copy(update={"max_retries": min(1, config.llm.max_retries)})}
+    )
     try:
-        models = [m.get("id") for m in response.json().get("data", [])]
-    except (ValueError, AttributeError):
-        return Check("llm", False, f"{base}/models: the answer is not an OpenAI-style model list")
-    if cfg.model not in models:
-        shown = ", ".join(str(m) for m in models[:8]) + (" …" if len(models) > 8 else "")
-        return Check("llm", False, f"{base} answers, but llm.model {cfg.model!r} is not among its models ({shown})")
-    return Check("llm", True, f"ok ({base}, model {cfg.model} available)")
+        store = Store(config.state_path)  # the ladder's memory and the ledger, as in a run
+    except DigestError as exc:
+        return False, str(exc)
+    try:
+        llm = LLM(quick, store)
+        schema = classify_schema_model(config.topic_names)
+        messages = classify_messages(config.categories, [paper])
+        try:
+            # Again while an answer moved the ladder (prose around the JSON: response_format ignored), so the
+            # mode reported and remembered is one that was answered properly.
+            for _ in MODES:
+                used = llm.mode
+                answer = llm.ask(
+                    "check", "1 paper", messages, schema, CLASSIFY_SCHEMA_NAME, ClassifyAnswer, reuse=False
+                )
+                if llm.mode == used:
+                    break
+        except DigestError as exc:
+            return False, str(exc).replace("LLM check 1 paper", "a 1-paper call")
+    finally:
+        store.close()
+    if paper.id not in {item.id.strip() for item in answer.value.papers}:
+        return False, "a 1-paper call answered, but not for the paper it was sent"
+    how = {
+        "json_schema": "structured output json_schema",
+        "json_object": "structured output json_object (json_schema refused or ignored)",
+        "text": "structured output text, the JSON Schema in the prompt (response_format refused or ignored)",
+    }[llm.mode]
+    return True, f"1-paper call ok, {how}"
 
 
 def check_telegram(config: Config) -> list[Check]:

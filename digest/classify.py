@@ -150,12 +150,17 @@ class OfflineClassifier:
 
 def offline_importance(paper: Paper, topic_score: float) -> int:
     """A deterministic 1-10 score: topical fit, concrete contributions, a new submission, a full abstract."""
+    return max(1, min(10, round(offline_rank(paper, topic_score))))
+
+
+def offline_rank(paper: Paper, topic_score: float) -> float:
+    """offline_importance before rounding: it also orders papers the LLM gave the same importance."""
     score = 3.0
     score += min(3.0, math.log1p(topic_score) * 1.1)
     score += min(2.0, 0.5 * len(_SUBSTANCE.findall(paper.abstract)))
     score += 1.0 if paper.announce_type == "new" else 0.0
     score += 1.0 if len(paper.abstract) > 900 else 0.0
-    return max(1, min(10, round(score)))
+    return score
 
 
 def setup_key(topics: list[TopicConfig], method: str, extra: str = "") -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -91,16 +91,25 @@ class TopicConfig(Strict):
     weight: float = Field(1.0, gt=0, le=10)  # offline classifier: how readily this topic wins a tie
 
 
+DEFAULT_MODEL = "gpt-6-luna"  # OpenAI's replacement for gpt-4o-mini (shut down 2027-01-14); see README
+
+
 class LLMConfig(Strict):
     base_url: str | None = None
-    model: str = "gpt-4o-mini"
+    model: str = DEFAULT_MODEL
     api_key_env: str = "OPENAI_API_KEY"
     batch_size: int = Field(25, ge=1, le=500)
     concurrency: int = Field(4, ge=1, le=64)
     max_retries: int = Field(4, ge=0, le=20)
     timeout_seconds: float = Field(120.0, gt=0)
-    temperature: float = Field(0.2, ge=0, le=2)
     backoff_seconds: float = Field(2.0, ge=0)  # first wait between retries; doubles each time (Retry-After wins)
+    # Request parameters are sent only when set: reasoning models (gpt-5/6, o-series) refuse temperature.
+    temperature: float | None = Field(None, ge=0, le=2)
+    reasoning_effort: str | None = Field(None, min_length=1)  # e.g. none | low | medium (OpenAI reasoning models)
+    max_output_tokens: int | None = Field(None, ge=1)  # sent as max_tokens, or max_completion_tokens where required
+    extra_body: dict[str, Any] = Field(default_factory=dict)  # passed through as is (e.g. Ollama's options)
+    # auto tries json_schema, then json_object, then plain text, and remembers what worked per server and model.
+    structured_output: Literal["auto", "json_schema", "json_object", "text"] = "auto"
 
 
 class TelegramConfig(Strict):

@@ -1,6 +1,12 @@
-"""One client for every LLM call: strict JSON schema from pydantic models, validation, retries, ledger, cache.
+"""One client for every LLM call: JSON answers in our pydantic models' shape, validation, retries, ledger, cache.
 
-Any OpenAI-compatible server works (OpenAI, Ollama, vLLM, llama.cpp) through `llm.base_url`.
+Any OpenAI-compatible server works (OpenAI, Gemini, DeepSeek, Ollama, vLLM, llama.cpp, Upstage) through
+`llm.base_url`. Servers differ in what they accept, so requests carry only the parameters the config sets,
+and the answer's shape is asked for on a ladder (`MODES`): a strict json_schema response_format, then
+json_object with the schema in the prompt, then plain text with the schema in the prompt. In `auto` the
+ladder steps down when a server refuses a rung or ignores it (prose around the JSON), and the rung that
+works is remembered per server and model in the store. Answers are parsed tolerantly (a fenced block, one
+object inside prose) and the raw body is read by us, so a malformed 200 is a retried attempt, not a crash.
 The openai package's own retries are off (max_retries=0): our loop also retries what it cannot see
 (broken JSON, schema violations, refusals, truncation), and every attempt lands in the ledger.
 
@@ -17,6 +23,7 @@ import functools
 import hashlib
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -104,19 +111,51 @@ def response_format(name: str, model: type[BaseModel]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": strict_schema(model)}}
 
 
+MODES = ("json_schema", "json_object", "text")  # the structured-output ladder, strictest first
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+# OpenAI's reasoning families refuse max_tokens and want max_completion_tokens.
+_COMPLETION_TOKENS_MODELS = re.compile(r"^(o\d|gpt-5|gpt-6)", re.IGNORECASE)
+# How a 400 names the parameter it refuses (OpenAI, vLLM, llama.cpp, LiteLLM-style proxies).
+_REFUSED_PARAM = re.compile(
+    r"(?:unsupported parameter|unsupported value|unrecognized request argument supplied|unknown (?:field|parameter)"
+    r"|extra (?:inputs|fields) (?:are )?not permitted)\W+([A-Za-z_][\w.]*)",
+    re.IGNORECASE,
+)
+_FORMAT_REFUSED = re.compile(r"response_format|json_schema|json_object|structured output", re.IGNORECASE)
+# A prompt the server read less than this share of (by our rough count) was cut by its context window.
+TRUNCATED_SHARE = 0.7
+MIN_TRUNCATION_CHECK = 1000  # prompt tokens; below this our estimate is too rough to judge
+# Context sizes servers cut at (Ollama's default, llama.cpp's -c): reading exactly that much of a prompt we
+# think is longer means the rest was dropped.
+CONTEXT_SIZES = frozenset(2**n for n in range(11, 18))
+
+
 @dataclass
 class Answer:
     value: Any  # the validated pydantic model
     input_hash: str
     cached: bool
+    mode: str | None = None  # the structured-output mode that produced it (None: from the cache)
+
+
+@dataclass
+class _Reply:
+    """The parts of a chat completion we use, read from the raw body."""
+
+    content: str | None
+    refusal: str | None
+    finish_reason: str | None
+    prompt_tokens: int
+    completion_tokens: int
 
 
 class _Attempt(Exception):
-    """One failed attempt: its ledger outcome, its one-line reason, whether to try again and after how long."""
+    """One failed attempt: its ledger outcome, its one-line reason, whether to try again and after how long.
+    `again`: ask again at once without counting a retry (the request changed: a step down the ladder)."""
 
-    def __init__(self, outcome: str, reason: str, retry: bool = True, wait: float | None = None):
+    def __init__(self, outcome: str, reason: str, retry: bool = True, wait: float | None = None, again: bool = False):
         super().__init__(reason)
-        self.outcome, self.reason, self.retry, self.wait = outcome, reason, retry, wait
+        self.outcome, self.reason, self.retry, self.wait, self.again = outcome, reason, retry, wait, again
 
 
 class LLM:
@@ -137,11 +176,19 @@ class LLM:
         self.date = date.isoformat() if date else None
         self.force = force
         self.model = config.llm.model
+        self.base_url = (config.llm.base_url or OPENAI_BASE_URL).rstrip("/")
         self.prompt_version = PROMPT_VERSION
         self._key = config.secret(config.llm.api_key_env)
         self._client: openai.OpenAI | None = None
         self.usage = LLMUsage(model=self.model)
         self._lock = threading.Lock()
+        self.auto = config.llm.structured_output == "auto"
+        remembered = store.load_llm_mode(self.base_url, self.model) if self.auto else None
+        self.mode = remembered or ("json_schema" if self.auto else config.llm.structured_output)
+        self._saved_mode = remembered
+        name = self.model.rsplit("/", 1)[-1]
+        self._max_tokens_param = "max_completion_tokens" if _COMPLETION_TOKENS_MODELS.match(name) else "max_tokens"
+        self._tokens_switched = False
 
     @property
     def client(self) -> openai.OpenAI:
@@ -153,7 +200,7 @@ class LLM:
 
                 self._client = openai.OpenAI(
                     api_key=self._key or NO_KEY,
-                    base_url=self.settings.base_url,
+                    base_url=self.base_url,
                     timeout=self.settings.timeout_seconds,
                     max_retries=0,
                 )
@@ -174,8 +221,9 @@ class LLM:
         """Ask for a JSON answer in `schema`'s shape; validate it with `parse` (default: `schema`).
 
         A cached answer to the exact same input is reused unless the run is forced or `reuse` is false
-        (asking the same thing again because the cached answer fell short). Raises LLMError naming the
-        step (`purpose` and `detail`) once every attempt has failed.
+        (asking the same thing again because the cached answer fell short). The cache key does not depend
+        on the structured-output mode, so a step down the ladder keeps what was answered before. Raises
+        LLMError naming the step (`purpose` and `detail`) once every attempt has failed.
         """
         parse = parse or schema
         fmt = response_format(schema_name, schema)
@@ -187,22 +235,51 @@ class LLM:
 
         attempts = 1 + self.settings.max_retries
         spent = LLMUsage(model=self.model)
-        last = ""
-        for attempt in range(1, attempts + 1):
+        failures, changes, last = 0, 0, ""
+        while failures < attempts:
+            mode = self.mode
             try:
-                value, text = self._attempt(purpose, detail, messages, fmt, input_hash, parse, spent)
+                value, text = self._attempt(purpose, detail, messages, fmt, mode, input_hash, parse, spent)
             except _Attempt as failed:
                 last = failed.reason
+                if failed.again and changes < 2 * len(MODES):
+                    changes += 1
+                    continue
                 if not failed.retry:
                     raise LLMError(f"LLM {purpose} {detail} failed: {last}") from None
-                if attempt < attempts:
-                    time.sleep(failed.wait if failed.wait is not None else self._backoff(attempt))
+                failures += 1
+                if failures < attempts:
+                    time.sleep(failed.wait if failed.wait is not None else self._backoff(failures))
                 continue
             self._store_cache(input_hash, purpose, text, spent)
-            return Answer(value, input_hash, cached=False)
+            self._remember()
+            return Answer(value, input_hash, cached=False, mode=mode)
         raise LLMError(f"LLM {purpose} {detail} failed after {attempts} attempts: {last}")
 
     # ----- one attempt -----
+
+    def _request(self, messages: list[dict[str, str]], fmt: dict, mode: str) -> dict[str, Any]:
+        """The request body for `mode`; every optional parameter only when configured."""
+        from digest.prompts import with_schema
+
+        request: dict[str, Any] = {"model": self.model}
+        if mode == "json_schema":
+            request["messages"] = messages
+            request["response_format"] = fmt
+        else:
+            request["messages"] = with_schema(messages, fmt["json_schema"]["schema"])
+            if mode == "json_object":
+                request["response_format"] = {"type": "json_object"}
+        s = self.settings
+        if s.temperature is not None:
+            request["temperature"] = s.temperature
+        if s.reasoning_effort is not None:
+            request["reasoning_effort"] = s.reasoning_effort
+        if s.max_output_tokens is not None:
+            request[self._max_tokens_param] = s.max_output_tokens
+        if s.extra_body:
+            request["extra_body"] = s.extra_body
+        return request
 
     def _attempt(
         self,
@@ -210,6 +287,7 @@ class LLM:
         detail: str,
         messages: list[dict[str, str]],
         fmt: dict,
+        mode: str,
         input_hash: str,
         parse: type[BaseModel],
         spent: LLMUsage,
@@ -218,47 +296,141 @@ class LLM:
 
         started = time.monotonic()
         tokens = (0, 0)
+        request = self._request(messages, fmt, mode)
         try:
-            response = self.client.chat.completions.create(
-                model=self.model,
-                messages=messages,
-                response_format=fmt,  # type: ignore[arg-type]
-                temperature=self.settings.temperature,
-            )
-            if response.usage is not None:
-                tokens = (response.usage.prompt_tokens or 0, response.usage.completion_tokens or 0)
-            value, text = self._read(response, parse)
+            raw = self.client.chat.completions.with_raw_response.create(**request)
+            reply = _reply(raw.http_response)
+            tokens = (reply.prompt_tokens, reply.completion_tokens)
+            self._check_prompt_read(request["messages"], reply.prompt_tokens)
+            value, text = self._read(reply, parse, mode, purpose)
         except openai.APIStatusError as exc:
-            status = exc.status_code
-            retry = status in RETRYABLE_STATUS or status >= 500
-            failed = _Attempt("error", self._status_reason(exc), retry, _retry_after(exc.response.headers))
+            failed = self._status_failure(exc, mode, request)
         except openai.APIConnectionError as exc:  # includes timeouts
             failed = _Attempt("error", self._connection_reason(exc))
         except _Attempt as exc:
             failed = exc
         else:
-            self._record(purpose, detail, input_hash, tokens, started, "ok", None, spent)
+            self._record(purpose, detail, input_hash, tokens, started, "ok", None, spent, mode)
             return value, text
-        self._record(purpose, detail, input_hash, tokens, started, failed.outcome, failed.reason, spent)
+        self._record(purpose, detail, input_hash, tokens, started, failed.outcome, failed.reason, spent, mode)
         raise failed
 
-    def _read(self, response: Any, parse: type[BaseModel]) -> tuple[Any, str]:
-        if not response.choices:
-            raise _Attempt("invalid", "the answer has no choices")
-        choice = response.choices[0]
-        refusal = getattr(choice.message, "refusal", None)
-        if refusal:
-            raise _Attempt("refused", f"the model refused: {_short(refusal)}")
-        text = choice.message.content or ""
-        if choice.finish_reason == "length":
-            raise _Attempt("invalid", "the answer was cut off (finish_reason=length)")
+    def _read(self, reply: _Reply, parse: type[BaseModel], mode: str, purpose: str) -> tuple[Any, str]:
+        if reply.refusal:
+            raise _Attempt("refused", f"the model refused: {_short(reply.refusal)}")
+        if reply.finish_reason == "length":
+            raise _Attempt("invalid", self._cut_off_reason(purpose))
+        text = (reply.content or "").strip()
+        found = extract_json(text)
+        stepped = False
+        if not text.startswith("{") and mode != "text":
+            # Prose or a fenced block: the server ignores response_format. Later calls put the schema in the
+            # prompt instead; this answer still counts if the JSON inside it is right.
+            stepped = self._step_down(mode)
+        if found is None:
+            reason = f"the answer is not JSON ({_short(text, 80)!r})" if text else "the answer is empty"
+            raise _Attempt("invalid", reason, again=stepped)
         try:
-            return parse.model_validate_json(text), text
+            return parse.model_validate_json(found), found
         except ValidationError as exc:
             problem = exc.errors()[0]
             where = ".".join(str(p) for p in problem["loc"]) or "answer"
             kind = "not valid JSON" if problem["type"] == "json_invalid" else f"{where}: {problem['msg']}"
-            raise _Attempt("invalid", f"the answer does not match the schema ({_short(kind)})") from None
+            raise _Attempt("invalid", f"the answer does not match the schema ({_short(kind)})", again=stepped) from None
+
+    def _check_prompt_read(self, sent: list[dict[str, str]], prompt_tokens: int) -> None:
+        """A server whose context window is smaller than the prompt may cut it silently (Ollama's default
+        is a few thousand tokens): the answer then covers part of the papers, or none. Stop with the fix."""
+        expected = rough_tokens("".join(m["content"] for m in sent))
+        if not prompt_tokens or expected < MIN_TRUNCATION_CHECK:
+            return
+        if prompt_tokens < TRUNCATED_SHARE * expected or (prompt_tokens in CONTEXT_SIZES and prompt_tokens < expected):
+            raise _Attempt(
+                "invalid",
+                f"the server read only {prompt_tokens:,} of about {expected:,} prompt tokens: its context window "
+                "cut the prompt. Raise the server's context length (Ollama: OLLAMA_CONTEXT_LENGTH=16384; vLLM: "
+                "--max-model-len; llama.cpp: -c) or lower llm.batch_size",
+                retry=False,
+            )
+
+    def _cut_off_reason(self, purpose: str) -> str:
+        limit = self.settings.max_output_tokens
+        raise_it = (
+            f"raise llm.max_output_tokens (now {limit:,})"
+            if limit
+            else "set llm.max_output_tokens higher than the server's default output limit"
+        )
+        smaller = " or lower llm.batch_size" if purpose == "classify" else ""
+        effort = " (or lower llm.reasoning_effort)" if self.settings.reasoning_effort else ""
+        return f"the answer was cut off at the output limit (finish_reason=length): {raise_it}{effort}{smaller}"
+
+    # ----- the ladder and refused parameters -----
+
+    def _step_down(self, mode: str) -> bool:
+        """In auto mode, move below `mode` for every later call (once, whichever thread sees it first).
+        True when the next attempt will use another mode than `mode`."""
+        if not self.auto or mode == MODES[-1]:
+            return False
+        with self._lock:
+            if self.mode == mode:
+                self.mode = MODES[MODES.index(mode) + 1]
+            return self.mode != mode
+
+    def _remember(self) -> None:
+        """After an answer, keep the ladder's position for later runs on this server and model."""
+        if not self.auto:
+            return
+        with self._lock:
+            mode = self.mode
+            if mode == self._saved_mode:
+                return
+            self._saved_mode = mode
+        self.store.save_llm_mode(self.base_url, self.model, mode)
+
+    def _status_failure(self, exc: openai.APIStatusError, mode: str, request: dict[str, Any]) -> _Attempt:
+        status = exc.status_code
+        reason = self._status_reason(exc)
+        wait = _retry_after(exc.response.headers)
+        if status != 400:
+            return _Attempt("error", reason, status in RETRYABLE_STATUS or status >= 500, wait)
+        message = _error_message(exc)
+        param = _refused_param(exc, message)
+        if param in ("max_tokens", "max_completion_tokens") and param in request:
+            with self._lock:
+                if self._max_tokens_param != param:  # another call in flight has switched already
+                    return _Attempt("error", reason, again=True)
+                if not self._tokens_switched:  # the other name, once for the whole run
+                    self._tokens_switched = True
+                    self._max_tokens_param = "max_completion_tokens" if param == "max_tokens" else "max_tokens"
+                    return _Attempt("error", reason, again=True)
+        hint = self._param_hint(param, request)
+        if hint:
+            return _Attempt("error", f"{reason} — {hint}", retry=False)
+        if mode != "text" and (param == "response_format" or _FORMAT_REFUSED.search(message)):
+            if self._step_down(mode):
+                return _Attempt("error", reason, again=True)
+            return _Attempt(
+                "error",
+                f"{reason} — the server refuses structured output of type {mode}: set llm.structured_output "
+                "to auto (or a lower rung: json_object, text)",
+                retry=False,
+            )
+        return _Attempt("error", reason, retry=False)
+
+    def _param_hint(self, param: str | None, request: dict[str, Any]) -> str | None:
+        """Which config key sends a refused parameter, and how to stop sending it."""
+        keys = {
+            "temperature": "llm.temperature",
+            "reasoning_effort": "llm.reasoning_effort",
+            "max_tokens": "llm.max_output_tokens",
+            "max_completion_tokens": "llm.max_output_tokens",
+        }
+        if param in keys and param in request:
+            return f"the server refuses '{param}', which {keys[param]} sends: set {keys[param]}: null to leave it out"
+        top = (param or "").split(".")[0]
+        if top and top in self.settings.extra_body:
+            return f"the server refuses '{param}' from llm.extra_body: remove it there"
+        return None
 
     # ----- ledger and cache -----
 
@@ -272,6 +444,7 @@ class LLM:
         outcome: str,
         error: str | None,
         spent: LLMUsage,
+        mode: str | None = None,
     ) -> None:
         latency = int((time.monotonic() - started) * 1000)
         with self._lock:
@@ -279,27 +452,24 @@ class LLM:
                 usage.calls += 1
                 usage.prompt_tokens += tokens[0]
                 usage.completion_tokens += tokens[1]
-        with self.store.transaction() as db:
-            db.execute(
-                """INSERT INTO llm_calls (run_id, date, purpose, detail, model, prompt_version, input_hash,
-                   prompt_tokens, completion_tokens, latency_ms, outcome, error, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    self.run_id,
-                    self.date,
-                    purpose,
-                    detail,
-                    self.model,
-                    self.prompt_version,
-                    input_hash,
-                    tokens[0],
-                    tokens[1],
-                    latency,
-                    outcome,
-                    self._scrub(error) if error else None,
-                    _now(),
-                ),
-            )
+        self.store.record_llm_call(
+            {
+                "run_id": self.run_id,
+                "date": self.date,
+                "purpose": purpose,
+                "detail": detail,
+                "model": self.model,
+                "prompt_version": self.prompt_version,
+                "input_hash": input_hash,
+                "prompt_tokens": tokens[0],
+                "completion_tokens": tokens[1],
+                "latency_ms": latency,
+                "outcome": outcome,
+                "error": self._scrub(error) if error else None,
+                "created_at": _now(),
+                "mode": mode,
+            }
+        )
 
     def _cached(self, input_hash: str, parse: type[BaseModel]) -> Any | None:
         rows = self.store.query("SELECT response FROM llm_cache WHERE input_hash = ?", (input_hash,))
@@ -332,6 +502,7 @@ class LLM:
             "model": self.model,
             "prompt_version": self.prompt_version,
             "temperature": self.settings.temperature,
+            "reasoning_effort": self.settings.reasoning_effort,
             "messages": messages,
             "response_format": fmt,
         }
@@ -344,9 +515,7 @@ class LLM:
         return min(MAX_BACKOFF, wait + random.uniform(0, wait / 4))  # jitter: concurrent batches spread out
 
     def _status_reason(self, exc: openai.APIStatusError) -> str:
-        body = exc.body if isinstance(exc.body, dict) else {}
-        inner = body.get("error") if isinstance(body.get("error"), dict) else body
-        message = inner.get("message") if isinstance(inner, dict) else None
+        message = _error_message(exc)
         reason = f"HTTP {exc.status_code} from {exc.request.url}"
         return self._scrub(f"{reason}: {_short(str(message))}" if message else reason)
 
@@ -414,6 +583,88 @@ def _retry_after(headers: Any) -> float | None:
         return min(MAX_RETRY_AFTER, max(0.0, seconds))
     except (TypeError, ValueError):
         return None
+
+
+def _error_message(exc: openai.APIStatusError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    inner = body.get("error") if isinstance(body.get("error"), dict) else body
+    message = inner.get("message") if isinstance(inner, dict) else None
+    return str(message) if message else ""
+
+
+def _refused_param(exc: openai.APIStatusError, message: str) -> str | None:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    inner = body.get("error") if isinstance(body.get("error"), dict) else body
+    param = inner.get("param") if isinstance(inner, dict) else None
+    if isinstance(param, str) and param:
+        return param
+    found = _REFUSED_PARAM.search(message)
+    return found.group(1) if found else None
+
+
+def _reply(http: Any) -> _Reply:
+    """Read a 200's body ourselves: servers answer 200 with HTML pages, lists, null messages or token counts as
+    strings, and each of those must be one retried attempt with a reason, not an AttributeError."""
+    text = http.text
+    try:
+        body = json.loads(text)
+    except ValueError:
+        what = "an HTML page" if text.lstrip().startswith("<") else "not JSON"
+        raise _Attempt("invalid", f"the server answered 200 with {what} instead of a chat completion") from None
+    if not isinstance(body, dict):
+        raise _Attempt("invalid", f"the server answered 200 with a JSON {type(body).__name__}, not an object")
+    choices = body.get("choices")
+    if not isinstance(choices, list):
+        raise _Attempt("invalid", f"the answer's 'choices' is not a list ({_short(repr(choices), 40)})")
+    if not choices:
+        raise _Attempt("invalid", "the answer has no choices")
+    choice = choices[0] if isinstance(choices[0], dict) else {}
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        raise _Attempt("invalid", f"the answer's message is {'null' if message is None else 'not an object'}")
+    content, refusal = message.get("content"), message.get("refusal")
+    if not isinstance(content, str | None) or not isinstance(refusal, str | None):
+        raise _Attempt("invalid", "the answer's message content is not text")
+    usage = body.get("usage") or {}
+    counts = (usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0) if isinstance(usage, dict) else ()
+    if len(counts) != 2 or not all(isinstance(n, int | float) and not isinstance(n, bool) for n in counts):
+        raise _Attempt("invalid", "the answer's token counts are not numbers")
+    finish = choice.get("finish_reason")
+    return _Reply(content, refusal, finish if isinstance(finish, str) else None, int(counts[0]), int(counts[1]))
+
+
+def extract_json(text: str) -> str | None:
+    """The one JSON object in an answer: the whole text, a fenced block, or an object inside prose."""
+    text = text.strip()
+    if not text:
+        return None
+    candidates = [text]
+    candidates += [m.group(1) for m in _FENCE.finditer(text)]
+    decoder = json.JSONDecoder()
+    for candidate in candidates:
+        candidate = candidate.strip()
+        try:
+            if isinstance(json.loads(candidate), dict):
+                return candidate
+        except ValueError:
+            pass
+    for start in [i for i, ch in enumerate(text) if ch == "{"][:50]:
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return text[start:end]
+    return None
+
+
+_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
+
+
+def rough_tokens(text: str) -> int:
+    """A low estimate of a prompt's tokens (English ~4.5 characters a token, Hangul ~1.5 a token)."""
+    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
+    return int(ascii_chars / 4.5 + (len(text) - ascii_chars) / 1.5)
 
 
 def _short(text: str, limit: int = 200) -> str:

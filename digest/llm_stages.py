@@ -64,7 +64,7 @@ def classify(config: Config, store: Store, listing: Listing, reporter: Reporter,
         fallback = sum(1 for a in fresh if a.method == "offline-fallback")
         stage.detail = (
             f"{len(listing.papers)} papers ({len(todo)} new, {len(listing.papers) - len(todo)} reused), "
-            f"LLM {llm.model}" + (f", {fallback} by the offline fallback" if fallback else "")
+            f"LLM {llm.model} ({llm.mode})" + (f", {fallback} by the offline fallback" if fallback else "")
         )
     return {**stored, **{a.paper_id: a for a in fresh}}
 
@@ -102,7 +102,7 @@ def summarize(
             for name, papers, members, _ in todo
         ]
         in_parallel(jobs, config.llm.concurrency, save)
-        stage.detail = f"{len(chosen)} topics ({len(todo)} new), LLM {llm.model}"
+        stage.detail = f"{len(chosen)} topics ({len(todo)} new), LLM {llm.model} ({llm.mode})"
     return [TopicSection(name, papers, done[name], len(members)) for name, papers, members in chosen]
 
 

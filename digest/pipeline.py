@@ -391,14 +391,24 @@ def _classify(config: Config, store: Store, listing: Listing, reporter: Reporter
 def select(
     config: Config, papers: list[Paper], assignments: dict[str, Assignment]
 ) -> list[tuple[str, list[Paper], list[Paper]]]:
-    """Per non-empty topic in config order: its top `max_papers_per_category` papers by importance, and all of them."""
+    """Per non-empty topic in config order: its top `max_papers_per_category` papers by importance, and all of them.
+
+    Ties (an LLM gives many papers a 7) go to the paper the offline classifier scores higher for that topic,
+    then to feed order: not to whichever was announced first."""
+    from digest.classify import offline_rank
+
     limit = config.report.max_papers_per_category
+    offline = OfflineClassifier(config.categories, config.arxiv.categories)
     chosen = []
     for name in config.topic_names:
         members = [p for p in papers if assignments[p.id].topic == name]
         if not members:
             continue
-        ranked = sorted(enumerate(members), key=lambda ip: (-assignments[ip[1].id].importance, ip[0]))
+        importance = {p.id: assignments[p.id].importance for p in members}
+        # Only papers that can make the cut need the (slower) offline score.
+        cut = sorted(importance.values(), reverse=True)[min(limit, len(members)) - 1]
+        tiebreak = {p.id: offline_rank(p, offline.scores(p).get(name, 0.0)) for p in members if importance[p.id] >= cut}
+        ranked = sorted(enumerate(members), key=lambda ip: (-importance[ip[1].id], -tiebreak.get(ip[1].id, 0), ip[0]))
         chosen.append((name, [p for _, p in ranked[:limit]], members))
     return chosen
 

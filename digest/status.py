@@ -35,6 +35,10 @@ def status_lines(config: Config, last: int) -> list[str]:
             parts.append(f"LLM {run['llm_model']}: 0 calls (all reused from the store)")
         elif run["status"] == "ok":
             parts.append("LLM 미사용")
+        removed = store.removed_by_topic(run["id"]) if run["llm_calls"] else {}
+        if removed:
+            per_topic = ", ".join(f"{topic.strip(chr(39))} {n}" for topic, n in removed.items())
+            parts.append(f"{sum(removed.values())} sentences removed for figures not in the abstracts ({per_topic})")
         if run["error"]:
             parts.append(f"error: {run['error']}")
         lines.append(head + (" | " + " | ".join(parts) if parts else ""))

@@ -151,7 +151,26 @@ def _m003_delivery_progress(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE deliveries ADD COLUMN content TEXT")
 
 
-def _m004_listing_sources(db: sqlite3.Connection) -> None:
+def _m004_llm_modes(db: sqlite3.Connection) -> None:
+    """The structured-output mode each call used, sentences dropped for figures not in the abstracts, and the
+    mode that worked per server and model (so later runs do not pay again for the step-down)."""
+    _script(
+        db,
+        """
+        ALTER TABLE llm_calls ADD COLUMN mode TEXT;
+        ALTER TABLE llm_calls ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE llm_modes (
+            base_url TEXT NOT NULL,
+            model TEXT NOT NULL,
+            mode TEXT NOT NULL,             -- json_schema | json_object | text
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (base_url, model)
+        )
+        """,
+    )
+
+
+def _m005_listing_sources(db: sqlite3.Connection) -> None:
     # The latest listing can come from the listing pages and, hours later, from the RSS feed (or the API):
     # each source's ids per date, so `digest status` can say when two sources disagree about a day.
     _script(
@@ -174,7 +193,8 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_initial,
     _m002_llm_cost_links,
     _m003_delivery_progress,
-    _m004_listing_sources,
+    _m004_llm_modes,
+    _m005_listing_sources,
 ]
 
 
@@ -373,6 +393,41 @@ class Store:
             return None
         r = rows[0]
         return TopicSummary(topic, json.loads(r["sections"]), json.loads(r["paper_lines"]), r["method"])
+
+    # ----- LLM: the ledger, structured-output modes, figure checks -----
+
+    def record_llm_call(self, row: dict) -> None:
+        """One attempt in the llm_calls ledger; `row` holds its columns."""
+        names = ", ".join(row)
+        with self.transaction() as db:
+            db.execute(f"INSERT INTO llm_calls ({names}) VALUES ({', '.join(':' + k for k in row)})", row)
+
+    def load_llm_mode(self, base_url: str, model: str) -> str | None:
+        rows = self.query("SELECT mode FROM llm_modes WHERE base_url = ? AND model = ?", (base_url, model))
+        return rows[0]["mode"] if rows else None
+
+    def save_llm_mode(self, base_url: str, model: str, mode: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO llm_modes (base_url, model, mode, updated_at) VALUES (?, ?, ?, ?)",
+                (base_url, model, mode, _now()),
+            )
+
+    def record_removed(self, input_hash: str, run_id: int | None, count: int) -> None:
+        """How many sentences of this answer were dropped (figures not in the abstracts), on its ok ledger row."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE llm_calls SET removed = ? WHERE input_hash = ? AND run_id IS ? AND outcome = 'ok'",
+                (count, input_hash, run_id),
+            )
+
+    def removed_by_topic(self, run_id: int) -> dict[str, int]:
+        rows = self.query(
+            """SELECT detail, SUM(removed) AS n FROM llm_calls WHERE run_id = ? AND purpose = 'summarize'
+               GROUP BY detail HAVING n > 0 ORDER BY detail""",
+            (run_id,),
+        )
+        return {r["detail"]: r["n"] for r in rows}
 
     # ----- runs -----
 

@@ -127,22 +127,62 @@ def llm_summary(
 
     Returns the summary and the cache key of the answer. The answer is untrusted text: links and markup
     are stripped here (and escaped again per format at render time), lines for ids we did not send are
-    dropped, and no id or link from it is ever used as a source.
+    dropped, and no id or link from it is ever used as a source. A sentence with a figure that is not in
+    the text the call was given is dropped (counted in the ledger). Lines the answer left out are asked
+    again; a paper still without one gets a sentence of its abstract, so no paper is shown without a line.
     """
+    from digest.figures import FigurePool
     from digest.prompts import SUMMARY_SCHEMA_NAME, SummaryAnswer, summary_messages
 
-    answer = llm.ask(
-        "summarize", repr(name), summary_messages(topic, name, selected, members), SummaryAnswer, SUMMARY_SCHEMA_NAME
-    )
+    messages = summary_messages(topic, name, selected, members)
+    answer = llm.ask("summarize", repr(name), messages, SummaryAnswer, SUMMARY_SCHEMA_NAME)
     value: SummaryAnswer = answer.value
-    sections = [[clean for s in part if (clean := untrusted_text(s))] for part in value.sections()]
+    pool = FigurePool([m["content"] for m in messages if m["role"] == "user"])
+    removed = 0
+
+    def trusted(text: str) -> str:
+        nonlocal removed
+        clean = untrusted_text(text)
+        if clean and pool.unsupported(clean):
+            removed += 1
+            return ""
+        return clean
+
+    sections = [[clean for s in part if (clean := trusted(s))] for part in value.sections()]
+    lines = _accept_lines(value.paper_lines, selected, {}, trusted)
+    for round_ in range(1, llm.settings.max_retries + 1):
+        missing = [p for p in selected if p.id not in lines]
+        if not missing:
+            break
+        lines = _accept_lines(_ask_lines(llm, name, missing, round_), selected, lines, trusted)
+    if any(not part for part in sections) or len(lines) < len(selected):
+        fallback = extractive_summary(name, selected, members, members)
+        sections = [part or spare for part, spare in zip(sections, fallback.sections)]
+        lines = {p.id: lines.get(p.id) or fallback.paper_lines[p.id] for p in selected}
+    if removed and not answer.cached:
+        llm.store.record_removed(answer.input_hash, llm.run_id, removed)
+    return TopicSummary(name, sections, {p.id: lines[p.id] for p in selected}, LLM_METHOD), answer.input_hash
+
+
+def _ask_lines(llm: LLM, name: str, missing: list[Paper], round_: int) -> list:
+    from digest.prompts import LINES_SCHEMA_NAME, LinesAnswer, lines_messages
+
+    detail = f"{name!r} lines re-ask {round_} ({len(missing)} papers)"
+    answer = llm.ask(
+        "summarize", detail, lines_messages(name, missing), LinesAnswer, LINES_SCHEMA_NAME, reuse=round_ == 1
+    )
+    return answer.value.paper_lines
+
+
+def _accept_lines(items: list, selected: list[Paper], lines: dict[str, str], trusted) -> dict[str, str]:
+    """`lines` plus the items that name a paper we sent and say something we can show."""
     sent = {p.id for p in selected}
-    lines: dict[str, str] = {}
-    for item in value.paper_lines:
+    lines = dict(lines)
+    for item in items:
         paper_id = strip_version(item.id.strip().removeprefix("arXiv:").removeprefix("arxiv:"))
-        if paper_id in sent and paper_id not in lines and (clean := untrusted_text(item.line)):
+        if paper_id in sent and paper_id not in lines and (clean := trusted(item.line)):
             lines[paper_id] = clean
-    return TopicSummary(name, sections, lines, LLM_METHOD), answer.input_hash
+    return lines
 
 
 def untrusted_text(text: str) -> str:

@@ -5,27 +5,68 @@ import pytest
 from digest.config import TelegramConfig
 from digest.deliver.telegram import BotAPI, Part
 from tests.conftest import write_config
-from tests.fakes.http import Response
+from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.smtp import USER, FakeSMTP
 from tests.fakes.telegram import FakeTelegram
 from tests.test_deliver import LLM_KEY, SMTP_PASSWORD, TOKEN
 
-MODELS = Response(
-    200, '{"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model"}]}', {"Content-Type": "application/json"}
-)
-
 
 @pytest.fixture
-def services(server):
-    server.route("/v1/models", MODELS)
-    with FakeTelegram(TOKEN) as telegram, FakeSMTP(SMTP_PASSWORD) as smtp:
+def services():
+    with FakeOpenAI() as llm, FakeTelegram(TOKEN) as telegram, FakeSMTP(SMTP_PASSWORD) as smtp:
         telegram.add_chat(-1001, "AI 논문 채널")
-        yield server, telegram, smtp
+        yield llm, telegram, smtp
+
+
+ENV = {"TELEGRAM_BOT_TOKEN": TOKEN, "SMTP_PASSWORD": SMTP_PASSWORD, "OPENAI_API_KEY": LLM_KEY}
+
+
+def llm_only(tmp_path, llm, **more) -> str:
+    return str(write_config(tmp_path, llm__base_url=llm.url, llm__backoff_seconds=0.01, **more))
+
+
+@pytest.mark.parametrize(
+    ("family", "mode"),
+    [
+        ("openai", "structured output json_schema"),
+        ("reasoning", "structured output json_schema"),
+        ("deepseek", "structured output json_object (json_schema refused or ignored)"),
+        ("ignorer", "structured output text, the JSON Schema in the prompt (response_format refused or ignored)"),
+    ],
+)
+def test_check_names_the_structured_output_mode_that_works(tmp_path, run_cli, family, mode):
+    with FakeOpenAI(family=family) as llm:
+        result = run_cli("check", "--config", llm_only(tmp_path, llm), env=ENV)
+        assert result.exit_code == 0, result.output
+        assert f"llm: ok ({llm.url}, model gpt-6-luna, 1-paper call ok, {mode})" in result.output
+        calls = len(llm.calls)
+        # a second check starts from the remembered mode: no step down is paid again
+        assert run_cli("check", "--config", llm_only(tmp_path, llm), env=ENV).exit_code == 0
+        assert len(llm.calls) - calls == 1 and llm.calls[-1].mode == llm.calls[calls - 1].mode
+
+
+def test_check_finds_a_refused_parameter_at_setup(tmp_path, run_cli):
+    with FakeOpenAI(family="reasoning") as llm:
+        result = run_cli("check", "--config", llm_only(tmp_path, llm, llm__temperature=0.2), env=ENV)
+    assert result.exit_code == 1
+    assert (
+        f"llm: {llm.url}, model gpt-6-luna: a 1-paper call failed: HTTP 400 from {llm.url}/chat/completions: "
+        "Unsupported parameter: 'temperature' is not supported with this model. — the server refuses "
+        "'temperature', which llm.temperature sends: set llm.temperature: null to leave it out"
+    ) in result.output
+    assert len(llm.calls) == 1  # not retried: the same request would be refused again
+
+
+def test_check_says_when_the_server_retires_the_model(tmp_path, run_cli):
+    with FakeOpenAI(shutdown_date="2027-01-14") as llm:
+        result = run_cli("check", "--config", llm_only(tmp_path, llm), env=ENV)
+    assert result.exit_code == 0
+    assert "the server says it shuts down 2027-01-14: choose another llm.model before then" in result.output
 
 
 def check_config(tmp_path, server, telegram, smtp, **more):
     settings = {
-        "llm__base_url": f"{server.url}/v1",
+        "llm__base_url": server.url,
         "delivery__telegram__enabled": True,
         "delivery__telegram__api_url": telegram.url,
         "delivery__telegram__chat_ids": [-1001],
@@ -41,20 +82,19 @@ def check_config(tmp_path, server, telegram, smtp, **more):
     return str(write_config(tmp_path, server.url, **settings))
 
 
-ENV = {"TELEGRAM_BOT_TOKEN": TOKEN, "SMTP_PASSWORD": SMTP_PASSWORD, "OPENAI_API_KEY": LLM_KEY}
-
-
 def test_check_says_ok_for_every_service_that_answers(tmp_path, services, run_cli):
     server, telegram, smtp = services
     result = run_cli("check", "--config", check_config(tmp_path, server, telegram, smtp), env=ENV)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("config: ok")
-    assert lines[1] == f"llm: ok ({server.url}/v1, model gpt-4o-mini available)"
+    assert lines[1] == f"llm: ok ({server.url}, model gpt-6-luna, 1-paper call ok, structured output json_schema)"
     assert lines[2] == "telegram: ok (bot @digest_test_bot)"
     assert lines[3] == "telegram chat -1001: ok (channel 'AI 논문 채널')"
     assert lines[4] == f"email: ok (127.0.0.1:{smtp.port} none, logged in as digest; 1 recipient(s))"
-    assert [r.headers.get("Authorization") for r in server.requests] == [f"Bearer {LLM_KEY}"]
+    assert [r.path for r in server.http.requests] == ["/v1/models", "/v1/chat/completions"]
+    assert {r.headers.get("Authorization") for r in server.http.requests} == {f"Bearer {LLM_KEY}"}
+    assert server.count("classify") == 1 and len(server.calls[0].ids) == 1
     assert [m for m, _ in telegram.calls] == ["getMe", "getChat"] and not telegram.sent
     assert smtp.logins == [(smtp.logins[0][0], True)] and not smtp.received
 
@@ -72,7 +112,7 @@ def test_check_names_what_is_wrong_and_exits_1(tmp_path, services, run_cli):
     result = run_cli("check", "--config", config, env={**ENV, "SMTP_PASSWORD": "wrong-password"})
     assert result.exit_code == 1
     out = result.output
-    assert "llm: " in out and "llm.model 'gpt-5-nonexistent' is not among its models (gpt-4o-mini)" in out
+    assert "llm: " in out and "llm.model 'gpt-5-nonexistent' is not among its models (gpt-6-luna)" in out
     assert "telegram chat @nowhere: HTTP 400 Bad Request: chat not found (wrong id, or the bot was never added" in out
     assert f"email: SMTP 127.0.0.1:{smtp.port} (none): login refused (535" in out
 

@@ -98,3 +98,14 @@ def test_config_from_environment_variable(tmp_path, run_cli):
     (tmp_path / "custom.yaml").write_text("report:\n  bogus: 1\n")
     result = run_cli("status", env={"DIGEST_CONFIG": str(tmp_path / "custom.yaml")})
     assert result.exit_code == 2 and "custom.yaml: report.bogus: unknown key" in result.output
+
+
+def test_llm_request_parameters_are_off_unless_set(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("llm:\n  temperature: null\n  reasoning_effort: null\n  max_output_tokens: null\n")
+    llm = load_config(path).llm
+    assert (llm.temperature, llm.reasoning_effort, llm.max_output_tokens, llm.extra_body) == (None, None, None, {})
+    assert llm.structured_output == "auto" and llm.model == "gpt-6-luna"
+    path.write_text("llm:\n  structured_output: xml\n")
+    with pytest.raises(ConfigError, match="llm.structured_output"):
+        load_config(path)

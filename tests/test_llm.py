@@ -90,7 +90,7 @@ def test_whole_day_costs_one_call_per_batch_and_one_per_topic(tmp_path, setup, f
     prompt, completion = fake.tokens()
     assert data["llm"] == {
         "used": True,
-        "model": "gpt-4o-mini",
+        "model": "gpt-6-luna",
         "calls": BATCHES + topics,
         "prompt_tokens": prompt,
         "completion_tokens": completion,
@@ -99,7 +99,7 @@ def test_whole_day_costs_one_call_per_batch_and_one_per_topic(tmp_path, setup, f
         files["digest.md"]
         .rstrip()
         .endswith(
-            f"LLM gpt-4o-mini: 호출 {BATCHES + topics}회, 토큰 {prompt + completion:,} "
+            f"LLM gpt-6-luna: 호출 {BATCHES + topics}회, 토큰 {prompt + completion:,} "
             f"(입력 {prompt:,} / 출력 {completion:,})"
         )
     )
@@ -122,7 +122,7 @@ def test_summary_prompt_asks_for_the_five_korean_parts(setup, fake, run_cli):
     body = json.loads(next(r.body for r in fake.http.requests if b"topic_summary" in r.body))
     system, user = body["messages"][0]["content"], body["messages"][1]["content"]
     assert all(part in system for part in SECTION_TITLES)
-    assert len(re.findall(r"^\[\d{4}\.\d{5}\] ", user, re.MULTILINE)) == 5  # max_papers_per_category
+    assert len(re.findall(r'^<paper id="\d{4}\.\d{5}">$', user, re.MULTILINE)) == 5  # max_papers_per_category
     schema = body["response_format"]["json_schema"]
     assert schema["strict"] is True and schema["schema"]["additionalProperties"] is False
 
@@ -137,7 +137,7 @@ def test_rerun_makes_no_calls_and_gives_the_same_report(tmp_path, setup, fake, r
     assert report(tmp_path) == first
     status = run_cli("status", "--config", config).output.splitlines()
     assert "0 calls (all reused from the store)" in status[0]
-    assert re.search(rf"LLM gpt-4o-mini: {calls} calls, [\d,]+ tokens", status[-1])
+    assert re.search(rf"LLM gpt-6-luna: {calls} calls, [\d,]+ tokens", status[-1])
 
 
 def test_force_recomputes_through_the_llm(tmp_path, setup, fake, run_cli):
@@ -205,7 +205,7 @@ def test_missing_ids_are_asked_again_and_invented_ids_ignored(tmp_path, setup, f
 
 def test_a_paper_never_answered_falls_back_to_the_offline_classifier(tmp_path, setup, fake, run_cli):
     lost = LISTING[100]
-    fake.fail("missing_ids", times=None, purpose="classify", match=f"[{lost}]", ids=[lost])
+    fake.fail("missing_ids", times=None, purpose="classify", match=f'id="{lost}"', ids=[lost])
     result = run_cli("run", "--config", str(setup(llm__max_retries=2)))
     assert result.exit_code == 0, result.output
     assert fake.count("classify") == BATCHES + 2  # asked twice more, alone
@@ -258,13 +258,13 @@ def test_summary_failure_exits_1_and_the_next_run_pays_only_for_it(tmp_path, set
     assert stored_topics == non_empty_topics(data) - 1
     status = run_cli("status", "--config", config).output.splitlines()
     failed = next(line for line in status if " failed " in line)
-    assert "LLM gpt-4o-mini: " in failed and "error: LLM summarize 'Model training technique'" in failed
+    assert "LLM gpt-6-luna: " in failed and "error: LLM summarize 'Model training technique'" in failed
 
 
 def test_classification_failure_keeps_the_batches_answered(tmp_path, setup, fake, run_cli):
     config = str(setup(llm__concurrency=1))
     stuck = LISTING[300]  # in batch 13 of 22
-    fake.fail("500", times=None, purpose="classify", match=f"[{stuck}]")
+    fake.fail("500", times=None, purpose="classify", match=f'id="{stuck}"')
     result = run_cli("run", "--config", config)
     assert result.exit_code == 1
     line = error_line(result.output)
@@ -344,3 +344,245 @@ def test_schema_sent_is_the_portable_strict_subset():
     item = schema["properties"]["papers"]["items"]
     assert item["additionalProperties"] is False and item["required"] == ["id", "topic", "importance"]
     assert item["properties"]["topic"]["enum"] == ["LLM", "Computer Vision", "Other"]
+
+
+# ----- the LLMs people use: each family of server, a slice of the real day -----
+
+SLICE = 50
+
+
+def day_slice(papers: int) -> bytes:
+    """The real day's feed with only its first `papers` items (a fast day that is still real)."""
+    feed = day_feed_2026_06_30().decode()
+    head, _, rest = feed.partition("<item>")
+    items = ("<item>" + rest).split("</item>")
+    return (head + "</item>".join(items[:papers]) + "</item>" + feed[feed.rindex("</channel>") :]).encode()
+
+
+@pytest.fixture
+def slice_setup(tmp_path, server):
+    """Like `setup`, with the first SLICE papers of the day and a fake of the given family."""
+    from tests.conftest import RSS_CATEGORIES
+    from tests.fakes.http import Response
+
+    server.route(f"/rss/{RSS_CATEGORIES}", Response(200, day_slice(SLICE), {"Content-Type": "application/rss+xml"}))
+    fakes: list[FakeOpenAI] = []
+
+    def make(fake: FakeOpenAI, **overrides) -> Path:
+        fakes.append(fake)
+        settings = {
+            "llm__base_url": fake.url,
+            "llm__backoff_seconds": 0.01,
+            "llm__max_retries": 2,
+            "llm__timeout_seconds": 5,
+            "llm__batch_size": 10,
+            "llm__concurrency": 2,
+            **overrides,
+        }
+        return write_config(tmp_path, server.url, **settings)
+
+    yield make
+
+
+FAMILIES = {
+    # family: the fake's settings, the mode the run ends in, papers per batch
+    "openai": ({}, "json_schema", 10),
+    "reasoning": ({"family": "reasoning"}, "json_schema", 10),
+    "deepseek": ({"family": "deepseek"}, "json_object", 10),
+    "ignorer": ({"family": "ignorer"}, "text", 10),
+    "ollama": ({"context_limit": 4096}, "json_schema", 5),  # a batch that fits Ollama's default context
+}
+
+
+def assert_complete(tmp_path: Path, papers: int) -> dict:
+    """Every paper classified by the LLM, every topic summarized by it, a line for every selected paper."""
+    files = report(tmp_path)
+    data = json.loads(files["digest.json"])
+    assert len(data["papers"]) == papers
+    assert {p["classified_by"] for p in data["papers"]} == {"llm"}
+    assert len(data["summaries"]) == non_empty_topics(data)
+    for summary in data["summaries"].values():
+        assert summary["method"] == "llm"
+        assert set(summary["paper_lines"]) == set(summary["selected"])
+        assert all(line.strip() for line in summary["paper_lines"].values())
+    assert not re.search(r"^ - .*: *$", files["digest.md"], re.MULTILINE)  # never "Title: " with nothing after
+    return data
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_a_day_builds_completely_with_each_family_of_server(tmp_path, slice_setup, run_cli, family):
+    settings, mode, batch = FAMILIES[family]
+    with FakeOpenAI(**settings) as fake:
+        config = str(
+            slice_setup(fake, llm__max_output_tokens=8000, llm__batch_size=batch, llm__extra_body={"top_k": 20})
+        )
+        result = run_cli("run", "--config", config, env={"OPENAI_API_KEY": "sk-test"})
+        assert result.exit_code == 0, result.output
+        data = assert_complete(tmp_path, SLICE)
+        topics = len(data["summaries"])
+        step_down = 2  # concurrency: the calls in flight when the server first refuses a mode
+        assert len(fake.calls) <= math.ceil(SLICE / batch) + topics + step_down
+        assert fake.calls[-1].mode == ("text" if mode == "text" else mode)
+        ledger = db(tmp_path)
+        assert ledger.execute("SELECT mode FROM llm_modes").fetchone()[0] == mode
+        assert ledger.execute("SELECT count(*) FROM llm_calls WHERE mode IS NULL").fetchone()[0] == 0
+        if family == "reasoning":
+            body = json.loads(fake.http.requests[-1].body)
+            assert "temperature" not in body and body["max_completion_tokens"] == 8000 and body["top_k"] == 20
+        # the next run starts in the remembered mode and pays for nothing it already has
+        calls = len(fake.calls)
+        assert run_cli("run", "--config", config, "--force").exit_code == 0
+        assert len(fake.calls) - calls == math.ceil(SLICE / batch) + topics
+        assert {c.mode for c in fake.calls[calls:]} == {mode}
+
+
+@pytest.mark.parametrize(
+    ("settings", "mode"),
+    [
+        ({"family": "reasoning"}, "json_schema"),
+        ({"family": "deepseek"}, "json_object"),
+        ({"family": "ignorer"}, "text"),
+        ({"context_limit": 16384}, "json_schema"),  # Ollama with OLLAMA_CONTEXT_LENGTH=16384
+    ],
+)
+def test_the_whole_day_builds_in_each_mode(tmp_path, rss_server, run_cli, settings, mode):
+    with FakeOpenAI(**settings) as fake:
+        config = write_config(tmp_path, rss_server.url, llm__base_url=fake.url, llm__backoff_seconds=0.01)
+        result = run_cli("run", "--config", str(config))
+        assert result.exit_code == 0, result.output
+        data = assert_complete(tmp_path, PAPERS)
+        assert len(fake.calls) <= BATCHES + len(data["summaries"]) + 4  # llm.concurrency refusals, once
+        assert db(tmp_path).execute("SELECT mode FROM llm_modes").fetchone()[0] == mode
+
+
+def test_a_refused_parameter_names_the_config_key_that_sends_it(tmp_path, slice_setup, run_cli):
+    with FakeOpenAI(family="reasoning") as fake:
+        result = run_cli("run", "--config", str(slice_setup(fake, llm__temperature=0.2, llm__concurrency=1)))
+    assert result.exit_code == 1
+    assert error_line(result.output) == (
+        f"error: LLM classify batch 1/5 failed: HTTP 400 from {fake.url}/chat/completions: Unsupported parameter: "
+        "'temperature' is not supported with this model. — the server refuses 'temperature', which "
+        "llm.temperature sends: set llm.temperature: null to leave it out"
+    )
+    assert len(fake.calls) == 1
+
+
+def test_max_tokens_refused_switches_to_max_completion_tokens_once(tmp_path, slice_setup, run_cli):
+    with FakeOpenAI(family="reasoning", models=("my-reasoner",)) as fake:
+        config = slice_setup(fake, llm__model="my-reasoner", llm__max_output_tokens=6000, llm__concurrency=1)
+        result = run_cli("run", "--config", str(config))
+        assert result.exit_code == 0, result.output
+        assert_complete(tmp_path, SLICE)
+    bodies = [json.loads(r.body) for r in fake.http.requests]
+    assert "max_tokens" in bodies[0] and all("max_completion_tokens" in b for b in bodies[1:])
+    assert [c.status for c in fake.calls].count(400) == 1
+
+
+def test_a_prompt_cut_by_the_context_window_stops_with_the_fix(tmp_path, slice_setup, run_cli):
+    with FakeOpenAI(context_limit=2048) as fake:
+        result = run_cli("run", "--config", str(slice_setup(fake, llm__batch_size=25, llm__concurrency=1)))
+    assert result.exit_code == 1
+    line = error_line(result.output)
+    assert line.startswith("error: LLM classify batch 1/2 failed: the server read only 2,048 of about ")
+    assert "context window cut the prompt" in line and "OLLAMA_CONTEXT_LENGTH" in line and "llm.batch_size" in line
+    assert len(fake.calls) == 1  # the same prompt would be cut again
+
+
+def test_a_summary_cut_off_says_which_limit_to_raise(tmp_path, slice_setup, run_cli):
+    with FakeOpenAI() as fake:
+        fake.fail("truncated", times=None, purpose="summarize")
+        result = run_cli("run", "--config", str(slice_setup(fake, llm__max_output_tokens=900, llm__concurrency=1)))
+    assert result.exit_code == 1
+    assert error_line(result.output).endswith(
+        "failed after 3 attempts: the answer was cut off at the output limit (finish_reason=length): "
+        "raise llm.max_output_tokens (now 900)"
+    )
+
+
+MALFORMED = {
+    "html": "the server answered 200 with an HTML page instead of a chat completion",
+    "json_list": "the server answered 200 with a JSON list, not an object",
+    "null_message": "the answer's message is null",
+    "string_tokens": "the answer's token counts are not numbers",
+    "choices_nope": "the answer's 'choices' is not a list ('nope')",
+}
+
+
+@pytest.mark.parametrize("kind", list(MALFORMED))
+def test_a_malformed_200_is_a_retried_fault_with_its_reason(tmp_path, slice_setup, run_cli, kind):
+    with FakeOpenAI() as fake:
+        fake.fail(kind, times=1, purpose="classify")
+        result = run_cli("run", "--config", str(slice_setup(fake)))
+        assert result.exit_code == 0, result.output
+        assert_complete(tmp_path, SLICE)
+        rows = db(tmp_path).execute("SELECT outcome, error FROM llm_calls WHERE outcome != 'ok'").fetchall()
+        assert rows == [("invalid", MALFORMED[kind])]
+
+        fake.fail(kind, times=None, purpose="summarize")
+        result = run_cli("run", "--config", str(slice_setup(fake, llm__concurrency=1)), "--force")
+    assert result.exit_code == 1
+    assert error_line(result.output).endswith(f"failed after 3 attempts: {MALFORMED[kind]}")
+    assert "Traceback" not in result.output
+
+
+def test_figures_not_in_the_abstracts_never_reach_the_report(tmp_path, slice_setup, run_cli):
+    from tests.fakes.openai_server import INVENTED_FIGURES
+
+    with FakeOpenAI() as fake:
+        fake.fail("invented_figure", times=None, purpose="summarize")
+        config = str(slice_setup(fake))
+        result = run_cli("run", "--config", config)
+        assert result.exit_code == 0, result.output
+        data = assert_complete(tmp_path, SLICE)
+        asked_lines = fake.count("lines")
+    files = report(tmp_path)
+    for name, text in files.items():
+        for figure in INVENTED_FIGURES:
+            assert figure not in text and figure.replace("×", "x") not in text, name
+    # the figures the abstracts do carry are kept
+    assert re.search(r"\d+(\.\d+)? ?% 수준의 개선", files["digest.md"])
+    # each summary lost its three invented sentences, and the invented line was asked again
+    removed = dict(db(tmp_path).execute("SELECT detail, removed FROM llm_calls WHERE removed > 0").fetchall())
+    assert set(removed) == {repr(t) for t in data["summaries"]} and set(removed.values()) == {4}
+    assert asked_lines == len(data["summaries"])
+    status = run_cli("status", "--config", config).output
+    assert f"{4 * len(data['summaries'])} sentences removed for figures not in the abstracts (" in status
+
+
+def test_a_summary_that_leaves_out_a_line_is_asked_for_it(tmp_path, slice_setup, run_cli):
+    with FakeOpenAI() as fake:
+        fake.fail("missing_ids", times=None, purpose="summarize")
+        result = run_cli("run", "--config", str(slice_setup(fake)))
+        assert result.exit_code == 0, result.output
+        data = assert_complete(tmp_path, SLICE)
+    assert fake.count("lines") == len(data["summaries"])
+    asked = [c for c in fake.calls if c.purpose == "lines"]
+    assert all(len(c.ids) == 1 for c in asked)  # only the paper left out
+
+
+def test_importance_ties_go_to_the_higher_offline_score():
+    from digest.classify import OfflineClassifier, offline_rank
+    from digest.config import Config
+    from digest.models import Assignment
+    from digest.pipeline import select
+
+    config = Config()
+    papers = keep_announce_types(demo_fetcher()(None), ["new", "cross"]).papers
+    offline = OfflineClassifier(config.categories, config.arxiv.categories)
+    topics = {a.paper_id: a.topic for a in offline.classify_all(papers)}
+    tied = {p.id: Assignment(p.id, topics[p.id], 7, "llm") for p in papers}  # every paper a 7
+    for name, selected, members in select(config, papers, tied):
+        ranks = {p.id: offline_rank(p, offline.scores(p)[name]) for p in members}
+        best = sorted(ranks.values(), reverse=True)[: len(selected)]
+        assert [ranks[p.id] for p in selected] == best, name
+    assert any(selected != members[: len(selected)] for _, selected, members in select(config, papers, tied))
+
+
+def test_figures_are_compared_after_normalising_units_and_tex():
+    from digest.figures import FigurePool
+
+    pool = FigurePool(
+        ["Qwen2.5-7B reaches 72\\% (72.0 %) with a 2.69x speedup on 4.23K prompts at 600+ FPS, twice as fast"]
+    )
+    assert pool.unsupported("정확도 72%와 2.69배 속도 향상, 4.23K 프롬프트, 600 FPS, 7B 모델, 2배 빠름") == []
+    assert pool.unsupported("정확도 73%와 2.7× 향상, 4.23M 토큰, 3가지 방법") == ["73%", "2.7×", "4.23M"]

@@ -92,7 +92,7 @@ def _runs(tmp_path):
         return []
     try:
         return sqlite3.connect(db).execute("SELECT status, date FROM runs ORDER BY id").fetchall()
-    except sqlite3.OperationalError:  # the run is creating the database right now
+    except sqlite3.OperationalError:  # the run is still creating the tables
         return []
 
 

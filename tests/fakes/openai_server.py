@@ -1,9 +1,19 @@
 """A local OpenAI-compatible server for tests and benches: POST /v1/chat/completions and GET /v1/models.
 
 It checks requests the way the real API does (bearer key, known model, messages, a strict json_schema
-response_format), answers deterministically from the papers in the prompt (ids in `[brackets]`, topics
-from the schema's enum by a hash of the id), reports `usage` tokens, and can be scripted to misbehave:
-`fake.fail("500", times=2, purpose="summarize")`.
+response_format), answers deterministically from the papers in the prompt (`<paper id="...">` blocks,
+topics from the schema's enum by a hash of the id), reports `usage` tokens, and can be scripted to
+misbehave: `fake.fail("500", times=2, purpose="summarize")`.
+
+`family` makes it behave like one kind of server people use:
+- "openai": OpenAI's chat models: json_schema (strict), json_object (the prompt must say "json") or text.
+- "reasoning": OpenAI's reasoning models (gpt-5/6, o-series): 400 for temperature and max_tokens.
+- "deepseek": 400 for json_schema; json_object needs "json" in the prompt; without a schema in the
+  prompt the answer has the wrong shape (the model cannot know it).
+- "ignorer": ignores response_format (Anthropic's compatibility layer, many OpenRouter/Groq models): the
+  answer is prose around a fenced ```json block.
+`context_limit` cuts prompts longer than that many tokens, as Ollama does, and reports only what it read.
+`shutdown_date` appears on the model in /v1/models, as OpenAI's list does for deprecated models.
 
 Token counts are estimates: tiktoken's o200k_base when it is installed and its data is at hand, otherwise
 one token per 4 ASCII characters plus one per other character (a Hangul syllable is about one token).
@@ -22,7 +32,11 @@ from dataclasses import dataclass, field
 from tests.fakes.http import FakeServer, Request, Response
 
 SCHEMA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-PAPER_LINE = re.compile(r"^\[([^\]\s]+)\] (.*)$", re.MULTILINE)
+PAPER_LINE = re.compile(r'^<paper id="([^"]+)">\n(.*)\n(.*)\n</paper>$', re.MULTILINE)
+SCHEMA_IN_PROMPT = re.compile(r"JSON Schema:\n(\{.*\})\s*$", re.DOTALL)
+FIGURE = re.compile(r"\d+(?:\.\d+)?\s?(?:%|×)")
+FAMILIES = ("openai", "reasoning", "deepseek", "ignorer")
+INVENTED_FIGURES = ("97.3%", "12.5×")
 TOPIC_LINE = re.compile(r"^주제: (.+?)(?: \(.*\))?$", re.MULTILINE)
 INVENTED_ID = "2699.99999"
 
@@ -39,6 +53,14 @@ KINDS = {
     "hostile",
     "slow",
     "empty_answer",
+    # malformed 200s
+    "html",
+    "json_list",
+    "null_message",
+    "string_tokens",
+    "choices_nope",
+    # sentences with figures that are in no abstract
+    "invented_figure",
 }
 
 HOSTILE = {
@@ -87,16 +109,21 @@ class Call:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     fault: str | None = None
+    mode: str = "json_schema"  # the response_format type sent, or "text"
 
 
 @dataclass
 class FakeOpenAI:
-    models: tuple[str, ...] = ("gpt-4o-mini",)
+    models: tuple[str, ...] = ("gpt-6-luna",)
+    family: str = "openai"
+    context_limit: int | None = None
+    shutdown_date: str | None = None
     latency: float = 0.0  # seconds per chat call
     calls: list[Call] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
 
     def __post_init__(self):
+        assert self.family in FAMILIES, self.family
         self._lock = threading.Lock()
         self.in_flight = 0
         self.max_in_flight = 0
@@ -158,7 +185,11 @@ class FakeOpenAI:
             return _error(405, "method not allowed")
         if not request.headers.get("Authorization", "").startswith("Bearer "):
             return _error(401, "You didn't provide an API key.", "invalid_request_error")
-        data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]
+        data = [
+            {"id": m, "object": "model", "created": 0, "owned_by": "fake"}
+            | ({"shutdown_date": self.shutdown_date} if self.shutdown_date else {})
+            for m in self.models
+        ]
         return _json(200, {"object": "list", "data": data})
 
     def _chat(self, request: Request) -> Response:
@@ -175,14 +206,21 @@ class FakeOpenAI:
         started = time.monotonic()
         problem, body = self._validate(request)
         if problem is not None:
-            self._record(Call(started, "invalid", problem.status, [], None))
+            self._record(Call(started, "invalid", problem.status, [], None, mode=_mode(body)))
             return problem
-        schema_name = body["response_format"]["json_schema"]["name"]
-        purpose = "summarize" if "summary" in schema_name else "classify"
+        schema = self._schema(body)
+        purpose = _purpose(schema)
         user = "\n".join(m["content"] for m in body["messages"] if m["role"] == "user")
-        ids = PAPER_LINE.findall(user)
+        papers = [(i, title, abstract) for i, title, abstract in PAPER_LINE.findall(user)]
         topic_match = TOPIC_LINE.search(user)
-        call = Call(started, purpose, 200, [i for i, _ in ids], topic_match.group(1) if topic_match else None)
+        call = Call(
+            started,
+            purpose,
+            200,
+            [i for i, *_ in papers],
+            topic_match.group(1) if topic_match else None,
+            mode=_mode(body),
+        )
         fault = self._take_fault(purpose, user)
         call.fault = fault.kind if fault else None
         if self.latency:
@@ -205,13 +243,25 @@ class FakeOpenAI:
             }
             return _error(call.status, messages[fault.kind], headers=headers)
 
-        schema = body["response_format"]["json_schema"]["schema"]
-        answer = (
-            self._summary(ids, call.topic, fault)
-            if purpose == "summarize"
-            else self._classification(ids, schema, fault)
-        )
+        prompt_text = "".join(m["content"] for m in body["messages"]) + json.dumps(body.get("response_format") or {})
+        call.prompt_tokens = estimate_tokens(prompt_text) + 4 * len(body["messages"])
+        if self.context_limit and call.prompt_tokens > self.context_limit:
+            # Ollama keeps what fits and says nothing: the papers cut off are not answered.
+            call.prompt_tokens = self.context_limit
+            papers = papers[: len(papers) // 2]
+        if purpose == "summarize":
+            answer = self._summary(papers, call.topic, fault)
+        elif purpose == "lines":
+            answer = {"paper_lines": [_line(i, t, a) for i, t, a in papers]}
+        elif purpose == "classify":
+            answer = self._classification(papers, schema, fault)
+        else:  # no schema anywhere: the model guesses a shape
+            answer = {"answer": "Here are the papers you sent, sorted.", "count": len(papers)}
         content: str | None = json.dumps(answer, ensure_ascii=False)
+        if self.family == "ignorer":
+            content = (
+                f"Sure! Here is the result you asked for.\n\n```json\n{content}\n```\n\nLet me know if you need more."
+            )
         refusal, finish = None, "stop"
         if fault and fault.kind == "broken_json":
             content = content[: len(content) // 2]
@@ -221,32 +271,59 @@ class FakeOpenAI:
             content, refusal = None, "I'm sorry, but I can't help with that request."
         elif fault and fault.kind == "schema_violation":
             content = json.dumps({"result": "ok"})
-        prompt_text = "".join(m["content"] for m in body["messages"]) + json.dumps(schema)
-        call.prompt_tokens = estimate_tokens(prompt_text) + 4 * len(body["messages"])
         call.completion_tokens = estimate_tokens(content or refusal or "")
         self._record(call)
-        return _json(
-            200,
-            {
-                "id": f"chatcmpl-fake{len(self.calls)}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body["model"],
-                "choices": [
-                    {
-                        "index": 0,
-                        "finish_reason": finish,
-                        "logprobs": None,
-                        "message": {"role": "assistant", "content": content, "refusal": refusal},
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": call.prompt_tokens,
-                    "completion_tokens": call.completion_tokens,
-                    "total_tokens": call.prompt_tokens + call.completion_tokens,
-                },
+        payload = {
+            "id": f"chatcmpl-fake{len(self.calls)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": finish,
+                    "logprobs": None,
+                    "message": {"role": "assistant", "content": content, "refusal": refusal},
+                }
+            ],
+            "usage": {
+                "prompt_tokens": call.prompt_tokens,
+                "completion_tokens": call.completion_tokens,
+                "total_tokens": call.prompt_tokens + call.completion_tokens,
             },
-        )
+        }
+        return self._malformed(fault, payload) if fault else _json(200, payload)
+
+    def _malformed(self, fault: Fault, payload: dict) -> Response:
+        """The 200s that are not chat completions, as proxies and broken servers send them."""
+        if fault.kind == "html":
+            return Response(
+                200, "<!DOCTYPE html><html><body>502 Bad Gateway</body></html>", {"Content-Type": "text/html"}
+            )
+        if fault.kind == "json_list":
+            return _json(200, [payload])
+        if fault.kind == "null_message":
+            payload["choices"][0]["message"] = None
+        elif fault.kind == "string_tokens":
+            payload["usage"] = {k: str(v) for k, v in payload["usage"].items()}
+        elif fault.kind == "choices_nope":
+            payload["choices"] = "nope"
+        return _json(200, payload)
+
+    def _schema(self, body: dict) -> dict | None:
+        """The answer's JSON Schema as this server sees it: from response_format (unless it refuses those),
+        else from the system prompt, else none."""
+        fmt = body.get("response_format") or {}
+        if fmt.get("type") == "json_schema" and self.family != "deepseek":
+            return fmt["json_schema"]["schema"]
+        system = "\n".join(m["content"] for m in body["messages"] if m["role"] in ("system", "developer"))
+        found = SCHEMA_IN_PROMPT.search(system)
+        if found:
+            try:
+                return json.loads(found.group(1))
+            except ValueError:
+                return None
+        return None
 
     def _record(self, call: Call) -> None:
         with self._lock:
@@ -277,12 +354,34 @@ class FakeOpenAI:
                 or not isinstance(m.get("content"), str)
             ):
                 return _error(400, f"Invalid value for 'messages[{i}]'."), body
+        if self.family == "reasoning":
+            for param in ("temperature", "max_tokens"):
+                if param in body:
+                    hint = " Use 'max_completion_tokens' instead." if param == "max_tokens" else ""
+                    return _error(
+                        400, f"Unsupported parameter: '{param}' is not supported with this model.{hint}", param=param
+                    ), body
         temperature = body.get("temperature", 1)
         if not isinstance(temperature, int | float) or not 0 <= temperature <= 2:
             return _error(400, "Invalid 'temperature': must be between 0 and 2."), body
         fmt = body.get("response_format")
-        if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
-            return _error(400, "This fake only answers response_format of type json_schema."), body
+        if self.family == "ignorer" or fmt is None:
+            return None, body
+        if not isinstance(fmt, dict) or fmt.get("type") not in ("json_schema", "json_object", "text"):
+            return _error(400, "Invalid 'response_format.type'.", param="response_format"), body
+        if fmt["type"] == "json_object":
+            if "json" not in json.dumps(messages, ensure_ascii=False).lower():
+                return _error(
+                    400,
+                    "'messages' must contain the word 'json' in some form, to use 'response_format' of type "
+                    "'json_object'.",
+                    param="messages",
+                ), body
+            return None, body
+        if fmt["type"] != "json_schema":
+            return None, body
+        if self.family == "deepseek":
+            return _error(400, "This response_format type is unavailable now"), body
         spec = fmt.get("json_schema")
         if not isinstance(spec, dict) or not SCHEMA_NAME.match(str(spec.get("name", ""))):
             return _error(400, "Invalid 'response_format.json_schema.name'."), body
@@ -297,10 +396,10 @@ class FakeOpenAI:
 
     # ----- deterministic answers -----
 
-    def _classification(self, ids: list[tuple[str, str]], schema: dict, fault: Fault | None) -> dict:
+    def _classification(self, papers: list[tuple[str, str, str]], schema: dict, fault: Fault | None) -> dict:
         topics = schema["properties"]["papers"]["items"]["properties"]["topic"]["enum"]
         items = []
-        for paper_id, _title in ids:
+        for paper_id, *_ in papers:
             digest = hashlib.sha256(paper_id.encode()).digest()
             items.append({"id": paper_id, "topic": topics[digest[0] % len(topics)], "importance": 1 + digest[1] % 10})
         if fault and fault.kind == "missing_ids":
@@ -315,21 +414,45 @@ class FakeOpenAI:
             items.append({"id": "not-an-id <script>", "topic": topics[0], "importance": 10})
         return {"papers": items}
 
-    def _summary(self, ids: list[tuple[str, str]], topic: str | None, fault: Fault | None) -> dict:
-        names = [f"'{title[:40]}'" for _, title in ids]
+    def _summary(self, papers: list[tuple[str, str, str]], topic: str | None, fault: Fault | None) -> dict:
+        """Sentences of real length (about 95 characters), with figures taken from the abstracts."""
         subject = topic or "이 주제"
+        names = [(f"'{title[:40]}'", _figure(abstract)) for _, title, abstract in papers]
         answer = {
-            "themes": [f"{n} 논문은 {subject} 분야의 핵심 문제를 새로운 방법으로 다룹니다." for n in names],
+            "themes": [
+                f"{n} 논문은 {subject} 분야에서 기존 방법이 놓치던 한계를 짚고, "
+                "이를 해결하는 새로운 학습 및 추론 절차를 제안합니다."
+                for n, _ in names
+            ],
             "keywords": [
-                f"{subject} 분야에서 효율성과 일반화가 공통 키워드로 나타납니다.",
-                "여러 논문이 대규모 벤치마크로 성능을 검증합니다.",
+                f"오늘 {subject} 분야에서는 효율성과 일반화가 공통 키워드로, "
+                "여러 논문이 같은 병목을 서로 다른 방향에서 다룹니다.",
+                "여러 논문이 대규모 공개 벤치마크로 성능을 검증하며, "
+                "재현 가능한 코드와 데이터를 함께 공개하는 흐름이 뚜렷합니다.",
+                "학습 비용을 줄이면서 정확도를 유지하려는 시도가 많고, "
+                "추론 단계의 계산량을 줄이는 기법도 함께 주목받고 있습니다.",
             ],
-            "key_points": [f"{n} 논문은 기존 방법보다 높은 성능을 보고합니다." for n in names],
-            "impact": [f"{subject} 연구와 산업 응용 모두에 실질적인 영향을 줄 것으로 보입니다."],
-            "outlook": ["앞으로 더 큰 규모의 검증과 실제 배포 사례가 주목됩니다."],
-            "paper_lines": [
-                {"id": paper_id, "line": f"{title[:50]}: 핵심 기여를 한 줄로 정리합니다."} for paper_id, title in ids
+            "key_points": [
+                f"{n} 논문은 초록에 따르면 {fig} 수준의 개선을 보고하며, 기존 기준선보다 일관되게 높은 성능을 보입니다."
+                if fig
+                else f"{n} 논문은 여러 벤치마크에서 기존 기준선보다 일관되게 높은 성능을 보이며, "
+                "분석 실험으로 그 이유를 설명합니다."
+                for n, fig in names
             ],
+            "impact": [
+                f"{subject} 연구에서는 같은 자원으로 더 큰 실험을 돌릴 수 있게 되어, "
+                "후속 연구의 비교 기준이 바뀔 수 있습니다.",
+                "산업 현장에서는 추론 비용과 지연 시간이 줄어들어, "
+                "제한된 하드웨어에서도 모델을 배포할 여지가 커집니다.",
+                "응용 분야에서는 데이터가 적은 도메인에도 방법을 옮길 수 있는지가 다음 검증 대상이 될 것으로 보입니다.",
+            ],
+            "outlook": [
+                "남은 과제는 더 큰 규모와 실제 배포 환경에서도 "
+                "같은 개선이 유지되는지 독립적으로 재현하여 확인하는 것입니다.",
+                "다음 단계로는 서로 다른 기법을 결합했을 때의 효과와 "
+                "학습 안정성에 대한 체계적인 비교가 필요해 보입니다.",
+            ],
+            "paper_lines": [_line(i, t, a) for i, t, a in papers],
         }
         if fault and fault.kind == "hostile":
             answer["themes"].insert(0, f"{HOSTILE['script']} 위험한 텍스트 {HOSTILE['link']} 입니다.")
@@ -338,11 +461,46 @@ class FakeOpenAI:
                 f"새 논문 {INVENTED_ID} 가 최고 성능을 냅니다 (https://arxiv.org/abs/{INVENTED_ID})."
             )
             answer["paper_lines"].insert(0, {"id": INVENTED_ID, "line": "존재하지 않는 논문입니다."})
-            if ids:
+            if papers:
                 answer["paper_lines"][1]["line"] = f"<b>굵게</b> {HOSTILE['link']} 한 줄 요약"
         if fault and fault.kind == "missing_ids":
             answer["paper_lines"] = answer["paper_lines"][1:]
+        if fault and fault.kind == "invented_figure":
+            made_up = "이 방법은 정확도를 {} 높이고 추론 속도를 {} 끌어올려, "
+            "같은 예산으로 훨씬 큰 모델을 다룰 수 있게 합니다."
+            sentence = made_up.format(*INVENTED_FIGURES)
+            for part in ("themes", "key_points", "impact"):
+                answer[part].insert(1, sentence)
+            if answer["paper_lines"]:
+                answer["paper_lines"][0]["line"] = sentence
         return answer
+
+
+def _line(paper_id: str, title: str, abstract: str) -> dict:
+    fig = _figure(abstract)
+    gain = f", {fig} 개선을 보고합니다" if fig else "을 여러 벤치마크에서 보입니다"
+    return {"id": paper_id, "line": f"{title[:50]}: 새로운 방법을 제안하고 그 효과{gain}."}
+
+
+def _figure(abstract: str) -> str | None:
+    found = FIGURE.search(abstract.replace("\\%", "%"))
+    return found.group(0) if found else None
+
+
+def _mode(body: dict) -> str:
+    fmt = body.get("response_format") if isinstance(body, dict) else None
+    return fmt.get("type", "text") if isinstance(fmt, dict) else "text"
+
+
+def _purpose(schema: dict | None) -> str:
+    properties = (schema or {}).get("properties", {})
+    if "themes" in properties:
+        return "summarize"
+    if "papers" in properties:
+        return "classify"
+    if "paper_lines" in properties:
+        return "lines"
+    return "unknown"
 
 
 def _strict_problem(node, where: str) -> str | None:
@@ -369,13 +527,18 @@ def _strict_problem(node, where: str) -> str | None:
     return None
 
 
-def _json(status: int, payload: dict, headers: dict | None = None) -> Response:
+def _json(status: int, payload: dict | list, headers: dict | None = None) -> Response:
     return Response(
         status, json.dumps(payload, ensure_ascii=False), {"Content-Type": "application/json", **(headers or {})}
     )
 
 
 def _error(
-    status: int, message: str, kind: str = "invalid_request_error", code: str | None = None, headers: dict | None = None
+    status: int,
+    message: str,
+    kind: str = "invalid_request_error",
+    code: str | None = None,
+    headers: dict | None = None,
+    param: str | None = None,
 ) -> Response:
-    return _json(status, {"error": {"message": message, "type": kind, "param": None, "code": code}}, headers)
+    return _json(status, {"error": {"message": message, "type": kind, "param": param, "code": code}}, headers)
