@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 
 from digest.chart import warm_up
-from digest.classify import BatchResult, LLMClassifier, OfflineClassifier, setup_key
+from digest.classify import BatchResult, LLMClassifier, offline_classifier, setup_key
 from digest.config import Config
 from digest.llm import LLM, in_parallel, llm_enabled
 from digest.models import Assignment, Listing, LLMUsage, Paper, TopicSection, TopicSummary
@@ -43,7 +43,7 @@ def classify(config: Config, store: Store, listing: Listing, reporter: Reporter,
     classifier = LLMClassifier(
         llm,
         config.categories,
-        OfflineClassifier(config.categories, config.arxiv.categories),
+        offline_classifier(config, store, listing.date),
         batch_size=config.llm.batch_size,
         concurrency=config.llm.concurrency,
         max_retries=config.llm.max_retries,

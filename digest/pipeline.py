@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from digest import llm_stages
-from digest.classify import OfflineClassifier, setup_key
+from digest.classify import OfflineClassifier, offline_classifier, setup_key
 from digest.config import OTHER, Config
 from digest.models import Assignment, Digest, Listing, LLMUsage, Paper, TopicSection
 from digest.progress import Reporter
@@ -375,8 +375,8 @@ def _nothing_new(store: Store, listing: Listing, stale: bool, scheduled: bool) -
 
 
 def _classify(config: Config, store: Store, listing: Listing, reporter: Reporter) -> dict[str, Assignment]:
-    classifier = OfflineClassifier(config.categories, config.arxiv.categories)
-    setup = setup_key(config.categories, classifier.method)
+    classifier = offline_classifier(config, store, listing.date)
+    setup = setup_key(config.categories, classifier.method, classifier.fingerprint)
     stored = store.load_assignments(listing.date, setup)
     todo = [p for p in listing.papers if p.id not in stored]
     with reporter.stage("classify", total=len(listing.papers)) as stage:
@@ -398,7 +398,8 @@ def select(
     from digest.classify import offline_rank
 
     limit = config.report.max_papers_per_category
-    offline = OfflineClassifier(config.categories, config.arxiv.categories)
+    # Keyword scores only: the learned model (trained on construction) is not needed here.
+    offline = OfflineClassifier(config.categories, config.arxiv.categories, shipped=False)
     chosen = []
     for name in config.topic_names:
         members = [p for p in papers if assignments[p.id].topic == name]

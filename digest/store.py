@@ -364,6 +364,24 @@ class Store:
         rows = self.query("SELECT * FROM assignments WHERE date = ? AND setup = ?", (date.isoformat(), setup))
         return {r["paper_id"]: Assignment(r["paper_id"], r["topic"], r["importance"], r["method"]) for r in rows}
 
+    def llm_examples(self, before: dt.date, limit: int) -> list[tuple[Paper, str]]:
+        """Papers the LLM placed in a topic on listing dates before `before`, newest first, as (paper, topic).
+
+        The offline classifier learns from them. Only dates before the one being built count, so a date
+        built again gives the same answer unless an earlier date was classified by the LLM in between.
+        """
+        rows = self.query(
+            """SELECT p.id, p.title, p.abstract, p.categories, a.topic FROM assignments a
+               JOIN papers p ON p.id = a.paper_id
+               WHERE a.method = 'llm' AND a.date < ? ORDER BY a.date DESC, a.paper_id LIMIT ?""",
+            (before.isoformat(), limit),
+        )
+        examples: dict[str, tuple[Paper, str]] = {}
+        for r in rows:  # a paper listed again later (a cross-list) counts once, with its newest topic
+            paper = Paper(r["id"], r["title"], r["abstract"], [], json.loads(r["categories"]), "new")
+            examples.setdefault(r["id"], (paper, r["topic"]))
+        return list(examples.values())
+
     def clear_date(self, date: dt.date) -> None:
         """Forget the derived work for a date (used by --force); papers and deliveries stay."""
         with self.transaction() as db:
