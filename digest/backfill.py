@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from digest.config import Config
 from digest.errors import ConfigError, DigestError
-from digest.pipeline import Fetcher, RunOptions, run_date
+from digest.pipeline import Fetcher, RunOptions, is_built, run_date
 from digest.progress import Reporter
 from digest.sources import calendar as arxiv_calendar
 from digest.sources.calendar import ET, ArxivCalendar, days
@@ -49,7 +49,7 @@ def not_yet_message(calendar: ArxivCalendar, day: dt.date, latest: dt.date) -> s
     )
 
 
-def check_run_date(config: Config, day: dt.date, now: dt.datetime | None = None) -> str | None:
+def check_run_date(config: Config, day: dt.date) -> str | None:
     """For `digest run --date`: a line saying why there is nothing to build, or None to go ahead.
 
     A date after the latest announcement is bad usage (ConfigError, exit 2).
@@ -58,7 +58,7 @@ def check_run_date(config: Config, day: dt.date, now: dt.datetime | None = None)
     reason = calendar.no_listing_reason(day)
     if reason:
         return reason
-    latest = calendar.latest_listing_date(now or _now())
+    latest = calendar.latest_listing_date(_now())
     if day > latest:
         raise ConfigError(f"--date {not_yet_message(calendar, day, latest)}")
     return None
@@ -68,7 +68,6 @@ def date_range(
     one: dt.date | None,
     start: dt.date | None,
     end: dt.date | None,
-    now: dt.datetime | None = None,
     config: Config | None = None,
 ) -> tuple[dt.date, dt.date]:
     """The range a backfill covers: `--date D`, or `--from D1 --to D2` (`--to` defaults to the latest listing)."""
@@ -80,15 +79,10 @@ def date_range(
         raise ConfigError("backfill: give --date D or --from D1 [--to D2]")
     if end is None:
         calendar = ArxivCalendar.from_config(config) if config else ArxivCalendar()
-        end = calendar.latest_listing_date(now or _now())
+        end = calendar.latest_listing_date(_now())
     if start > end:
         raise ConfigError(f"backfill: --from {start} is after --to {end}")
     return start, end
-
-
-def is_built(config: Config, store: Store, day: dt.date) -> bool:
-    """A successful run is recorded for the date and its report is still on disk."""
-    return day.isoformat() in store.built_dates() and (config.output_dir / day.isoformat() / "digest.md").exists()
 
 
 def backfill(
@@ -97,11 +91,9 @@ def backfill(
     start: dt.date,
     end: dt.date,
     *,
-    fetch: Fetcher | None = None,
     force: bool = False,
     deliver: bool = False,
     reporter: Reporter | None = None,
-    now: dt.datetime | None = None,
 ) -> Iterator[tuple[int, int, DateOutcome]]:
     """Build every listing date in [start, end], yielding (position, total, outcome) per calendar day.
 
@@ -112,8 +104,8 @@ def backfill(
     from digest.sources.api import api_fetcher
 
     calendar = ArxivCalendar.from_config(config)
-    latest = calendar.latest_listing_date(now or _now())
-    fetch = fetch or api_fetcher(config)
+    latest = calendar.latest_listing_date(_now())
+    fetch = api_fetcher(config)
     every_day = list(days(start, end))
     for position, day in enumerate(every_day, start=1):
         yield position, len(every_day), _one(config, store, calendar, latest, day, fetch, force, deliver, reporter)
@@ -136,8 +128,7 @@ def _one(
     if day > latest:
         return DateOutcome(day, NOT_YET, not_yet_message(calendar, day, latest))
     if not force and is_built(config, store, day):
-        rows = store.query("SELECT paper_count FROM listings WHERE date = ?", (day.isoformat(),))
-        papers = rows[0]["paper_count"] if rows else 0
+        papers = store.listing_size(day)
         return DateOutcome(
             day, SKIPPED, f"{day}: already built ({papers} papers), skipped; --force rebuilds it", papers
         )

@@ -9,10 +9,16 @@ import logging
 import sqlite3
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from digest import __version__
 from digest.errors import ConfigError, DigestError
+
+if TYPE_CHECKING:
+    from digest.config import Config
+    from digest.pipeline import RunResult
 
 log = logging.getLogger("digest")
 GC_THRESHOLD = 20_000  # allocations between young-generation collections (Python's default: 700)
@@ -124,7 +130,7 @@ config_option = click.option(
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="arxiv-digest")
+@click.version_option(__version__, prog_name="digest")
 def cli() -> None:
     """arXiv 데일리 다이제스트: the day's new AI papers on arXiv as one Korean digest."""
 
@@ -149,43 +155,30 @@ def run(config_path, date, no_deliver, force) -> None:
         if reason:
             click.echo(reason)  # a weekend or a holiday: nothing to build, and not an error
             return
-    print_result(run_once(config, date=date, deliver=not no_deliver, force=force))
+    print_result(run_latest(config, date=date, deliver=not no_deliver, force=force))
 
 
-def run_once(config, *, date=None, deliver=True, force=False, command="run"):
-    """The `digest run` code path (also what each scheduled fire runs), under the state lock."""
+def run_latest(
+    config: Config, *, date: dt.date | None = None, deliver: bool = True, force: bool = False, scheduled: bool = False
+) -> RunResult:
+    """`digest run` and each scheduled fire: pipeline.run_latest, and one error line if catching up failed."""
     from digest import pipeline
-    from digest.lock import state_lock
 
-    progress = reporter()
-    with state_lock(config.state_path, config.state.lock_timeout_seconds, progress.note):
-        store = pipeline.open_store(config)
-        try:
-            missed = catch_up(config, store, deliver, progress) if date is None else []
-            options = pipeline.RunOptions(date=date, force=force, deliver=deliver, command=command)
-            fetch = pipeline.latest_fetcher(config, wait=command == "schedule")  # a fire waits for a late arXiv
-            result = pipeline.run_date(config, store, options, fetch, progress)
-        finally:
-            store.close()
-    if missed:
+    result = pipeline.run_latest(
+        config,
+        date=date,
+        deliver=deliver,
+        force=force,
+        skip_if_built=scheduled,
+        command="schedule" if scheduled else "run",
+        reporter=reporter(),
+    )
+    if result.catch_up_failed:
         print_result(result)
-        raise DigestError(f"catching up missed listings failed for {', '.join(missed)}")
+        raise DigestError(
+            f"catching up missed listings failed for {', '.join(d.isoformat() for d in result.catch_up_failed)}"
+        )
     return result
-
-
-def catch_up(config, store, deliver: bool, progress) -> list[str]:
-    """Build the listing dates the latest-run path missed (see backfill.catch_up_range); returns failures."""
-    from digest.backfill import FAILED, backfill, catch_up_range
-
-    window = catch_up_range(config, store)
-    if window is None:
-        return []
-    failed = []
-    for _, _, outcome in backfill(config, store, *window, deliver=deliver, reporter=progress):
-        progress.note(f"catch-up: {outcome.message}")
-        if outcome.kind == FAILED:
-            failed.append(outcome.date.isoformat())
-    return failed
 
 
 @cli.command()
@@ -269,7 +262,7 @@ def schedule(config_path, print_next) -> None:
             click.echo(line)
         return
     scheduler = build_scheduler(
-        lambda: run_once(config, command="schedule"),
+        lambda: run_latest(config, scheduled=True),
         cron=sched.cron,
         timezone=sched.timezone,
         misfire_grace_seconds=sched.misfire_grace_seconds,
@@ -296,6 +289,7 @@ def send(config_path, date, channel) -> None:
     """Deliver an existing report again, to every target (even those that already have it)."""
     from digest import pipeline
     from digest.deliver import deliver_report
+    from digest.edition import report_folder
 
     config = load(config_path)
     store = pipeline.open_store(config)
@@ -303,7 +297,7 @@ def send(config_path, date, channel) -> None:
         config,
         store,
         date,
-        config.output_dir / date.isoformat(),
+        report_folder(config.output_dir, date),
         force=True,
         channels=list(channel) or None,
         reporter=reporter(),
@@ -325,6 +319,29 @@ def check(config_path) -> None:
         click.echo(Secrets.scrub(result.line()))
     if not all(r.ok for r in results):
         sys.exit(1)
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--serve",
+    "port",
+    type=click.IntRange(0, 65535),
+    is_flag=False,
+    flag_value=8000,
+    default=None,
+    help="Then preview the site on http://127.0.0.1:PORT (default 8000) until Ctrl+C.",
+)
+@handle_errors
+def site(config_path, port) -> None:
+    """Build (incrementally) the static archive site from everything stored into site.dir."""
+    from digest.site import build_site
+    from digest.site.serve import serve
+
+    config = load(config_path)
+    click.echo(build_site(config).line())
+    if port is not None:
+        serve(config.site_dir, port, click.echo)
 
 
 def main() -> None:

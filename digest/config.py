@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -175,6 +176,21 @@ class StateConfig(Strict):
     lock_timeout_seconds: float = Field(1800, ge=0)  # how long a run waits for another one on the same state
 
 
+class SiteConfig(Strict):
+    enabled: bool = True  # `digest run` and `digest backfill` refresh the archive site after each report
+    dir: Path = Path("output/site")
+    base_url: str | None = None  # where the site is published; then Telegram and email link each day's page
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError(f"not an http(s) URL of a folder: {value!r}")
+        return value.rstrip("/") + "/"
+
+
 class LogConfig(Strict):
     file: Path | None = Path("output/digest.log")
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -195,6 +211,7 @@ class Config(Strict):
     llm: LLMConfig = Field(default_factory=LLMConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    site: SiteConfig = Field(default_factory=SiteConfig)
     state: StateConfig = Field(default_factory=StateConfig)
     log: LogConfig = Field(default_factory=LogConfig)
 
@@ -227,6 +244,10 @@ class Config(Strict):
     def templates_override(self) -> Path | None:
         """report.templates_dir resolved, or None for the built-in templates."""
         return self.resolve(self.report.templates_dir) if self.report.templates_dir else None
+
+    @property
+    def site_dir(self) -> Path:
+        return self.resolve(self.site.dir)
 
     @property
     def state_path(self) -> Path:

@@ -466,36 +466,21 @@ class LLM:
                 "latency_ms": latency,
                 "outcome": outcome,
                 "error": self._scrub(error) if error else None,
-                "created_at": _now(),
                 "mode": mode,
             }
         )
 
     def _cached(self, input_hash: str, parse: type[BaseModel]) -> Any | None:
-        rows = self.store.query("SELECT response FROM llm_cache WHERE input_hash = ?", (input_hash,))
-        if not rows:
+        text = self.store.cached_answer(input_hash)
+        if text is None:
             return None
         try:
-            return parse.model_validate_json(rows[0]["response"])
+            return parse.model_validate_json(text)
         except ValidationError:
             return None  # stored under an older answer model: ask again
 
     def _store_cache(self, input_hash: str, purpose: str, text: str, spent: LLMUsage) -> None:
-        with self.store.transaction() as db:
-            db.execute(
-                """INSERT OR REPLACE INTO llm_cache (input_hash, purpose, model, response, created_at, calls,
-                   prompt_tokens, completion_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    input_hash,
-                    purpose,
-                    self.model,
-                    text,
-                    _now(),
-                    spent.calls,
-                    spent.prompt_tokens,
-                    spent.completion_tokens,
-                ),
-            )
+        self.store.cache_answer(input_hash, purpose, self.model, text, spent)
 
     def _hash(self, messages: list[dict[str, str]], fmt: dict) -> str:
         payload = {
@@ -670,7 +655,3 @@ def rough_tokens(text: str) -> int:
 def _short(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -106,6 +106,7 @@ class Digest:
     counts: dict[str, int]  # topic -> papers, in config order, Other last
     usage: LLMUsage = field(default_factory=LLMUsage)
     llm_used: bool = False
+    site_url: str | None = None  # the day's page on the archive site (site.base_url set), for the messages
 
     @property
     def chart_name(self) -> str:

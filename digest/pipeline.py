@@ -15,14 +15,14 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
-from digest import llm_stages
-from digest.classify import OfflineClassifier, offline_classifier, setup_key
+from digest import stages
 from digest.config import OTHER, Config
-from digest.models import Assignment, Digest, Listing, LLMUsage, Paper, TopicSection
+from digest.edition import Edition, edition_of, report_folder
+from digest.models import Assignment, Digest, Listing, LLMUsage, Paper
 from digest.progress import Reporter
 from digest.render import write_report
+from digest.site import day_url, refresh_after_run
 from digest.store import Store
-from digest.summarize import extractive_summary
 
 DEMO_FEED = "demo-2026-06-30.xml.gz"
 SOURCE_NAMES = {"listing": "the listing pages", "rss": "the RSS feed", "api": "the export API", "demo": "the demo"}
@@ -42,6 +42,7 @@ class RunResult:
     papers: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     usage: LLMUsage = field(default_factory=LLMUsage)
+    catch_up_failed: list[dt.date] = field(default_factory=list)  # missed listings run_latest could not build
 
 
 @dataclass
@@ -50,8 +51,63 @@ class RunOptions:
     force: bool = False
     deliver: bool = True
     use_llm: bool = True
-    command: str = "run"
+    command: str = "run"  # recorded in the runs table; changes nothing else
+    # The latest listing is left alone when its edition is built already (a scheduled fire); a manual run
+    # rebuilds it from the store instead (no LLM call), to pick up a changed template or config.
+    skip_if_built: bool = False
     run_id: int | None = None  # set by run_date; deliveries record which run sent them
+
+
+def is_built(config: Config, store: Store, when: Edition | dt.date) -> bool:
+    """The one definition of "built": a successful run is recorded for the edition and its report
+    (digest.json, what delivery reads back) is still on disk."""
+    edition = edition_of(when)
+    return (
+        edition.key in store.built_editions() and (report_folder(config.output_dir, edition) / "digest.json").exists()
+    )
+
+
+def run_latest(
+    config: Config,
+    *,
+    date: dt.date | None = None,
+    deliver: bool = True,
+    force: bool = False,
+    skip_if_built: bool = False,
+    command: str = "run",
+    reporter: Reporter | None = None,
+) -> RunResult:
+    """`digest run` and each scheduled fire, under the state lock: first the listing dates an earlier
+    latest-run missed (through the export API), then the latest listing (or `date`)."""
+    from digest.lock import state_lock
+
+    reporter = reporter or Reporter()
+    with state_lock(config.state_path, config.state.lock_timeout_seconds, reporter.note):
+        store = open_store(config)
+        try:
+            missed = catch_up(config, store, deliver=deliver, reporter=reporter) if date is None else []
+            options = RunOptions(date=date, force=force, deliver=deliver, command=command, skip_if_built=skip_if_built)
+            fetch = latest_fetcher(config, wait=command == "schedule")  # a fire waits for a late arXiv
+            result = run_date(config, store, options, fetch, reporter)
+        finally:
+            store.close()
+    result.catch_up_failed = missed
+    return result
+
+
+def catch_up(config: Config, store: Store, *, deliver: bool, reporter: Reporter) -> list[dt.date]:
+    """Build the listing dates the latest-run path missed (see backfill.catch_up_range); the dates that failed."""
+    from digest.backfill import FAILED, backfill, catch_up_range
+
+    window = catch_up_range(config, store)
+    if window is None:
+        return []
+    failed = []
+    for _, _, outcome in backfill(config, store, *window, deliver=deliver, reporter=reporter):
+        reporter.note(f"catch-up: {outcome.message}")
+        if outcome.kind == FAILED:
+            failed.append(outcome.date)
+    return failed
 
 
 def open_store(config: Config) -> Store:
@@ -154,7 +210,7 @@ def rss_fetcher(config: Config, now: Callable[[], dt.datetime] | None = None) ->
     api: list[Fetcher] = []
 
     def past(date: dt.date) -> Listing:
-        # Made on first use: the export API client imports arxiv and requests, which most runs never need.
+        # Made on first use: most runs never need the export API.
         if not api:
             from digest.sources.api import api_fetcher
 
@@ -220,7 +276,7 @@ def run_date(
             "failed",
             date=date,
             error=str(exc)[:500] or type(exc).__name__,
-            **llm_stages.run_usage(store, run_id),
+            **store.run_usage(run_id),
         )
         raise
     store.finish_run(
@@ -255,12 +311,12 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         return RunResult(listing.date, "empty", f"{when}: no announcement on arXiv (weekend or holiday)")
     date = listing.date
     if options.date is None and not options.force:
-        nothing_new = _nothing_new(store, listing, stale, scheduled=options.command == "schedule")
-        if other_source and date.isoformat() in store.built_dates():
+        built = is_built(config, store, date)
+        nothing_new = _nothing_new(listing, stale, built and options.skip_if_built)
+        if other_source and built:
             nothing_new = other_source  # the same date again, from another source: never a second digest
         if nothing_new:
-            report_dir = config.output_dir / date.isoformat()
-            built = (report_dir / "digest.json").exists()
+            report_dir = report_folder(config.output_dir, date)
             if options.deliver and built:
                 # Targets a previous fire could not reach get the built report now; the others nothing.
                 nothing_new += _deliver(config, store, date, report_dir, options, reporter)
@@ -268,16 +324,12 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
     if options.force:
         store.clear_date(date)
 
-    llm = llm_stages.session(
+    way = stages.choose_way(
         config, store, use_llm=options.use_llm, force=options.force, date=date, run_id=options.run_id, reporter=reporter
     )
-    if llm is None:
-        assignments = _classify(config, store, listing, reporter)
-        sections = _summarize(store, listing, select(config, listing.papers, assignments), reporter)
-    else:
-        assignments = llm_stages.classify(config, store, listing, reporter, llm)
-        chosen = select(config, listing.papers, assignments)
-        sections = llm_stages.summarize(config, store, listing, chosen, reporter, llm)
+    llm = way.llm
+    assignments = stages.classify(store, listing, way, reporter)
+    sections = stages.summarize(store, listing, select(config, listing.papers, assignments), way, reporter)
     counts = topic_counts(config, listing.papers, assignments)
     digest = Digest(
         date=date,
@@ -287,13 +339,16 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         selected={p.id for s in sections for p in s.papers},
         sections=sections,
         counts=counts,
-        usage=llm_stages.digest_usage(store, date, [s.name for s in sections], llm.model) if llm else LLMUsage(),
+        usage=store.edition_usage(date, [s.name for s in sections], llm.model) if llm else LLMUsage(),
         llm_used=llm is not None,
+        site_url=day_url(config, date),
     )
     with reporter.stage("render") as stage:
         report_dir = write_report(digest, config.output_dir, config.templates_override)
         stage.detail = str(report_dir)
     message = f"{date}: report written to {report_dir}"
+    if options.command != "demo":  # the demo's day is not part of the archive
+        message += refresh_after_run(config, store, reporter)
     if options.deliver:
         message += _deliver(config, store, date, report_dir, options, reporter)
     return RunResult(date, "ok", message, report_dir, len(listing.papers), counts, llm.usage if llm else LLMUsage())
@@ -360,11 +415,11 @@ def _all_announced_before(store: Store, listing: Listing) -> bool:
     return len(earlier) == len(ids)
 
 
-def _nothing_new(store: Store, listing: Listing, stale: bool, scheduled: bool) -> str | None:
-    """Why the latest feed needs no new digest, or None: every paper is old news, or (for a scheduled
-    fire) its date is built already. A manual run rebuilds a built date from the store (no LLM call)."""
+def _nothing_new(listing: Listing, stale: bool, built_and_skipped: bool) -> str | None:
+    """Why the latest feed needs no new digest, or None: every paper is old news, or its date is built
+    already and the caller asked to skip built dates (RunOptions.skip_if_built)."""
     date = listing.date.isoformat()
-    if scheduled and date in store.built_dates():
+    if built_and_skipped:
         return f"{date}: already built; arXiv has announced nothing newer yet"
     if stale:
         return (
@@ -374,20 +429,6 @@ def _nothing_new(store: Store, listing: Listing, stale: bool, scheduled: bool) -
     return None
 
 
-def _classify(config: Config, store: Store, listing: Listing, reporter: Reporter) -> dict[str, Assignment]:
-    classifier = offline_classifier(config, store, listing.date)
-    setup = setup_key(config.categories, classifier.method, classifier.fingerprint)
-    stored = store.load_assignments(listing.date, setup)
-    todo = [p for p in listing.papers if p.id not in stored]
-    with reporter.stage("classify", total=len(listing.papers)) as stage:
-        stage.advance(len(listing.papers) - len(todo))
-        fresh = classifier.classify_all(todo)
-        store.save_assignments(listing.date, fresh, setup)
-        stage.advance(len(todo))
-        stage.detail = f"{len(listing.papers)} papers ({len(todo)} new, {len(stored)} reused), offline"
-    return {**stored, **{a.paper_id: a for a in fresh}}
-
-
 def select(
     config: Config, papers: list[Paper], assignments: dict[str, Assignment]
 ) -> list[tuple[str, list[Paper], list[Paper]]]:
@@ -395,7 +436,7 @@ def select(
 
     Ties (an LLM gives many papers a 7) go to the paper the offline classifier scores higher for that topic,
     then to feed order: not to whichever was announced first."""
-    from digest.classify import offline_rank
+    from digest.classify import OfflineClassifier, offline_rank
 
     limit = config.report.max_papers_per_category
     # Keyword scores only: the learned model (trained on construction) is not needed here.
@@ -412,23 +453,6 @@ def select(
         ranked = sorted(enumerate(members), key=lambda ip: (-importance[ip[1].id], -tiebreak.get(ip[1].id, 0), ip[0]))
         chosen.append((name, [p for _, p in ranked[:limit]], members))
     return chosen
-
-
-def _summarize(
-    store: Store, listing: Listing, chosen: list[tuple[str, list[Paper], list[Paper]]], reporter: Reporter
-) -> list[TopicSection]:
-    sections = []
-    with reporter.stage("summarize", total=len(chosen)) as stage:
-        for name, papers, members in chosen:
-            setup = setup_key([], "extractive", ",".join(p.id for p in members))
-            summary = store.load_summary(listing.date, name, setup)
-            if summary is None:
-                summary = extractive_summary(name, papers, members, listing.papers)
-                store.save_summary(listing.date, summary, setup)
-            sections.append(TopicSection(name, papers, summary, len(members)))
-            stage.advance()
-        stage.detail = f"{len(chosen)} topics, extractive (no LLM)"
-    return sections
 
 
 def topic_counts(config: Config, papers: list[Paper], assignments: dict[str, Assignment]) -> dict[str, int]:

@@ -18,9 +18,9 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from digest.edition import report_folder
 from digest.models import SECTION_TITLES, Digest
-
-REPORT_FILES = ("digest.md", "digest.html", "digest.json")
+from digest.site.urls import anchor
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _URL = re.compile(r"(?:https?|ftp)://\S+|www\.\S+", re.IGNORECASE)
@@ -52,14 +52,12 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
-def environment(override: Path | None = None, *, autoescape_html: bool = True) -> Environment:
+def environment(override: Path | None = None) -> Environment:
     loaders = [FileSystemLoader(str(override))] if override else []
     loaders.append(FileSystemLoader(str(templates_dir())))
     env = Environment(
         loader=ChoiceLoader(loaders),
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False)
-        if autoescape_html
-        else False,
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -95,6 +93,9 @@ def template_context(digest: Digest) -> dict:
         "counts": digest.counts,
         "usage": digest.usage,
         "footer": footer_line(digest),
+        # The archive site (site.base_url): the day's page, and a paper's anchor on it (site_anchor(id)).
+        "site_url": digest.site_url,
+        "site_anchor": lambda paper_id: f"{digest.site_url}#{anchor(paper_id)}" if digest.site_url else None,
     }
 
 
@@ -114,6 +115,7 @@ def digest_json(digest: Digest) -> dict:
         "title": digest.title,
         "counts": digest.counts,
         "total": len(digest.papers),
+        "site_url": digest.site_url,
         "llm": {
             "used": digest.llm_used,
             "model": digest.usage.model,
@@ -150,11 +152,11 @@ def digest_json(digest: Digest) -> dict:
 
 
 def write_report(digest: Digest, output_dir: Path, templates_override: Path | None = None) -> Path:
-    """Render everything into a temporary folder, then swap it into output_dir/DATE in one rename."""
+    """Render everything into a temporary folder, then swap it into the edition's folder in one rename."""
     from digest.chart import chart_key, render_chart, stored_key
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    final = output_dir / digest.date.isoformat()
+    final = report_folder(output_dir, digest.date)
     env = environment(templates_override)
     tmp = Path(tempfile.mkdtemp(prefix=f".{digest.date.isoformat()}-", dir=output_dir))
     tmp.chmod(0o755)  # mkdtemp makes it private; a report folder is for reading

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from digest.config import Config
+from digest.edition import Edition
 from digest.store import Store
 
 
@@ -42,11 +43,12 @@ def status_lines(config: Config, last: int) -> list[str]:
         if run["error"]:
             parts.append(f"error: {run['error']}")
         lines.append(head + (" | " + " | ".join(parts) if parts else ""))
-        if run["date"] and run["date"] not in shown_dates:
-            # Deliveries are per date, not per run: show their current state once, under the newest run.
-            shown_dates.add(run["date"])
-            lines += _source_lines(store, run["date"])
-            lines += _delivery_lines(store, run["date"])
+        if run["edition"] and run["edition"] not in shown_dates:
+            # Deliveries are per edition, not per run: show their current state once, under the newest run.
+            shown_dates.add(run["edition"])
+            if run["date"]:
+                lines += _source_lines(store, run["date"])
+            lines += _delivery_lines(store, Edition.parse(run["edition"]))
     store.close()
     return lines
 
@@ -80,9 +82,9 @@ def _sample(ids: list[str]) -> str:
     return f" ({', '.join(ids[:3])}{', …' if len(ids) > 3 else ''})" if ids else ""
 
 
-def _delivery_lines(store: Store, date: str) -> list[str]:
+def _delivery_lines(store: Store, edition: Edition) -> list[str]:
     lines = []
-    for d in store.query("SELECT * FROM deliveries WHERE date = ? ORDER BY channel, target", (date,)):
+    for d in store.deliveries_of(edition):
         notes = [f"run #{d['run_id']}" if d["run_id"] else "", f"{d['attempts']} attempts" if d["attempts"] > 1 else ""]
         if d["status"] != "sent" and 0 < d["parts_sent"] < d["parts_total"]:
             notes.append(f"{d['parts_sent']}/{d['parts_total']} parts arrived")

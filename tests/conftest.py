@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import os
+import re
 import textwrap
 from importlib import resources
 from pathlib import Path
@@ -12,11 +14,12 @@ import yaml
 from click.testing import CliRunner
 
 from digest.cli import cli
-from digest.models import Paper
+from digest.models import Listing, Paper
 from tests.fakes.http import FakeServer, Response
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RSS_CATEGORIES = "cs.AI+cs.CL+cs.CV+cs.LG"
+SMALL_DAY = 50  # papers in the small real day most behaviour tests run on
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -28,6 +31,14 @@ def day_feed_2026_06_30() -> bytes:
     return gzip.decompress(resources.files("digest.data").joinpath("demo-2026-06-30.xml.gz").read_bytes())
 
 
+def small_day_feed(size: int = SMALL_DAY) -> bytes:
+    """The 2026-06-30 feed cut to its first `size` items: a small real day, for behaviour rather than scale."""
+    feed = day_feed_2026_06_30()
+    items = [m.end() for m in re.finditer(rb"</item>", feed)]
+    end = feed.index(b"</channel>")
+    return feed[: items[size - 1]] + b"\n" + feed[end:]
+
+
 def day_papers(name: str) -> list[Paper]:
     papers, seen = [], set()
     for line in (FIXTURES / name).read_text().splitlines():
@@ -37,6 +48,11 @@ def day_papers(name: str) -> list[Paper]:
         seen.add(row["id"])
         papers.append(Paper(row["id"], row["title"], row["abstract"], row["authors"], row["categories"], "new"))
     return papers
+
+
+def small_day(size: int = SMALL_DAY) -> Listing:
+    """A small real day: the first `size` papers of the 2026-06-30 listing (for behaviour, not scale)."""
+    return Listing(dt.date(2026, 6, 30), day_papers("day-2026-06-30.jsonl")[:size], "rss")
 
 
 @pytest.fixture(autouse=True)
@@ -53,6 +69,13 @@ def server():
 
 @pytest.fixture
 def rss_server(server):
+    server.route(f"/rss/{RSS_CATEGORIES}", Response(200, small_day_feed(), {"Content-Type": "application/rss+xml"}))
+    return server
+
+
+@pytest.fixture
+def whole_day_rss_server(server):
+    """The whole 532-paper day as RSS: for tests of scale or of accuracy over every labelled paper."""
     server.route(
         f"/rss/{RSS_CATEGORIES}", Response(200, day_feed_2026_06_30(), {"Content-Type": "application/rss+xml"})
     )
@@ -102,4 +125,13 @@ def dedent(text: str) -> str:
     return textwrap.dedent(text).lstrip()
 
 
-__all__ = ["FIXTURES", "fixture_bytes", "day_feed_2026_06_30", "day_papers", "write_config", "dedent", "os"]
+__all__ = [
+    "FIXTURES",
+    "small_day",
+    "fixture_bytes",
+    "day_feed_2026_06_30",
+    "day_papers",
+    "write_config",
+    "dedent",
+    "os",
+]

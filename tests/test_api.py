@@ -4,11 +4,10 @@ import datetime as dt
 import html
 from dataclasses import replace
 
-import arxiv
 import pytest
 
 from digest.errors import FetchError
-from digest.sources.api import ApiClient, fetch_listing, to_paper, window_query
+from digest.sources.api import ApiClient, fetch_listing, parse_page, to_paper, window_query
 from digest.sources.calendar import ArxivCalendar
 from digest.sources.rss import parse_feed
 from tests.conftest import day_feed_2026_06_30, fixture_bytes
@@ -161,7 +160,7 @@ def test_results_outside_the_window_are_left_to_their_own_listing(server):
 
 
 def test_announce_type_follows_the_primary_category():
-    result = arxiv._feed.parse(fixture_bytes("api-query-all-testing-start0-max10-2026-04-12.xml")).results[0]
+    result = parse_page(fixture_bytes("api-query-all-testing-start0-max10-2026-04-12.xml")).entries[0]
     paper = to_paper(result, ["cs.LG"])  # primary cs.SE, cross-listed to cs.LG
     assert (paper.id, paper.categories, paper.announce_type) == ("2202.12139", ["cs.SE", "cs.LG"], "cross")
     assert to_paper(result, ["cs"]).announce_type == "new"  # an archive covers its classes
@@ -169,6 +168,6 @@ def test_announce_type_follows_the_primary_category():
 
 
 def test_the_2016_layout_parses_too():
-    result = arxiv._feed.parse(fixture_bytes("api-legacy-format-2016-id-1507.08204.xml")).results[0]
+    result = parse_page(fixture_bytes("api-legacy-format-2016-id-1507.08204.xml")).entries[0]
     paper = to_paper(result, ["quant-ph"])
     assert paper.id == "1507.08204" and "\n" not in paper.title and paper.abstract == paper.abstract.strip()

@@ -8,7 +8,7 @@ import pytest
 
 from digest import pipeline
 from digest.config import load_config
-from tests.conftest import RSS_CATEGORIES, write_config
+from tests.conftest import RSS_CATEGORIES, SMALL_DAY, write_config
 from tests.fakes.arxiv_api import FakeArxivApi
 
 WEEK = ["--from", "2026-06-29", "--to", "2026-07-07"]  # Mon to the next Tue: a weekend and holiday Fri 07-03
@@ -17,7 +17,7 @@ LISTINGS = ["2026-06-29", "2026-06-30", "2026-07-01", "2026-07-02", "2026-07-03"
 
 @pytest.fixture
 def api(server):
-    fake = FakeArxivApi.week()
+    fake = FakeArxivApi.week(limit=SMALL_DAY)
     server.route("/api/query", fake)
     return fake
 
@@ -42,13 +42,13 @@ def test_backfill_a_week_builds_exactly_its_listing_dates(tmp_path, server, api,
     assert built(tmp_path) == LISTINGS
     lines = result.stdout.splitlines()
     assert len(lines) == 10  # one per calendar day, then the summary
-    assert lines[0].startswith("[1/9] 2026-06-29: 70 papers, report written to ")
-    assert lines[1].startswith("[2/9] 2026-06-30: 497 papers, report written to ")
+    assert lines[0].startswith("[1/9] 2026-06-29: 10 papers, report written to ")
+    assert lines[1].startswith("[2/9] 2026-06-30: 34 papers, report written to ")
     assert lines[5] == "[6/9] 2026-07-04 is a Saturday: arXiv announces nothing dated on weekends"
     assert lines[6] == "[7/9] 2026-07-05 is a Sunday: arXiv announces nothing dated on weekends"
     assert lines[7].startswith("[8/9] 2026-07-06: no arXiv announcement (holiday 2026-07-03 Fri")
     assert lines[-1] == (
-        "backfill 2026-06-29 to 2026-07-07: 6 built (1063 papers), 0 already built, 3 without announcement, 0 failed"
+        "backfill 2026-06-29 to 2026-07-07: 6 built (98 papers), 0 already built, 3 without announcement, 0 failed"
     )
     # One request per listing date; Tuesday 07-07 takes Thu 14:00 -> Mon 14:00 because Monday's was cancelled.
     assert windows(server) == [
@@ -74,7 +74,7 @@ def test_second_backfill_does_nothing(tmp_path, server, api, config, run_cli):
     again = run_cli("backfill", "--config", config, *WEEK)
     assert again.exit_code == 0
     assert server.requests == []
-    assert "[2/9] 2026-06-30: already built (497 papers), skipped; --force rebuilds it" in again.stdout
+    assert "[2/9] 2026-06-30: already built (34 papers), skipped; --force rebuilds it" in again.stdout
     assert again.stdout.splitlines()[-1] == (
         "backfill 2026-06-29 to 2026-07-07: 0 built (0 papers), 6 already built, 3 without announcement, 0 failed"
     )
@@ -106,7 +106,7 @@ def test_force_fetches_again(tmp_path, server, api, config, run_cli):
     server.requests.clear()
     result = run_cli("backfill", "--config", config, "--date", "2026-06-30", "--force")
     assert result.exit_code == 0 and len(server.requests) == 1
-    assert "2026-06-30: 497 papers, report written to" in result.output
+    assert "2026-06-30: 34 papers, report written to" in result.output
 
 
 def test_backfill_of_a_day_without_announcement_makes_no_request(tmp_path, server, api, config, run_cli):
@@ -124,7 +124,7 @@ def test_run_with_a_past_date_uses_the_export_api(tmp_path, server, api, config,
     assert result.exit_code == 0, result.output
     assert built(tmp_path) == ["2026-06-30"]
     assert [r.path for r in server.requests] == ["/api/query"]  # no RSS request for a date the feed left
-    assert "2026-06-30 · 수집 497편" in (tmp_path / "output/2026-06-30/digest.md").read_text()
+    assert "2026-06-30 · 수집 34편" in (tmp_path / "output/2026-06-30/digest.md").read_text()
     server.requests.clear()
     assert run_cli("run", "--config", config, "--date", "2026-06-30", "--no-deliver").exit_code == 0
     assert server.requests == []  # the stored listing is reused
@@ -186,14 +186,14 @@ def _morning_of(day: str):
 def test_the_feeds_own_date_comes_from_the_feed(tmp_path, rss_server, api, config):
     fetch = pipeline.rss_fetcher(load_config(Path(config)), now=_morning_of("2026-06-30"))
     listing = fetch(dt.date(2026, 6, 30))
-    assert (listing.source, len(listing.papers)) == ("rss", 532)
+    assert (listing.source, len(listing.papers)) == ("rss", SMALL_DAY)
     assert [r.path for r in rss_server.requests] == [f"/rss/{RSS_CATEGORIES}"]
 
 
 def test_a_stale_feed_falls_back_to_the_export_api(tmp_path, rss_server, api, config):
     fetch = pipeline.rss_fetcher(load_config(Path(config)), now=_morning_of("2026-07-01"))
     listing = fetch(dt.date(2026, 7, 1))  # the feed still carries 2026-06-30
-    assert (listing.source, listing.date, len(listing.papers)) == ("api", dt.date(2026, 7, 1), 283)
+    assert (listing.source, listing.date, len(listing.papers)) == ("api", dt.date(2026, 7, 1), 32)
     assert [r.path for r in rss_server.requests] == [f"/rss/{RSS_CATEGORIES}", "/api/query"]
 
 

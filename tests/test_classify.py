@@ -160,7 +160,7 @@ def test_offline_assignments_are_recomputed_when_the_learned_data_changes(tmp_pa
     finally:
         store.close()
     assert plain.learned and learned.learned
-    assert plain.fingerprint != learned.fingerprint  # part of the stored setup key, see pipeline._classify
+    assert plain.fingerprint != learned.fingerprint  # part of the stored setup key, see stages.OfflineWay
 
 
 def _cli_accuracy(folder, server_url, run_cli, seed: bool) -> float:
@@ -182,7 +182,7 @@ def _cli_accuracy(folder, server_url, run_cli, seed: bool) -> float:
     return sum(placed[p.id] == _renamed(label) for p, label in pairs) / len(pairs)
 
 
-def test_an_offline_run_learns_from_the_llm_days_in_its_store(tmp_path, rss_server, run_cli):
-    without = _cli_accuracy(tmp_path / "plain", rss_server.url, run_cli, seed=False)
-    with_llm_day = _cli_accuracy(tmp_path / "seeded", rss_server.url, run_cli, seed=True)
+def test_an_offline_run_learns_from_the_llm_days_in_its_store(tmp_path, whole_day_rss_server, run_cli):
+    without = _cli_accuracy(tmp_path / "plain", whole_day_rss_server.url, run_cli, seed=False)
+    with_llm_day = _cli_accuracy(tmp_path / "seeded", whole_day_rss_server.url, run_cli, seed=True)
     assert with_llm_day >= without + 0.05

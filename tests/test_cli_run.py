@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from digest.config import Config
-from tests.conftest import RSS_CATEGORIES, day_feed_2026_06_30, fixture_bytes, write_config
+from tests.conftest import RSS_CATEGORIES, SMALL_DAY, day_feed_2026_06_30, fixture_bytes, write_config
 from tests.fakes.http import Response
 
 SAMPLE_HEADINGS = [
@@ -45,12 +45,12 @@ def test_run_builds_the_report_in_the_sample_shape(tmp_path, rss_server, run_cli
     feed_ids = set(re.findall(r"<link>https://arxiv.org/abs/([^<]+)</link>", day_feed_2026_06_30().decode()))
     linked = re.findall(r"\(https://arxiv\.org/abs/([^)]+)\)$", md, re.MULTILINE)
     assert linked and set(linked) <= feed_ids
-    assert lines[-1].startswith("2026-06-30 · 수집 532편 · Inference acceleration ")
+    assert lines[-1].startswith(f"2026-06-30 · 수집 {SMALL_DAY}편 · Inference acceleration ")
     assert lines[-1].endswith("LLM 미사용")
 
     data = json.loads((report / "digest.json").read_text())
-    assert data["date"] == "2026-06-30" and data["total"] == 532 and len(data["papers"]) == 532
-    assert sum(data["counts"].values()) == 532 and "Other" in data["counts"]
+    assert data["date"] == "2026-06-30" and data["total"] == SMALL_DAY and len(data["papers"]) == SMALL_DAY
+    assert sum(data["counts"].values()) == SMALL_DAY and "Other" in data["counts"]
     paper = data["papers"][0]
     assert {"id", "title", "categories", "announce_type", "topic", "importance", "selected"} <= set(paper)
     selected = [p for p in data["papers"] if p["selected"]]
@@ -68,9 +68,9 @@ def test_second_run_reuses_the_store(tmp_path, rss_server, run_cli):
     assert result.exit_code == 0
     assert rss_server.hits(f"/rss/{RSS_CATEGORIES}") == 1  # the stored listing was used
     assert (tmp_path / "output/2026-06-30/digest.md").read_text() == first
-    assert db.execute("SELECT count(*) FROM assignments").fetchone()[0] == rows_before == 532
+    assert db.execute("SELECT count(*) FROM assignments").fetchone()[0] == rows_before == SMALL_DAY
     log = (tmp_path / "output/digest.log").read_text()
-    assert "532 papers (0 new, 532 reused)" in log
+    assert f"{SMALL_DAY} papers (0 new, {SMALL_DAY} reused)" in log
 
 
 def test_empty_feed_says_no_announcement_and_exits_0(tmp_path, server, run_cli):
@@ -97,7 +97,7 @@ def test_failure_keeps_the_previous_report_and_the_store(tmp_path, rss_server, r
     assert run_cli("run", "--config", str(config), "--force").exit_code == 1
     assert (tmp_path / "output/2026-06-30/digest.md").read_text() == before
     db = sqlite3.connect(tmp_path / "output/digest.sqlite3")
-    assert db.execute("SELECT count(*) FROM listing_papers WHERE date='2026-06-30'").fetchone()[0] == 532
+    assert db.execute("SELECT count(*) FROM listing_papers WHERE date='2026-06-30'").fetchone()[0] == SMALL_DAY
 
 
 def test_demo_runs_offline_in_an_empty_folder(tmp_path, run_cli, monkeypatch):
@@ -113,7 +113,7 @@ def test_status_lists_runs(tmp_path, rss_server, run_cli):
     run_cli("run", "--config", str(config))
     result = run_cli("status", "--config", str(config), "--last", "5")
     assert result.exit_code == 0
-    assert "2026-06-30 ok" in result.output and "532 papers" in result.output and "LLM 미사용" in result.output
+    assert "2026-06-30 ok" in result.output and f"{SMALL_DAY} papers" in result.output and "LLM 미사용" in result.output
 
 
 def test_help_lists_the_commands(run_cli):

@@ -1,4 +1,4 @@
-"""Delivery end to end: the real CLI, the real 532-paper day, a local Bot API server and a real SMTP server."""
+"""Delivery end to end: the real CLI, a small real day (50 papers), a local Bot API server and a real SMTP server."""
 
 import json
 import re
@@ -6,8 +6,10 @@ import sqlite3
 
 import pytest
 
+from digest.config import load_config
 from digest.deliver.tghtml import to_plain
-from tests.conftest import write_config
+from digest.pipeline import RunOptions, open_store, run_date
+from tests.conftest import SMALL_DAY, small_day, write_config
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.smtp import USER, FakeSMTP, self_signed_cert
 from tests.fakes.telegram import FakeTelegram, utf16_len
@@ -77,12 +79,13 @@ def test_full_day_reaches_two_chats_and_two_recipients_exactly_once(tmp_path, rs
         assert [s.method for s in sent] == ["sendPhoto"] + ["sendMessage"] * (len(sent) - 2) + ["sendDocument"]
         photo, messages, document = sent[0], sent[1:-1], sent[-1]
         assert photo.file == chart and photo.content_type == "image/png"
-        assert photo.text.startswith("Daily Artificial Intelligence Insights") and "532편" in photo.text
+        assert photo.text.startswith("Daily Artificial Intelligence Insights") and f"{SMALL_DAY}편" in photo.text
         assert utf16_len(photo.text) <= 1024
         assert all(m.parse_mode == "HTML" and m.link_preview_options == {"is_disabled": True} for m in messages)
         assert all(1 <= utf16_len(m.text) <= 4096 for m in messages)
-        for topic in data["summaries"]:  # each topic starts a message: split at topic boundaries
-            assert sum(m.text.startswith(f"▍{topic} (") for m in messages) == 1
+        # Split at topic boundaries: each topic's heading opens a message or a line, once (short topics share).
+        heads = [line for m in messages for line in m.text.splitlines() if line.startswith("▍")]
+        assert [h.split(" (")[0][1:] for h in heads] == list(data["summaries"])
         links = set(re.findall(r'href="(https://arxiv\.org/abs/[^"]+)"', "".join(m.raw for m in messages)))
         assert links == {p["url"] for p in data["papers"] if p["selected"]}
         assert messages[-1].text.rstrip().endswith("LLM 미사용")  # the footer line closes the report
@@ -92,7 +95,7 @@ def test_full_day_reaches_two_chats_and_two_recipients_exactly_once(tmp_path, rs
     assert sorted(r.recipients for r in smtp.received) == [[r] for r in RECIPIENTS]
     for received in smtp.received:
         mail = received.message
-        assert mail["Subject"] == f"[arXiv 다이제스트] {DATE} · 532편"
+        assert mail["Subject"] == f"[arXiv 다이제스트] {DATE} · {SMALL_DAY}편"
         assert mail["To"] == received.recipients[0]
         assert mail.get_content_type() == "multipart/alternative"
         plain, related = mail.get_payload()
@@ -271,7 +274,7 @@ def cert(tmp_path_factory):
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
-def test_email_over_tls_verifies_the_server_certificate(tmp_path, cert, security, run_cli, demo_report):
+def test_email_over_tls_verifies_the_server_certificate(tmp_path, cert, security, run_cli, built_report):
     with FakeSMTP(SMTP_PASSWORD, security=security, cert=cert) as server:
         settings = {
             "delivery__email__enabled": True,
@@ -296,8 +299,13 @@ def test_email_over_tls_verifies_the_server_certificate(tmp_path, cert, security
 
 
 @pytest.fixture
-def demo_report(tmp_path, run_cli, monkeypatch):
-    """The bundled real day built offline into tmp_path/output (what `digest demo` writes)."""
-    monkeypatch.chdir(tmp_path)
-    assert run_cli("demo").exit_code == 0
+def built_report(tmp_path):
+    """A small real day built offline, without delivery, into tmp_path/output."""
+    config = load_config(write_config(tmp_path))
+    store = open_store(config)
+    try:
+        listing = small_day()
+        run_date(config, store, RunOptions(date=listing.date, deliver=False, use_llm=False), lambda date: listing)
+    finally:
+        store.close()
     return tmp_path / "output" / DATE

@@ -261,14 +261,14 @@ def test_the_feed_later_carrying_the_same_day_rebuilds_and_sends_nothing(tmp_pat
 
 
 def test_a_fire_before_the_announcement_asks_again_instead_of_sending_yesterdays(tmp_path, server, clock):
-    from digest.cli import run_once
+    from digest.cli import run_latest
     from digest.config import load_config
 
     monday, tuesday = dt.date(2026, 7, 13), dt.date(2026, 7, 14)
     config = load_config(_config(tmp_path, server, schedule__retry_seconds=300))
     clock.now = dt.datetime(2026, 7, 13, 1, 30, tzinfo=UTC)  # Monday's fire builds Monday's listing
     serve_pages(server, listing_pages(monday, _slice()))
-    assert run_once(config, command="schedule").status == "ok"
+    assert run_latest(config, scheduled=True).status == "ok"
 
     # Tuesday's fire: arXiv is late, the pages show Monday's listing twice more, then Tuesday's.
     clock.now = dt.datetime(2026, 7, 14, 1, 30, tzinfo=UTC)
@@ -277,23 +277,23 @@ def test_a_fire_before_the_announcement_asks_again_instead_of_sending_yesterdays
         for c in CATEGORIES
     }
     serve_pages(server, late)
-    result = run_once(config, command="schedule")
+    result = run_latest(config, scheduled=True)
     assert (result.status, str(result.date)) == ("ok", "2026-07-14")
     assert clock.slept == [300, 300]
     assert _stored(tmp_path, "2026-07-14")[0] == "listing"
 
 
 def test_a_fire_gives_up_waiting_after_the_grace_period_and_sends_nothing(tmp_path, server, clock):
-    from digest.cli import run_once
+    from digest.cli import run_latest
     from digest.config import load_config
 
     monday = dt.date(2026, 7, 13)
     config = load_config(_config(tmp_path, server, schedule__retry_seconds=600, schedule__misfire_grace_seconds=1800))
     clock.now = dt.datetime(2026, 7, 13, 1, 30, tzinfo=UTC)
     serve_pages(server, listing_pages(monday, _slice()))
-    assert run_once(config, command="schedule").status == "ok"
+    assert run_latest(config, scheduled=True).status == "ok"
     clock.now = dt.datetime(2026, 7, 14, 1, 30, tzinfo=UTC)  # arXiv never announces Tuesday's listing
-    result = run_once(config, command="schedule")
+    result = run_latest(config, scheduled=True)
     assert (result.status, str(result.date)) == ("skipped", "2026-07-13")
     assert "already built; arXiv has announced nothing newer yet" in result.message
     assert clock.slept == [600, 600, 600]

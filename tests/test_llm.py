@@ -13,16 +13,17 @@ import pytest
 
 from digest.models import SECTION_TITLES
 from digest.pipeline import demo_fetcher, keep_announce_types
+from digest.sources.rss import parse_feed
 from digest.store import Store
-from tests.conftest import day_feed_2026_06_30, write_config
+from tests.conftest import SMALL_DAY, small_day_feed, write_config
 from tests.fakes.openai_server import HOSTILE, INVENTED_ID, FakeOpenAI, estimate_tokens
 
 DAY = "2026-06-30"
-PAPERS = 532
+PAPERS = SMALL_DAY  # the small real day conftest serves: 50 papers, two batches of 25
 BATCHES = math.ceil(PAPERS / 25)
-FEED_IDS = set(re.findall(r"<link>https://arxiv.org/abs/([^<]+)</link>", day_feed_2026_06_30().decode()))
+FEED_IDS = set(re.findall(r"<link>https://arxiv.org/abs/([^<]+)</link>", small_day_feed().decode()))
 # The day's papers in listing order (new submissions and cross-lists), as the classifier batches them.
-LISTING = [p.id for p in keep_announce_types(demo_fetcher()(None), ["new", "cross"]).papers]
+LISTING = [p.id for p in keep_announce_types(parse_feed(small_day_feed()), ["new", "cross"]).papers]
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def test_whole_day_costs_one_call_per_batch_and_one_per_topic(tmp_path, setup, f
     files = report(tmp_path)
     data = json.loads(files["digest.json"])
     topics = non_empty_topics(data)
-    assert fake.count("classify") == BATCHES == 22
+    assert fake.count("classify") == BATCHES == 2
     assert fake.count("summarize") == topics == len(data["summaries"])
     assert fake.count(status=None) == BATCHES + topics  # nothing else was asked
 
@@ -119,10 +120,14 @@ def test_classification_prompt_costs_about_the_papers_themselves(tmp_path, setup
 
 def test_summary_prompt_asks_for_the_five_korean_parts(setup, fake, run_cli):
     assert run_cli("run", "--config", str(setup())).exit_code == 0
-    body = json.loads(next(r.body for r in fake.http.requests if b"topic_summary" in r.body))
-    system, user = body["messages"][0]["content"], body["messages"][1]["content"]
+    bodies = [json.loads(r.body) for r in fake.http.requests if b"topic_summary" in r.body]
+    body = bodies[0]
+    system = body["messages"][0]["content"]
     assert all(part in system for part in SECTION_TITLES)
-    assert len(re.findall(r'^<paper id="\d{4}\.\d{5}">$', user, re.MULTILINE)) == 5  # max_papers_per_category
+    listed = [
+        len(re.findall(r'^<paper id="\d{4}\.\d{5}">$', b["messages"][1]["content"], re.MULTILINE)) for b in bodies
+    ]
+    assert max(listed) == 5  # max_papers_per_category, for the topics that have more
     schema = body["response_format"]["json_schema"]
     assert schema["strict"] is True and schema["schema"]["additionalProperties"] is False
 
@@ -204,7 +209,7 @@ def test_missing_ids_are_asked_again_and_invented_ids_ignored(tmp_path, setup, f
 
 
 def test_a_paper_never_answered_falls_back_to_the_offline_classifier(tmp_path, setup, fake, run_cli):
-    lost = LISTING[100]
+    lost = LISTING[10]
     fake.fail("missing_ids", times=None, purpose="classify", match=f'id="{lost}"', ids=[lost])
     result = run_cli("run", "--config", str(setup(llm__max_retries=2)))
     assert result.exit_code == 0, result.output
@@ -263,17 +268,17 @@ def test_summary_failure_exits_1_and_the_next_run_pays_only_for_it(tmp_path, set
 
 def test_classification_failure_keeps_the_batches_answered(tmp_path, setup, fake, run_cli):
     config = str(setup(llm__concurrency=1))
-    stuck = LISTING[300]  # in batch 13 of 22
+    stuck = LISTING[30]  # in batch 2 of 2
     fake.fail("500", times=None, purpose="classify", match=f'id="{stuck}"')
     result = run_cli("run", "--config", config)
     assert result.exit_code == 1
     line = error_line(result.output)
     assert line == (
-        f"error: LLM classify batch 13/22 failed after 3 attempts: HTTP 500 from "
+        f"error: LLM classify batch 2/2 failed after 3 attempts: HTTP 500 from "
         f"{fake.url}/chat/completions: The server had an error"
     )
     answered = db(tmp_path).execute("SELECT count(*) FROM assignments").fetchone()[0]
-    assert answered == 25 * 12  # the batches before it; none after it was started
+    assert answered == 25 * 1  # the batches before it; none after it was started
     fake.clear_faults()
     before = fake.count("classify")
     assert run_cli("run", "--config", config).exit_code == 0
@@ -285,7 +290,7 @@ def test_a_client_error_is_not_retried(tmp_path, setup, fake, run_cli):
     result = run_cli("run", "--config", str(setup(llm__concurrency=1)))
     assert result.exit_code == 1
     assert error_line(result.output) == (
-        f"error: LLM classify batch 1/22 failed: HTTP 400 from {fake.url}/chat/completions: Bad request"
+        f"error: LLM classify batch 1/2 failed: HTTP 400 from {fake.url}/chat/completions: Bad request"
     )
     assert fake.count(status=None) == 1
 
@@ -302,7 +307,7 @@ def test_unreachable_server_fails_with_one_line(tmp_path, rss_server, run_cli):
     result = run_cli("run", "--config", str(config))
     assert result.exit_code == 1
     assert error_line(result.output) == (
-        "error: LLM classify batch 1/22 failed after 2 attempts: "
+        "error: LLM classify batch 1/2 failed after 2 attempts: "
         "could not connect to http://127.0.0.1:9/v1/chat/completions"
     )
 
@@ -353,10 +358,7 @@ SLICE = 50
 
 def day_slice(papers: int) -> bytes:
     """The real day's feed with only its first `papers` items (a fast day that is still real)."""
-    feed = day_feed_2026_06_30().decode()
-    head, _, rest = feed.partition("<item>")
-    items = ("<item>" + rest).split("</item>")
-    return (head + "</item>".join(items[:papers]) + "</item>" + feed[feed.rindex("</channel>") :]).encode()
+    return small_day_feed(papers)
 
 
 @pytest.fixture

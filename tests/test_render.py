@@ -1,6 +1,8 @@
 import datetime as dt
 import json
 
+import pytest
+
 from digest.models import Assignment, Digest, Paper, TopicSection, TopicSummary
 from digest.render import environment, md_escape, plain_text, render_html, render_markdown, write_report
 
@@ -66,10 +68,8 @@ def test_failed_render_keeps_the_previous_report(tmp_path, monkeypatch):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(digest.chart, "render_chart", broken)
-    try:
+    with pytest.raises(RuntimeError, match="disk full"):
         write_report(_digest(title="Bad", counts={"LLM": 4, "Other": 0}), tmp_path)
-    except RuntimeError:
-        pass
     assert "Good" in (final / "digest.md").read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["2026-06-30"]
 

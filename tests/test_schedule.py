@@ -1,5 +1,4 @@
 import datetime as dt
-import sqlite3
 import subprocess
 import sys
 import time
@@ -8,11 +7,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 
-from digest.cli import run_once, setup_logging
+from digest.cli import setup_logging
 from digest.config import Config, load_config
 from digest.lock import state_lock
+from digest.pipeline import run_latest
 from digest.schedule import build_scheduler, crontab_day_of_week, next_fire_times
-from tests.conftest import RSS_CATEGORIES, day_feed_2026_06_30, write_config
+from digest.store import Store
+from tests.conftest import RSS_CATEGORIES, SMALL_DAY, small_day_feed, write_config
 from tests.fakes.http import Response
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -87,22 +88,22 @@ def _wait_for(predicate, timeout=20.0):
 
 
 def _runs(tmp_path):
-    db = tmp_path / "output/digest.sqlite3"
-    if not db.exists():
-        return []
+    # Through the store, which creates the tables under the write lock if the first fire has not yet: a raw
+    # connection could open the file between its creation and the first migration ("no such table: runs").
+    store = Store(tmp_path / "output/digest.sqlite3")
     try:
-        return sqlite3.connect(db).execute("SELECT status, date FROM runs ORDER BY id").fetchall()
-    except sqlite3.OperationalError:  # the run is still creating the tables
-        return []
+        return [(r["status"], r["date"]) for r in reversed(store.recent_runs(1000))]
+    finally:
+        store.close()
 
 
 def test_scheduler_fires_the_real_run_and_survives_a_failure(tmp_path, server):
     route = f"/rss/{RSS_CATEGORIES}"
-    server.route(route, [Response(503, b"down")] + [Response(200, day_feed_2026_06_30())])
+    server.route(route, [Response(503, b"down")] + [Response(200, small_day_feed())])
     config = load_config(write_config(tmp_path, server.url, arxiv__max_retries=0))
     setup_logging(config)
     scheduler = build_scheduler(
-        lambda: run_once(config, command="schedule"),
+        lambda: run_latest(config, skip_if_built=True, command="schedule"),
         cron="* * * * *",
         timezone="Asia/Seoul",
         misfire_grace_seconds=60,
@@ -145,7 +146,7 @@ def test_lock_is_released_when_the_holder_dies(tmp_path):
 
 
 def test_stale_feed_is_not_a_new_digest(tmp_path, server, run_cli):
-    feed = day_feed_2026_06_30()
+    feed = small_day_feed()
     server.route(f"/rss/{RSS_CATEGORIES}", Response(200, feed))
     config = write_config(tmp_path, server.url)
     assert run_cli("run", "--config", str(config)).exit_code == 0
@@ -153,7 +154,9 @@ def test_stale_feed_is_not_a_new_digest(tmp_path, server, run_cli):
     server.route(f"/rss/{RSS_CATEGORIES}", Response(200, feed.replace(b"Tue, 30 Jun 2026", b"Wed, 01 Jul 2026")))
     result = run_cli("run", "--config", str(config))
     assert result.exit_code == 0
-    assert "2026-07-01: the feed looks stale (all 532 papers were announced on an earlier date)" in result.output
+    assert (
+        f"2026-07-01: the feed looks stale (all {SMALL_DAY} papers were announced on an earlier date)" in result.output
+    )
     assert not (tmp_path / "output/2026-07-01").exists()
 
 

@@ -1,34 +1,97 @@
+import datetime as dt
 import sqlite3
+from pathlib import Path
 
+import pytest
+
+from digest.edition import Edition
+from digest.models import TopicSummary
 from digest.store import MIGRATIONS, Store
 
+FIXTURES = Path(__file__).parent / "fixtures"
+TABLES = ("papers", "listings", "listing_papers", "assignments", "summaries", "llm_calls", "llm_cache", "runs")
 
-def test_migrations_are_recorded_and_applied_once(tmp_path):
+
+def test_migrations_are_recorded_by_name_and_applied_once(tmp_path):
     store = Store(tmp_path / "s.sqlite3")
     store.close()
     store = Store(tmp_path / "s.sqlite3")
-    rows = store.query("SELECT id, name FROM migrations ORDER BY id")
-    assert [r["id"] for r in rows] == list(range(1, len(MIGRATIONS) + 1))
+    assert store.applied_migrations() == [m.__name__ for m in MIGRATIONS]
+    assert store.migrate() == []
     tables = {r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {
-        "papers",
-        "listings",
-        "listing_papers",
-        "assignments",
-        "summaries",
-        "llm_calls",
-        "llm_cache",
-        "runs",
-        "deliveries",
-    } <= tables
+    assert {*TABLES, "deliveries"} <= tables
+
+
+def _old_database(path: Path, dump: str) -> Path:
+    """A state database written by an earlier main (numbered migrations), with rows in every table."""
+    db = sqlite3.connect(path)
+    db.executescript((FIXTURES / dump).read_text(encoding="utf-8"))
+    db.close()
+    return path
+
+
+def _counts(path: Path, tables: list[str] | None = None) -> dict[str, int]:
+    """Rows per table (every table but SQLite's own and the migrations record, or the ones given)."""
+    db = sqlite3.connect(path)
+    try:
+        if tables is None:
+            rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            tables = [r[0] for r in rows if r[0] != "migrations"]
+        return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+    finally:
+        db.close()
+
+
+# 99c6319: three migrations; 76ce972 (issue-12 merged): four, the fourth adding llm_modes.
+@pytest.mark.parametrize("dump", ["state-99c6319.sql", "state-76ce972.sql"])
+def test_a_database_of_the_previous_schema_upgrades_without_losing_a_row(tmp_path, dump):
+    path = _old_database(tmp_path / "old.sqlite3", dump)
+    before = _counts(path)
+    assert all(before.values()) and {*TABLES, "deliveries"} <= set(before), before  # rows in every table
+
+    store = Store(path)
+
+    assert [name.lstrip("_") for name in store.applied_migrations()] == [m.__name__ for m in MIGRATIONS]
+    assert _counts(path, list(before)) == before
+    day = Edition.day(dt.date(2026, 6, 30))
+    assert store.built_editions() == {"day:2026-06-30"}
+    assert [(d["channel"], d["status"], d["parts_sent"]) for d in store.deliveries_of(day)] == [
+        ("email", "failed", 0),
+        ("telegram", "sent", 3),
+    ]
+    summary = store.load_summary(day, "LLM", "setup-s")
+    assert summary is not None and summary.method == "llm"
+    assert store.edition_usage(day, ["LLM"], "gpt-test").calls == 2
+    store.close()
+    assert Store(path).migrate() == []  # the upgrade is recorded: opening again changes nothing
 
 
 def test_a_failed_transaction_leaves_nothing_behind(tmp_path):
     store = Store(tmp_path / "s.sqlite3")
-    try:
-        with store.transaction() as db:
-            db.execute("INSERT INTO runs (command, started_at, status) VALUES ('run', 'now', 'running')")
-            raise RuntimeError("crash mid-write")
-    except RuntimeError:
-        pass
+    with pytest.raises(RuntimeError), store.transaction():
+        store.start_run("run")
+        raise RuntimeError("crash mid-write")
     assert sqlite3.connect(tmp_path / "s.sqlite3").execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+
+
+def test_week_editions_have_their_own_key_and_span():
+    week = Edition.week(dt.date(2026, 7, 1))
+    assert week.key == "week:2026-W27"
+    assert week.span == (dt.date(2026, 6, 29), dt.date(2026, 7, 5))
+    assert Edition.parse("day:2026-06-30") == Edition.day(dt.date(2026, 6, 30))
+    with pytest.raises(ValueError):
+        Edition.parse("month:2026-06")
+
+
+def test_a_week_edition_keeps_its_summaries_deliveries_and_runs_apart_from_its_days(tmp_path):
+    store = Store(tmp_path / "s.sqlite3")
+    day, week = Edition.day(dt.date(2026, 6, 30)), Edition.week(dt.date(2026, 6, 30))
+    for edition, line in ((day, "하루"), (week, "한 주")):
+        store.save_summary(edition, TopicSummary("LLM", [[line], [], [], [], []], {}, "extractive"), "k")
+        store.mark_sending(edition, "telegram", "-1001", start=0, parts=2, content=line, run_id=None)
+        store.finish_run(store.start_run("run", edition), "ok", date=edition)
+    assert store.load_summary(week, "LLM", "k").sections[0] == ["한 주"]
+    assert store.load_summary(day, "LLM", "k").sections[0] == ["하루"]
+    assert [d["content"] for d in store.deliveries_of(week)] == ["한 주"]
+    assert store.built_editions() == {"day:2026-06-30", "week:2026-W27"}
+    assert store.built_dates() == {"2026-06-30"}

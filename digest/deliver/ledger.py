@@ -1,4 +1,4 @@
-"""The deliveries table: one row per (date, channel, target), written before and after each send.
+"""Delivery bookkeeping: one row per (edition, channel, target) in the store, written before and after each send.
 
 A row is 'sending' while a send is under way, then 'sent' or 'failed'. Deliveries run under a file lock
 (see deliver_report), so a row still 'sending' when the lock is ours was left by a process that stopped
@@ -13,10 +13,6 @@ from dataclasses import dataclass
 from digest.store import Store
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
 @dataclass(frozen=True)
 class Claim:
     start: int  # parts already delivered; send from this one
@@ -25,59 +21,33 @@ class Claim:
 
 
 def row(store: Store, date: dt.date, channel: str, target: str) -> sqlite3.Row | None:
-    rows = store.query(
-        "SELECT * FROM deliveries WHERE date = ? AND channel = ? AND target = ?", (date.isoformat(), channel, target)
-    )
-    return rows[0] if rows else None
+    return store.delivery(date, channel, target)
 
 
 def claim(
     store: Store, date: dt.date, channel: str, target: str, *, content: str, parts: int, force: bool, run_id: int | None
 ) -> Claim | None:
     """Mark a target 'sending' and say where to start; None if it was already sent and not forced."""
-    with store.transaction() as db:
-        old = row(store, date, channel, target)
+    with store.transaction():
+        old = store.delivery(date, channel, target)
         if old is not None and old["status"] == "sent" and not force:
             return None
         interrupted = old is not None and old["status"] == "sending"
         start = 0
         if old is not None and not force and old["content"] == content and old["status"] != "sent":
             start = min(old["parts_sent"], parts)
-        db.execute(
-            """INSERT INTO deliveries (date, channel, target, status, attempts, run_id, error, updated_at,
-                                       parts_sent, parts_total, content)
-               VALUES (?, ?, ?, 'sending', 1, ?, NULL, ?, ?, ?, ?)
-               ON CONFLICT (date, channel, target) DO UPDATE SET status = 'sending',
-                 attempts = attempts + 1, run_id = excluded.run_id, error = NULL, updated_at = excluded.updated_at,
-                 parts_sent = excluded.parts_sent, parts_total = excluded.parts_total, content = excluded.content""",
-            (date.isoformat(), channel, target, run_id, _now(), start, parts, content),
-        )
+        store.mark_sending(date, channel, target, start=start, parts=parts, content=content, run_id=run_id)
     return Claim(start, interrupted, start > 0)
 
 
 def progress(store: Store, date: dt.date, channel: str, target: str, parts_sent: int) -> None:
-    with store.transaction() as db:
-        db.execute(
-            "UPDATE deliveries SET parts_sent = ?, updated_at = ? WHERE date = ? AND channel = ? AND target = ?",
-            (parts_sent, _now(), date.isoformat(), channel, target),
-        )
+    store.mark_progress(date, channel, target, parts_sent)
 
 
 def finish(store: Store, date: dt.date, channel: str, target: str, status: str, error: str | None = None) -> None:
-    with store.transaction() as db:
-        db.execute(
-            "UPDATE deliveries SET status = ?, error = ?, updated_at = ? WHERE date = ? AND channel = ? AND target = ?",
-            (status, error, _now(), date.isoformat(), channel, target),
-        )
+    store.mark_finished(date, channel, target, status, error)
 
 
 def fail_unclaimed(store: Store, date: dt.date, channel: str, target: str, error: str, run_id: int | None) -> None:
     """Record a failure that happened before anything could be sent (missing token, template error)."""
-    with store.transaction() as db:
-        db.execute(
-            """INSERT INTO deliveries (date, channel, target, status, attempts, run_id, error, updated_at)
-               VALUES (?, ?, ?, 'failed', 1, ?, ?, ?)
-               ON CONFLICT (date, channel, target) DO UPDATE SET status = 'failed', attempts = attempts + 1,
-                 run_id = excluded.run_id, error = excluded.error, updated_at = excluded.updated_at""",
-            (date.isoformat(), channel, target, run_id, error, _now()),
-        )
+    store.mark_failed_unclaimed(date, channel, target, error, run_id)

@@ -13,7 +13,6 @@ from digest.models import Assignment, Digest, LLMUsage, Paper, TopicSection, Top
 
 @dataclass
 class Report:
-    folder: Path
     digest: Digest
     markdown: str
     html: str
@@ -35,7 +34,6 @@ def load_report(folder: Path) -> Report:
         data = json.loads(data_path.read_text(encoding="utf-8"))
         digest = _digest(data)
         return Report(
-            folder,
             digest,
             (folder / "digest.md").read_text(encoding="utf-8"),
             (folder / "digest.html").read_text(encoding="utf-8"),
@@ -78,4 +76,5 @@ def _digest(data: dict) -> Digest:
         counts=data["counts"],
         usage=usage,
         llm_used=bool(llm.get("used")),
+        site_url=data.get("site_url"),
     )

@@ -1,8 +1,13 @@
-"""Any past listing from arXiv's export API (the `arxiv` package), through a submittedDate window.
+"""Any past listing from arXiv's export API, through a submittedDate window.
 
 One query per listing date: `(cat:A OR cat:B …) AND submittedDate:[start TO end]`, the window from
 calendar.py. The window reproduces a listing only approximately (README, "Backfill"): papers held in
 moderation and cross-lists added later are announced on another day than their submission says.
+
+A small client of our own (httpx for the requests, feedparser for the Atom pages, digest.retry for the
+waits), in the manner of lukasschwab/arxiv.py: explicit paging, a delay between requests and a retry
+policy. The `arxiv` package's public API offers neither a request timeout nor a view of an empty page
+that claims results, so using it meant calling its private methods.
 """
 
 from __future__ import annotations
@@ -10,39 +15,101 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
-import arxiv
-import requests
+import feedparser
+import httpx
 
 from digest.errors import FetchError
 from digest.models import Listing, Paper, strip_version
+from digest.retry import SYSTEM_CLOCK, Clock, retry_after_seconds, retrying
 from digest.sources.calendar import ArxivCalendar, Window
+from digest.sources.rss import USER_AGENT
 
 log = logging.getLogger(__name__)
 
 _BAD_QUERY_HINT = " (the API rejected the query: is every arxiv.categories entry a real arXiv category?)"
 
 
-class _TimeoutSession(requests.Session):
-    """arxiv.Client calls `session.get(url)` without a timeout; a stalled server must not hang a run."""
+@dataclass(frozen=True)
+class ApiEntry:
+    """One result of the export API, as its Atom entry says."""
 
-    def __init__(self, timeout: float):
-        super().__init__()
-        self.timeout = timeout
+    id: str  # with its version, as served: 2606.01234v1, hep-th/9901001v2
+    title: str
+    summary: str
+    authors: list[str]
+    primary_category: str
+    categories: list[str]
+    published: dt.datetime
 
-    def request(self, *args, **kwargs):
-        kwargs.setdefault("timeout", self.timeout)
-        return super().request(*args, **kwargs)
+
+@dataclass(frozen=True)
+class ApiPage:
+    entries: list[ApiEntry]
+    total_results: int
 
 
-class ApiClient(arxiv.Client):
-    """arxiv.Client pointed at `arxiv.api_url`, with our retry policy.
+class _Status(Exception):
+    def __init__(self, status: int, retry_after: float | None):
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
 
-    arxiv.Client retries every failure alike, with no wait beyond `delay_seconds`. We retry what can
-    heal (5xx, 429, connection errors and timeouts, the API's sporadic empty pages, including an empty
-    first page that claims results) with exponential backoff, and give up at once on a 4xx.
+
+class _EmptyPage(Exception):
+    def __str__(self) -> str:
+        return "an empty page in the middle of the results"
+
+
+class _Malformed(Exception):
+    pass
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, _Status):
+        return exc.status == 429 or exc.status >= 500
+    return isinstance(exc, (_EmptyPage, _Malformed, httpx.TransportError))
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, httpx.ConnectError):
+        return f"ConnectionError: {exc}"
+    if isinstance(exc, httpx.TransportError):
+        return f"{type(exc).__name__}: {exc}"
+    return str(exc)
+
+
+def parse_page(content: bytes) -> ApiPage:
+    """One Atom page of the export API (the 2016 and the 2026 layouts)."""
+    parsed = feedparser.parse(content)
+    if not parsed.get("version", "").startswith("atom"):
+        raise _Malformed(f"not an Atom feed ({parsed.get('bozo_exception') or 'no feed element'})")
+    entries = []
+    for entry in parsed.entries:
+        categories = [t["term"] for t in entry.get("tags", []) if t.get("term")]
+        primary = (entry.get("arxiv_primary_category") or {}).get("term") or (categories[0] if categories else "")
+        entries.append(
+            ApiEntry(
+                id=entry.get("id", "").rpartition("/abs/")[2],
+                title=entry.get("title", ""),
+                summary=entry.get("summary", ""),
+                authors=[a.get("name", "") for a in entry.get("authors", [])],
+                primary_category=primary,
+                categories=categories,
+                published=dt.datetime.fromisoformat(entry.get("published", "1970-01-01T00:00:00Z")),
+            )
+        )
+    return ApiPage(entries, int(parsed.feed.get("opensearch_totalresults") or 0))
+
+
+class ApiClient:
+    """Pages of one query at `arxiv.api_url`, `page_size` results each, `delay_seconds` apart.
+
+    What can heal is retried with exponential backoff (5xx, 429 with its Retry-After, connection errors
+    and timeouts, the API's sporadic empty pages, including an empty first page that claims results);
+    any other 4xx fails at once.
     """
 
     def __init__(
@@ -54,53 +121,65 @@ class ApiClient(arxiv.Client):
         num_retries: int,
         backoff_seconds: float,
         timeout: float,
+        clock: Clock = SYSTEM_CLOCK,
     ):
-        super().__init__(page_size=page_size, delay_seconds=delay_seconds, num_retries=num_retries)
-        # The package formats its endpoint with str.format; braces in a user URL must survive that.
-        base = api_url.replace("{", "{{").replace("}", "}}")
-        self.query_url_format = base + ("&" if "?" in api_url else "?") + "{}"
+        self.api_url = api_url
+        self.page_size = page_size
+        self.delay_seconds = delay_seconds
+        self.num_retries = num_retries
         self.backoff_seconds = backoff_seconds
-        self._session = _TimeoutSession(timeout)
-        self.requests_made = 0
+        self.timeout = timeout
+        self.clock = clock
+        self._last_request: float | None = None
 
-    def _parse_feed(self, url: str, first_page: bool = True, _try_index: int = 0):
-        for attempt in range(self.num_retries + 1):
-            last = attempt == self.num_retries
-            try:
-                self.requests_made += 1
-                # One request, with the package's own rate limit (delay_seconds) and Atom parsing.
-                feed = self._Client__try_parse_feed(url, first_page=first_page, try_index=attempt)
-                if feed.malformed:
-                    raise _Malformed(f"not an Atom feed ({feed.error})")
-                if first_page and not feed.results and feed.header.total_results > 0:
-                    raise arxiv.UnexpectedEmptyPageError(url, attempt, feed)
-                return feed
-            except arxiv.HTTPError as exc:
-                if last or (exc.status < 500 and exc.status != 429):
-                    raise
-                error: Exception = exc
-            except (arxiv.UnexpectedEmptyPageError, _Malformed, requests.RequestException) as exc:
-                if last:
-                    raise
-                error = exc
-            wait = self.backoff_seconds * 2**attempt
-            log.info("export API: %s; retry %d/%d in %.1fs", _describe(error), attempt + 1, self.num_retries, wait)
-            time.sleep(wait)
-        raise AssertionError("unreachable")
+    def search(self, query: str) -> list[ApiEntry]:
+        """Every result of the query, oldest submission first, one page at a time."""
+        params = {"search_query": query, "sortBy": "submittedDate", "sortOrder": "ascending"}
+        results: list[ApiEntry] = []
+        with httpx.Client(timeout=self.timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}) as http:
+            first = self._page(http, params, 0, first=True)
+            results += first.entries
+            while first.entries and len(results) < first.total_results:
+                results += self._page(http, params, len(results), first=False).entries
+        return results
 
+    def _page(self, http: httpx.Client, params: dict, start: int, *, first: bool) -> ApiPage:
+        attempts = 0
 
-class _Malformed(Exception):
-    pass
+        def attempt() -> ApiPage:
+            nonlocal attempts
+            attempts += 1
+            self._keep_the_delay()
+            response = http.get(self.api_url, params={**params, "start": start, "max_results": self.page_size})
+            self._last_request = self.clock.monotonic()
+            if response.status_code != 200:
+                raise _Status(response.status_code, retry_after_seconds(response.headers.get("Retry-After")))
+            page = parse_page(response.content)
+            if not page.entries and (not first or page.total_results > 0):
+                raise _EmptyPage
+            return page
 
+        policy = retrying(
+            retries=self.num_retries,
+            backoff=self.backoff_seconds,
+            retryable=_retryable,
+            server_wait=lambda exc: getattr(exc, "retry_after", None),
+            clock=self.clock,
+            describe=_describe,
+            what="export API",
+        )
+        try:
+            return policy(attempt)
+        except (_Status, _EmptyPage, _Malformed, httpx.TransportError) as exc:
+            exc.attempts = attempts  # type: ignore[attr-defined]
+            raise
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, arxiv.HTTPError):
-        return f"HTTP {exc.status}"
-    if isinstance(exc, arxiv.UnexpectedEmptyPageError):
-        return "an empty page in the middle of the results"
-    if isinstance(exc, requests.RequestException):
-        return f"{type(exc).__name__}: {exc}"
-    return str(exc)
+    def _keep_the_delay(self) -> None:
+        # arXiv's terms of use ask for one request every three seconds (arxiv.api_delay_seconds).
+        if self._last_request is not None:
+            left = self.delay_seconds - (self.clock.monotonic() - self._last_request)
+            if left > 0:
+                self.clock.sleep(left)
 
 
 def category_query(categories: list[str]) -> str:
@@ -122,15 +201,15 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text or "").strip()
 
 
-def to_paper(result: arxiv.Result, categories: list[str]) -> Paper:
+def to_paper(entry: ApiEntry, categories: list[str]) -> Paper:
     """The same fields as from the RSS feed; `new` when the primary category is configured, else `cross`."""
-    primary = result.primary_category or (result.categories[0] if result.categories else "")
-    cats = [primary] + [c for c in result.categories if c != primary] if primary else list(result.categories)
+    primary = entry.primary_category
+    cats = [primary] + [c for c in entry.categories if c != primary] if primary else list(entry.categories)
     return Paper(
-        id=strip_version(result.get_short_id()),
-        title=_clean(result.title),
-        abstract=(result.summary or "").strip(),  # as the RSS path: paragraph breaks kept
-        authors=[_clean(a.name) for a in result.authors if _clean(a.name)],
+        id=strip_version(entry.id),
+        title=_clean(entry.title),
+        abstract=(entry.summary or "").strip(),  # as the RSS path: paragraph breaks kept
+        authors=[_clean(a) for a in entry.authors if _clean(a)],
         categories=cats,
         announce_type="new" if _configured(primary, categories) else "cross",
     )
@@ -141,24 +220,18 @@ def fetch_listing(client: ApiClient, categories: list[str], day: dt.date, window
 
     Raises FetchError with one line naming the date and the endpoint when the API fails after retries.
     """
-    search = arxiv.Search(
-        query=window_query(categories, window),
-        max_results=None,
-        sort_by=arxiv.SortCriterion.SubmittedDate,
-        sort_order=arxiv.SortOrder.Ascending,
-    )
-    where = f"arXiv export API {client.query_url_format.split('?')[0]} for {day}"
+    where = f"arXiv export API {client.api_url.split('?')[0]} for {day}"
     try:
-        results = list(client.results(search))
-    except arxiv.HTTPError as exc:
+        results = client.search(window_query(categories, window))
+    except _Status as exc:
         hint = _BAD_QUERY_HINT if exc.status == 400 else ""
-        raise FetchError(f"{where}: HTTP {exc.status} after {exc.retry + 1} attempt(s){hint}") from None
-    except arxiv.UnexpectedEmptyPageError as exc:
-        raise FetchError(f"{where}: empty result pages after {exc.retry + 1} attempt(s)") from None
+        raise FetchError(f"{where}: HTTP {exc.status} after {exc.attempts} attempt(s){hint}") from None
+    except _EmptyPage as exc:
+        raise FetchError(f"{where}: empty result pages after {exc.attempts} attempt(s)") from None
     except _Malformed as exc:
         raise FetchError(f"{where}: {exc}") from None
-    except requests.RequestException as exc:
-        raise FetchError(f"{where}: {type(exc).__name__}: {_clean(str(exc))[:200]}") from None
+    except httpx.TransportError as exc:
+        raise FetchError(f"{where}: {_clean(_describe(exc))[:200]}") from None
 
     papers: dict[str, Paper] = {}
     outside = 0

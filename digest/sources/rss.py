@@ -10,11 +10,11 @@ import re
 
 import feedparser
 import httpx
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from digest import __version__
 from digest.errors import FetchError
 from digest.models import Listing, Paper, strip_version
+from digest.retry import SYSTEM_CLOCK, Clock, retry_after_seconds, retrying
 from digest.sources.calendar import ET
 
 log = logging.getLogger(__name__)
@@ -37,11 +37,25 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, (httpx.TransportError, _MalformedFeed))
 
 
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    return f"{type(exc).__name__}: {exc}"
+
+
 class _MalformedFeed(Exception):
     pass
 
 
-def fetch_listing(url: str, *, timeout: float = 60.0, max_retries: int = 4, backoff: float = 2.0) -> Listing:
+def _server_wait(exc: BaseException) -> float | None:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return retry_after_seconds(exc.response.headers.get("Retry-After"))
+    return None
+
+
+def fetch_listing(
+    url: str, *, timeout: float = 60.0, max_retries: int = 4, backoff: float = 2.0, clock: Clock = SYSTEM_CLOCK
+) -> Listing:
     """Download and parse the feed; retries transient failures, then raises FetchError naming the URL."""
 
     def attempt() -> Listing:
@@ -53,15 +67,18 @@ def fetch_listing(url: str, *, timeout: float = 60.0, max_retries: int = 4, back
         except FetchError as exc:
             raise _MalformedFeed(str(exc)) from exc
 
+    policy = retrying(
+        retries=max_retries,
+        backoff=backoff,
+        retryable=_retryable,
+        server_wait=_server_wait,
+        clock=clock,
+        what=f"arXiv RSS feed {url}",
+        describe=_describe,
+        log_level=logging.DEBUG,  # the failure, if it stays, is the one error line; retries go to the log file
+    )
     try:
-        for attempt_state in Retrying(
-            retry=retry_if_exception(_retryable),
-            stop=stop_after_attempt(max_retries + 1),
-            wait=wait_exponential(multiplier=backoff, max=60),
-            reraise=True,
-        ):
-            with attempt_state:
-                return attempt()
+        return policy(attempt)
     except httpx.HTTPStatusError as exc:
         status = exc.response.status_code
         hint = " (is every arxiv.categories entry a real arXiv category?)" if status == 400 else ""
@@ -70,7 +87,6 @@ def fetch_listing(url: str, *, timeout: float = 60.0, max_retries: int = 4, back
         raise FetchError(f"arXiv RSS feed {url}: {type(exc).__name__}: {exc}") from None
     except _MalformedFeed as exc:
         raise FetchError(f"arXiv RSS feed {url}: {exc}") from None
-    raise AssertionError("unreachable")
 
 
 def parse_feed(content: bytes | str, *, source: str = "rss") -> Listing:

@@ -145,20 +145,21 @@ class FakeArxivApi:
         )
 
     @classmethod
-    def from_fixtures(cls, calendar: ArxivCalendar | None = None) -> FakeArxivApi:
-        """The two real days: Tue 2026-06-30 (532 papers) and Wed 2026-07-01 (301)."""
+    def from_fixtures(cls, calendar: ArxivCalendar | None = None, *, limit: int | None = None) -> FakeArxivApi:
+        """The two real days: Tue 2026-06-30 (532 papers) and Wed 2026-07-01 (301); with `limit`, the first
+        `limit` papers of each (small real days, for tests of behaviour rather than scale)."""
         fake = cls(calendar)
         for day, name in FIXTURE_DAYS.items():
-            fake.add_day(day, load_day(name))
+            fake.add_day(day, load_day(name)[:limit])
         return fake
 
     @classmethod
-    def week(cls, calendar: ArxivCalendar | None = None) -> FakeArxivApi:
+    def week(cls, calendar: ArxivCalendar | None = None, *, limit: int | None = None) -> FakeArxivApi:
         """Mon 2026-06-29 to Tue 2026-07-07: the real 06-30 and 07-01 days, plus stand-ins for the other
         listing dates (06-29, 07-02, 07-03, 07-07: consecutive slices of the real 07-01 papers). Sat 07-04,
         Sun 07-05 and Mon 07-06 (holiday Fri 07-03) have no listing."""
-        fake = cls.from_fixtures(calendar)
-        rows = sorted(load_day(FIXTURE_DAYS[dt.date(2026, 7, 1)]), key=lambda r: r["id"])
+        fake = cls.from_fixtures(calendar, limit=limit)
+        rows = sorted(load_day(FIXTURE_DAYS[dt.date(2026, 7, 1)])[:limit], key=lambda r: r["id"])
         stand_ins = [dt.date(2026, 6, 29), dt.date(2026, 7, 2), dt.date(2026, 7, 3), dt.date(2026, 7, 7)]
         size = len(rows) // len(stand_ins)
         for n, day in enumerate(stand_ins):

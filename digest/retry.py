@@ -1,0 +1,94 @@
+"""One retry policy for remote calls, on tenacity: exponential waits capped at `max_wait`, a server's own
+Retry-After (HTTP header) or retry_after (Telegram) honoured and capped too, and one injectable clock, so
+a test passes a clock that does not sleep instead of patching private names.
+
+Used by the RSS feed and the export API. The LLM client and Telegram still have their own loops
+(llm.py, deliver/telegram.py); they move onto this module next.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+log = logging.getLogger("digest")
+
+DEFAULT_MAX_WAIT = 60.0  # seconds; no single wait is longer, whatever the server asks
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Wall time and sleeping, in one object a caller can replace."""
+
+    now: Callable[[], dt.datetime] = field(default=_utc_now)
+    sleep: Callable[[float], None] = field(default=time.sleep)
+    monotonic: Callable[[], float] = field(default=time.monotonic)
+
+
+SYSTEM_CLOCK = Clock()
+
+
+def retry_after_seconds(value: str | None, now: dt.datetime | None = None) -> float | None:
+    """A Retry-After header (delta-seconds or an HTTP date) as seconds from now; None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - (now or _utc_now())).total_seconds())
+
+
+def retrying(
+    *,
+    retries: int,
+    backoff: float,
+    retryable: Callable[[BaseException], bool],
+    server_wait: Callable[[BaseException], float | None] = lambda exc: None,
+    max_wait: float = DEFAULT_MAX_WAIT,
+    clock: Clock = SYSTEM_CLOCK,
+    describe: Callable[[BaseException], str] | None = None,
+    what: str = "request",
+    log_level: int = logging.INFO,
+) -> Retrying:
+    """A tenacity Retrying: up to `retries` more attempts after the first for exceptions `retryable` accepts,
+    waiting what the server asked (`server_wait`) or backoff·2ⁿ, never more than `max_wait`; the last
+    exception is re-raised as it was."""
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        asked = server_wait(exc) if exc is not None else None
+        seconds = asked if asked is not None else backoff * 2 ** (state.attempt_number - 1)
+        return min(max(seconds, 0.0), max_wait)
+
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        reason = (describe or str)(exc) if exc is not None else "failed"
+        seconds = state.next_action.sleep if state.next_action else 0.0
+        log.log(log_level, "%s: %s; retry %d/%d in %.1fs", what, reason, state.attempt_number, retries, seconds)
+
+    return Retrying(
+        retry=retry_if_exception(retryable),
+        stop=stop_after_attempt(retries + 1),
+        wait=wait,
+        sleep=clock.sleep,
+        before_sleep=before_sleep,
+        reraise=True,
+    )

@@ -1,0 +1,39 @@
+"""The static archive site: every digest as pages, a feed and a search index, built from the reports.
+
+Public surface: build_site (the `digest site` command), refresh_after_run (the hook `digest run` and
+`digest backfill` call after a report is written), day_url (links from Telegram and email).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from digest.site.urls import anchor, day_url
+
+log = logging.getLogger("digest")
+
+__all__ = ["anchor", "build_site", "day_url", "refresh_after_run"]
+
+
+def build_site(config, store=None):
+    from digest.site.build import build_site as build
+
+    return build(config, store)
+
+
+def refresh_after_run(config, store, reporter) -> str:
+    """Refresh the site after a report was written; returns what to add to the run's line.
+
+    A site that cannot be built must not fail the run (its report is written and about to be delivered), so
+    every failure becomes one line in the run's message and a warning with its cause in the log.
+    """
+    if not config.site.enabled:
+        return ""
+    try:
+        with reporter.stage("site") as stage:
+            result = build_site(config, store)
+            stage.detail = result.line()
+    except Exception as exc:  # noqa: BLE001 - any failure of the site is reported, never fatal to the run
+        log.warning("site not refreshed: %s: %s", type(exc).__name__, exc)
+        return f"; site not refreshed ({type(exc).__name__}: {exc})"
+    return f"; site: {result.written} pages updated"

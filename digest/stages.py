@@ -1,0 +1,146 @@
+"""The classify and summarize stages: one function each, whichever way does the work (offline or an LLM).
+
+A way is a small object: a `fingerprint` (the setup key its stored results are filed under, so work made
+one way or with one model is never reused for another), `classify_all(papers, on_batch)` and
+`summarize(name, selected, members, corpus)`. The stage functions own what both ways share: reusing what
+the store has, storing each result as it arrives, progress, and the summary's key, which names the
+selected papers as well as the topic's members (a summary is written about the papers it lists).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from digest.classify import BatchResult, OfflineClassifier, offline_classifier, setup_key
+from digest.config import Config
+from digest.models import Assignment, Listing, Paper, TopicSection, TopicSummary
+from digest.progress import Reporter
+from digest.store import Store
+from digest.summarize import EXTRACTIVE, extractive_summary
+
+if TYPE_CHECKING:
+    from digest.llm import LLM
+
+Chosen = list[tuple[str, list[Paper], list[Paper]]]  # topic, selected papers, all its papers
+
+
+class Way(Protocol):
+    llm: LLM | None  # the run's LLM session (its usage goes into the report), None offline
+    fingerprint: str  # what produced the stored assignments (topics, method, model, prompt version)
+    summary_method: str  # llm | extractive
+    summary_fingerprint: str  # what produces summaries, before the papers are named (model, prompt version)
+    classify_label: str  # for progress lines: "offline", "LLM gpt-4o-mini"
+    summarize_label: str
+    concurrency: int  # summaries made at once
+
+    def classify_all(self, papers: list[Paper], on_batch: Callable[[BatchResult], None]) -> list[Assignment]: ...
+
+    def summarize(
+        self, name: str, selected: list[Paper], members: list[Paper], corpus: list[Paper]
+    ) -> tuple[TopicSummary, str | None]:
+        """The topic's summary and the cache key of the LLM answer behind it (None offline)."""
+        ...
+
+
+class OfflineWay:
+    """The keyword classifier and extractive summaries: no network, no key."""
+
+    llm = None
+    summary_method = EXTRACTIVE
+    summary_fingerprint = ""
+    classify_label = "offline"
+    summarize_label = "extractive (no LLM)"
+    concurrency = 1
+
+    def __init__(self, config: Config, classifier: OfflineClassifier):
+        self._classifier = classifier
+        self.fingerprint = setup_key(config.categories, classifier.method, classifier.fingerprint)
+
+    def classify_all(self, papers: list[Paper], on_batch: Callable[[BatchResult], None]) -> list[Assignment]:
+        fresh = self._classifier.classify_all(papers)
+        on_batch(BatchResult(fresh))
+        return fresh
+
+    def summarize(
+        self, name: str, selected: list[Paper], members: list[Paper], corpus: list[Paper]
+    ) -> tuple[TopicSummary, str | None]:
+        return extractive_summary(name, selected, members, corpus), None
+
+
+def choose_way(
+    config: Config, store: Store, *, use_llm: bool, force: bool, date: dt.date, run_id: int | None, reporter: Reporter
+) -> Way:
+    """The LLM way when it is configured and wanted, else the offline one (the reason is said once)."""
+    from digest import llm_stages
+
+    llm = llm_stages.session(config, store, use_llm=use_llm, force=force, date=date, run_id=run_id, reporter=reporter)
+    # The offline classifier also learns from the LLM's topics of earlier dates; the LLM way falls back on it.
+    offline = offline_classifier(config, store, date)
+    return OfflineWay(config, offline) if llm is None else llm_stages.LLMWay(config, llm, offline)
+
+
+def classify(store: Store, listing: Listing, way: Way, reporter: Reporter) -> dict[str, Assignment]:
+    """Every paper's topic and importance: stored ones reused, the rest classified and stored batch by batch."""
+    stored = store.load_assignments(listing.date, way.fingerprint)
+    todo = [p for p in listing.papers if p.id not in stored]
+    with reporter.stage("classify", total=len(listing.papers)) as stage:
+        stage.advance(len(listing.papers) - len(todo))
+
+        def save(batch: BatchResult) -> None:
+            with store.transaction():
+                store.save_assignments(listing.date, batch.assignments, way.fingerprint)
+                if batch.hashes:
+                    store.link_assignments(listing.date, batch.hashes)
+            stage.advance(len(batch.assignments))
+
+        fresh = way.classify_all(todo, save) if todo else []
+        fallback = sum(1 for a in fresh if a.method == "offline-fallback")
+        stage.detail = (
+            f"{len(listing.papers)} papers ({len(todo)} new, {len(listing.papers) - len(todo)} reused), "
+            f"{way.classify_label}" + (f", {fallback} by the offline fallback" if fallback else "")
+        )
+    return {**stored, **{a.paper_id: a for a in fresh}}
+
+
+def summary_key(way: Way, selected: list[Paper], members: list[Paper]) -> str:
+    """The stored summary's key: the way that writes it and exactly which papers it is about."""
+    ids = ",".join(p.id for p in selected) + "|" + ",".join(p.id for p in members)
+    prefix = f"{way.summary_fingerprint}|" if way.summary_fingerprint else ""
+    return setup_key([], way.summary_method, prefix + ids)
+
+
+def summarize(store: Store, listing: Listing, chosen: Chosen, way: Way, reporter: Reporter) -> list[TopicSection]:
+    """One summary per chosen topic: stored ones reused, the rest written (up to `way.concurrency` at once)."""
+    from digest.llm import in_parallel
+
+    done: dict[str, TopicSummary] = {}
+    todo: list[tuple[str, list[Paper], list[Paper], str]] = []
+    for name, papers, members in chosen:
+        key = summary_key(way, papers, members)
+        stored = store.load_summary(listing.date, name, key)
+        if stored is not None:
+            done[name] = stored
+        else:
+            todo.append((name, papers, members, key))
+    with reporter.stage("summarize", total=len(chosen)) as stage:
+        stage.advance(len(done))
+
+        def save(index: int, result: tuple[TopicSummary, str | None]) -> None:
+            summary, input_hash = result
+            name, key = todo[index][0], todo[index][3]
+            with store.transaction():
+                store.save_summary(listing.date, summary, key)
+                if input_hash:
+                    store.link_summary(listing.date, name, input_hash)
+            done[name] = summary
+            stage.advance()
+
+        jobs = [
+            functools.partial(way.summarize, name, papers, members, listing.papers) for name, papers, members, _ in todo
+        ]
+        in_parallel(jobs, way.concurrency, save)
+        stage.detail = f"{len(chosen)} topics ({len(todo)} new), {way.summarize_label}"
+    return [TopicSection(name, papers, done[name], len(members)) for name, papers, members in chosen]

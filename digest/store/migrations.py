@@ -1,0 +1,262 @@
+"""The schema as an ordered list of small named migrations, recorded by name in the `migrations` table.
+
+Never edit, rename or reorder an applied migration: append a new one. A database opened by any version
+is brought up to date by applying, in order, every migration whose name it has not recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append(fn)
+    return fn
+
+
+def script(db: sqlite3.Connection, sql: str) -> None:
+    """Run several statements inside the current transaction (executescript would commit it)."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def apply(db: sqlite3.Connection) -> list[str]:
+    """Apply the migrations this database lacks, inside the caller's transaction; their names."""
+    db.execute("CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT)")
+    # Databases from before migrations were named recorded the function names with a leading underscore.
+    done = {r[0].lstrip("_") for r in db.execute("SELECT name FROM migrations")}
+    applied = []
+    for fn in MIGRATIONS:
+        if fn.__name__ not in done:
+            fn(db)
+            db.execute(
+                "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
+                (fn.__name__, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
+            )
+            applied.append(fn.__name__)
+    return applied
+
+
+@migration
+def m001_initial(db: sqlite3.Connection) -> None:
+    script(
+        db,
+        """
+        CREATE TABLE papers (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            abstract TEXT NOT NULL,
+            authors TEXT NOT NULL,          -- JSON list
+            categories TEXT NOT NULL,       -- JSON list, primary first
+            first_seen TEXT NOT NULL
+        );
+        CREATE TABLE listings (
+            date TEXT PRIMARY KEY,          -- arXiv announcement (listing) date
+            source TEXT NOT NULL,           -- rss | api | demo
+            fetched_at TEXT NOT NULL,
+            paper_count INTEGER NOT NULL
+        );
+        CREATE TABLE listing_papers (
+            date TEXT NOT NULL REFERENCES listings(date) ON DELETE CASCADE,
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            announce_type TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (date, paper_id)
+        );
+        CREATE TABLE assignments (
+            date TEXT NOT NULL,
+            paper_id TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            importance INTEGER NOT NULL,
+            method TEXT NOT NULL,           -- llm | offline | offline-fallback
+            setup TEXT NOT NULL,            -- hash of the topics and method that produced it
+            PRIMARY KEY (date, paper_id)
+        );
+        CREATE TABLE summaries (
+            date TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            method TEXT NOT NULL,           -- llm | extractive
+            setup TEXT NOT NULL,
+            sections TEXT NOT NULL,         -- JSON: five lists of sentences
+            paper_lines TEXT NOT NULL,      -- JSON: id -> line
+            PRIMARY KEY (date, topic)
+        );
+        CREATE TABLE llm_calls (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id INTEGER,
+            date TEXT,
+            purpose TEXT NOT NULL,          -- classify | summarize | check
+            detail TEXT,                    -- batch or topic
+            model TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            input_hash TEXT NOT NULL,
+            prompt_tokens INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            latency_ms INTEGER NOT NULL DEFAULT 0,
+            outcome TEXT NOT NULL,          -- ok | error | invalid | refused
+            error TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE llm_cache (
+            input_hash TEXT PRIMARY KEY,
+            purpose TEXT NOT NULL,
+            model TEXT NOT NULL,
+            response TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            command TEXT NOT NULL,
+            date TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL,           -- running | ok | empty | failed | skipped
+            papers INTEGER,
+            counts TEXT,                    -- JSON topic -> papers
+            llm_model TEXT,
+            llm_calls INTEGER NOT NULL DEFAULT 0,
+            prompt_tokens INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            report_path TEXT,
+            error TEXT
+        );
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            date TEXT NOT NULL,
+            channel TEXT NOT NULL,          -- telegram | email
+            target TEXT NOT NULL,           -- chat id or address
+            status TEXT NOT NULL,           -- sending | sent | failed
+            attempts INTEGER NOT NULL DEFAULT 0,
+            run_id INTEGER,
+            error TEXT,
+            updated_at TEXT NOT NULL,
+            UNIQUE (date, channel, target)
+        );
+        CREATE INDEX llm_calls_run ON llm_calls(run_id);
+        CREATE INDEX runs_date ON runs(date);
+        """,
+    )
+
+
+@migration
+def m002_llm_cost_links(db: sqlite3.Connection) -> None:
+    """What each cached LLM answer cost, and which answer produced each stored assignment and summary,
+    so a report rebuilt from the store shows the same calls and tokens as the run that paid for them."""
+    script(
+        db,
+        """
+        ALTER TABLE llm_cache ADD COLUMN calls INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE llm_cache ADD COLUMN prompt_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE llm_cache ADD COLUMN completion_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE assignments ADD COLUMN llm_hash TEXT;
+        ALTER TABLE summaries ADD COLUMN llm_hash TEXT
+        """,
+    )
+
+
+@migration
+def m003_delivery_progress(db: sqlite3.Connection) -> None:
+    # A Telegram delivery is several messages: remember how many arrived and of which content, so a run that
+    # stopped halfway goes on from the next message instead of repeating the first ones.
+    script(
+        db,
+        """
+        ALTER TABLE deliveries ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE deliveries ADD COLUMN parts_total INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE deliveries ADD COLUMN content TEXT
+        """,
+    )
+
+
+@migration
+def m004_llm_modes(db: sqlite3.Connection) -> None:
+    """The structured-output mode each call used, sentences dropped for figures not in the abstracts, and the
+    mode that worked per server and model (so later runs do not pay again for the step-down)."""
+    script(
+        db,
+        """
+        ALTER TABLE llm_calls ADD COLUMN mode TEXT;
+        ALTER TABLE llm_calls ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE llm_modes (
+            base_url TEXT NOT NULL,
+            model TEXT NOT NULL,
+            mode TEXT NOT NULL,             -- json_schema | json_object | text
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (base_url, model)
+        )
+        """,
+    )
+
+
+@migration
+def m005_edition_keys(db: sqlite3.Connection) -> None:
+    """Summaries, deliveries and runs belong to an edition (`day:2026-06-30`, later `week:2026-W27`), not a
+    date. SQLite cannot change a primary key in place, so summaries and deliveries are copied into new tables."""
+    script(
+        db,
+        """
+        CREATE TABLE summaries_new (
+            edition TEXT NOT NULL,          -- day:YYYY-MM-DD | week:YYYY-Www
+            topic TEXT NOT NULL,
+            method TEXT NOT NULL,
+            setup TEXT NOT NULL,
+            sections TEXT NOT NULL,
+            paper_lines TEXT NOT NULL,
+            llm_hash TEXT,
+            PRIMARY KEY (edition, topic)
+        );
+        INSERT INTO summaries_new (edition, topic, method, setup, sections, paper_lines, llm_hash)
+            SELECT 'day:' || date, topic, method, setup, sections, paper_lines, llm_hash FROM summaries;
+        DROP TABLE summaries;
+        ALTER TABLE summaries_new RENAME TO summaries;
+        CREATE TABLE deliveries_new (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            edition TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            target TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            run_id INTEGER,
+            error TEXT,
+            updated_at TEXT NOT NULL,
+            parts_sent INTEGER NOT NULL DEFAULT 0,
+            parts_total INTEGER NOT NULL DEFAULT 0,
+            content TEXT,
+            UNIQUE (edition, channel, target)
+        );
+        INSERT INTO deliveries_new (id, edition, channel, target, status, attempts, run_id, error, updated_at,
+                                    parts_sent, parts_total, content)
+            SELECT id, 'day:' || date, channel, target, status, attempts, run_id, error, updated_at,
+                   parts_sent, parts_total, content FROM deliveries;
+        DROP TABLE deliveries;
+        ALTER TABLE deliveries_new RENAME TO deliveries;
+        ALTER TABLE runs ADD COLUMN edition TEXT;
+        UPDATE runs SET edition = 'day:' || date WHERE date IS NOT NULL;
+        CREATE INDEX runs_edition ON runs(edition)
+        """,
+    )
+
+
+@migration
+def m006_listing_sources(db: sqlite3.Connection) -> None:
+    """The latest listing can come from the listing pages and, hours later, from the RSS feed (or the API):
+    each source's ids per date, so `digest status` can say when two sources disagree about a day."""
+    script(
+        db,
+        """
+        CREATE TABLE listing_sources (
+            date TEXT NOT NULL,
+            source TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            paper_count INTEGER NOT NULL,
+            ids TEXT NOT NULL,              -- JSON list of the ids this source gave, in its order
+            PRIMARY KEY (date, source)
+        )
+        """,
+    )
