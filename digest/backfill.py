@@ -10,11 +10,11 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from digest.clock import SYSTEM_CLOCK, Clock
 from digest.config import Config
 from digest.errors import ConfigError, DigestError
 from digest.pipeline import Fetcher, RunOptions, is_built, run_date
 from digest.progress import Reporter
-from digest.sources import calendar as arxiv_calendar
 from digest.sources.calendar import ET, ArxivCalendar, days
 from digest.store import Store
 
@@ -37,10 +37,6 @@ class DateOutcome:
     papers: int = 0
 
 
-def _now() -> dt.datetime:
-    return arxiv_calendar.utcnow()
-
-
 def not_yet_message(calendar: ArxivCalendar, day: dt.date, latest: dt.date) -> str:
     when = calendar.announced_at(day).astimezone(ET)
     return (
@@ -49,7 +45,7 @@ def not_yet_message(calendar: ArxivCalendar, day: dt.date, latest: dt.date) -> s
     )
 
 
-def check_run_date(config: Config, day: dt.date) -> str | None:
+def check_run_date(config: Config, day: dt.date, clock: Clock = SYSTEM_CLOCK) -> str | None:
     """For `digest run --date`: a line saying why there is nothing to build, or None to go ahead.
 
     A date after the latest announcement is bad usage (ConfigError, exit 2).
@@ -58,7 +54,7 @@ def check_run_date(config: Config, day: dt.date) -> str | None:
     reason = calendar.no_listing_reason(day)
     if reason:
         return reason
-    latest = calendar.latest_listing_date(_now())
+    latest = calendar.latest_listing_date(clock.now())
     if day > latest:
         raise ConfigError(f"--date {not_yet_message(calendar, day, latest)}")
     return None
@@ -69,6 +65,7 @@ def date_range(
     start: dt.date | None,
     end: dt.date | None,
     config: Config | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> tuple[dt.date, dt.date]:
     """The range a backfill covers: `--date D`, or `--from D1 --to D2` (`--to` defaults to the latest listing)."""
     if one is not None:
@@ -79,7 +76,7 @@ def date_range(
         raise ConfigError("backfill: give --date D or --from D1 [--to D2]")
     if end is None:
         calendar = ArxivCalendar.from_config(config) if config else ArxivCalendar()
-        end = calendar.latest_listing_date(_now())
+        end = calendar.latest_listing_date(clock.now())
     if start > end:
         raise ConfigError(f"backfill: --from {start} is after --to {end}")
     return start, end
@@ -94,6 +91,7 @@ def backfill(
     force: bool = False,
     deliver: bool = False,
     reporter: Reporter | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Iterator[tuple[int, int, DateOutcome]]:
     """Build every listing date in [start, end], yielding (position, total, outcome) per calendar day.
 
@@ -104,8 +102,8 @@ def backfill(
     from digest.sources.api import api_fetcher
 
     calendar = ArxivCalendar.from_config(config)
-    latest = calendar.latest_listing_date(_now())
-    fetch = api_fetcher(config)
+    latest = calendar.latest_listing_date(clock.now())
+    fetch = api_fetcher(config, clock=clock)
     every_day = list(days(start, end))
     for position, day in enumerate(every_day, start=1):
         yield position, len(every_day), _one(config, store, calendar, latest, day, fetch, force, deliver, reporter)
@@ -152,7 +150,7 @@ def _one(
     )
 
 
-def catch_up_range(config: Config, store: Store, now: dt.datetime | None = None) -> tuple[dt.date, dt.date] | None:
+def catch_up_range(config: Config, store: Store, clock: Clock = SYSTEM_CLOCK) -> tuple[dt.date, dt.date] | None:
     """Listing dates the latest-run path missed: after the newest built date, before the one this run gets.
 
     A run gets one listing: the listing pages' (which switch at the announcement) or, with
@@ -168,7 +166,7 @@ def catch_up_range(config: Config, store: Store, now: dt.datetime | None = None)
     built = sorted(d for d in store.built_dates())
     if not built:
         return None
-    today = latest_date(config, now or _now())
+    today = latest_date(config, clock.now())
     start = max(
         dt.date.fromisoformat(built[-1]) + dt.timedelta(days=1), today - dt.timedelta(days=config.arxiv.catch_up_days)
     )

@@ -123,7 +123,7 @@ class _CompiledTopic:
 class _KeywordIndex:
     """Every topic's keywords in one index, so a paper's words are looked up once rather than once per topic."""
 
-    def __init__(self, topics: list[_CompiledTopic]):
+    def __init__(self, topics: list[_CompiledTopic]) -> None:
         self.topics = topics
         self.by_word: dict[str, list[tuple[int, int]]] = {}
         self.by_prefix: dict[str, list[tuple[int, int]]] = {}
@@ -162,7 +162,7 @@ class OfflineClassifier:
         learned_from: list[tuple[Paper, str]] = (),
         *,
         shipped: bool = True,
-    ):
+    ) -> None:
         self.topics = [_CompiledTopic.build(t) for t in topics]
         self.index = _KeywordIndex(self.topics)
         self.focus = frozenset(c.lower() for c in focus_categories)
@@ -277,7 +277,7 @@ class LLMClassifier:
         batch_size: int,
         concurrency: int,
         max_retries: int,
-    ):
+    ) -> None:
         from digest.prompts import classify_schema_model
 
         self.llm = llm

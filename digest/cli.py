@@ -8,8 +8,9 @@ import gc
 import logging
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +20,7 @@ from digest.errors import ConfigError, DigestError
 if TYPE_CHECKING:
     from digest.config import Config
     from digest.pipeline import RunResult
+    from digest.progress import Reporter
 
 log = logging.getLogger("digest")
 GC_THRESHOLD = 20_000  # allocations between young-generation collections (Python's default: 700)
@@ -44,7 +46,7 @@ class _ScrubFilter(logging.Filter):
         return True
 
 
-def setup_logging(config=None) -> None:
+def setup_logging(config: Config | None = None) -> None:
     """Console logs (quiet on a terminal, where rich shows progress) and a rotating log file."""
     from logging.handlers import RotatingFileHandler
 
@@ -79,11 +81,11 @@ def fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-def handle_errors(func):
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn project errors into one line on stderr and the contract's exit code; no traceback."""
 
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except DigestError as exc:
@@ -96,7 +98,7 @@ def handle_errors(func):
     return wrapper
 
 
-def load(config_path: Path | None, *, missing_ok: bool = False):
+def load(config_path: Path | None, *, missing_ok: bool = False) -> Config:
     from digest.config import load_config
 
     config = load_config(config_path, missing_ok=missing_ok)
@@ -105,13 +107,13 @@ def load(config_path: Path | None, *, missing_ok: bool = False):
     return config
 
 
-def reporter():
+def reporter() -> Reporter:
     from digest.progress import Reporter, RichReporter
 
     return RichReporter() if sys.stderr.isatty() else Reporter()
 
 
-def parse_date(ctx, param, value: str | None) -> dt.date | None:
+def parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
     if value is None:
         return None
     try:
@@ -135,7 +137,7 @@ def cli() -> None:
     """arXiv 데일리 다이제스트: the day's new AI papers on arXiv as one Korean digest."""
 
 
-def print_result(result) -> None:
+def print_result(result: RunResult) -> None:
     click.echo(result.message)
 
 
@@ -145,7 +147,7 @@ def print_result(result) -> None:
 @click.option("--no-deliver", is_flag=True, help="Build the report but send it nowhere.")
 @click.option("--force", is_flag=True, help="Recompute everything and deliver again.")
 @handle_errors
-def run(config_path, date, no_deliver, force) -> None:
+def run(config_path: Path | None, date: dt.date | None, no_deliver: bool, force: bool) -> None:
     """Fetch, classify, summarize, render and deliver one announcement date."""
     config = load(config_path)
     if date is not None:
@@ -189,7 +191,14 @@ def run_latest(
 @click.option("--deliver", is_flag=True, help="Deliver each report built (default: deliver nothing).")
 @click.option("--force", is_flag=True, help="Rebuild dates already built (fetches them again).")
 @handle_errors
-def backfill(config_path, one_date, start, end, deliver, force) -> None:
+def backfill(
+    config_path: Path | None,
+    one_date: dt.date | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    deliver: bool,
+    force: bool,
+) -> None:
     """Build reports for past dates through the export API, one listing date at a time."""
     from digest import backfill as past
     from digest import pipeline
@@ -215,7 +224,7 @@ def backfill(config_path, one_date, start, end, deliver, force) -> None:
 @cli.command()
 @config_option
 @handle_errors
-def demo(config_path) -> None:
+def demo(config_path: Path | None) -> None:
     """Run the whole pipeline offline on the real arXiv day bundled with the package (no key, no network)."""
     from digest import pipeline
 
@@ -232,7 +241,7 @@ def demo(config_path) -> None:
 @config_option
 @click.option("--last", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many runs to show.")
 @handle_errors
-def status(config_path, last) -> None:
+def status(config_path: Path | None, last: int) -> None:
     """Recent runs: date, papers, topics, LLM calls and tokens, deliveries and failures."""
     from digest.status import status_lines
 
@@ -251,7 +260,7 @@ def status(config_path, last) -> None:
     help="Print the next N fire times, each with the listing date it builds, and exit.",
 )
 @handle_errors
-def schedule(config_path, print_next) -> None:
+def schedule(config_path: Path | None, print_next: int | None) -> None:
     """Run in the foreground, firing `digest run` on schedule.cron in schedule.timezone."""
     from digest.schedule import build_scheduler, fire_lines, next_fire_times, run_forever
 
@@ -285,7 +294,7 @@ def schedule(config_path, print_next) -> None:
     help="Only this channel (repeatable); default: every enabled channel.",
 )
 @handle_errors
-def send(config_path, date, channel) -> None:
+def send(config_path: Path | None, date: dt.date, channel: tuple[str, ...]) -> None:
     """Deliver an existing report again, to every target (even those that already have it)."""
     from digest import pipeline
     from digest.deliver import deliver_report
@@ -308,7 +317,7 @@ def send(config_path, date, channel) -> None:
 @cli.command()
 @config_option
 @handle_errors
-def check(config_path) -> None:
+def check(config_path: Path | None) -> None:
     """Validate the config and reach each configured service once (LLM, Telegram, SMTP)."""
     from digest.check import run_checks
 
@@ -333,7 +342,7 @@ def check(config_path) -> None:
     help="Then preview the site on http://127.0.0.1:PORT (default 8000) until Ctrl+C.",
 )
 @handle_errors
-def site(config_path, port) -> None:
+def site(config_path: Path | None, port: int | None) -> None:
     """Build (incrementally) the static archive site from everything stored into site.dir."""
     from digest.site import build_site
     from digest.site.serve import serve

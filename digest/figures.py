@@ -39,7 +39,7 @@ def figures(text: str) -> list[tuple[str, str]]:
 class FigurePool:
     """The figures of the texts one LLM call was given."""
 
-    def __init__(self, sources: list[str]):
+    def __init__(self, sources: list[str]) -> None:
         self.with_unit: set[tuple[str, str]] = set()
         self.numbers: set[str] = set()
         for source in sources:

@@ -7,8 +7,8 @@ json_object with the schema in the prompt, then plain text with the schema in th
 ladder steps down when a server refuses a rung or ignores it (prose around the JSON), and the rung that
 works is remembered per server and model in the store. Answers are parsed tolerantly (a fenced block, one
 object inside prose) and the raw body is read by us, so a malformed 200 is a retried attempt, not a crash.
-The openai package's own retries are off (max_retries=0): our loop also retries what it cannot see
-(broken JSON, schema violations, refusals, truncation), and every attempt lands in the ledger.
+The openai package's own retries are off (max_retries=0): our policy (digest/retry.py) also retries what it
+cannot see (broken JSON, schema violations, refusals, truncation), and every attempt lands in the ledger.
 
 Calls are synchronous; classify.py and pipeline.py run up to `llm.concurrency` of them at once in a
 thread pool. Threads suit this: each call waits on the network, the store is thread-safe, and the sync
@@ -18,14 +18,12 @@ client keeps retries, sleeps and SQLite writes simple sequential code.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import functools
 import hashlib
 import json
-import random
+import logging
 import re
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import CancelledError, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -37,14 +35,15 @@ from digest.config import Config
 from digest.errors import LLMError
 from digest.models import LLMUsage
 from digest.prompts import PROMPT_VERSION
+from digest.retry import SYSTEM_CLOCK, Clock, retry_after_seconds, retrying
 from digest.store import Store
 
 if TYPE_CHECKING:
     import openai
 
 RETRYABLE_STATUS = {408, 409, 429}  # and every 5xx
-MAX_RETRY_AFTER = 120.0  # seconds; a server asking for longer is treated as down
-MAX_BACKOFF = 60.0
+MAX_RETRY_AFTER = 120.0  # seconds; no wait a server asks for is longer
+MAX_BACKOFF = 60.0  # seconds; the longest wait of our own backoff
 NO_KEY = "no-key"  # the openai client insists on a key; local servers ignore it
 
 
@@ -153,7 +152,9 @@ class _Attempt(Exception):
     """One failed attempt: its ledger outcome, its one-line reason, whether to try again and after how long.
     `again`: ask again at once without counting a retry (the request changed: a step down the ladder)."""
 
-    def __init__(self, outcome: str, reason: str, retry: bool = True, wait: float | None = None, again: bool = False):
+    def __init__(
+        self, outcome: str, reason: str, retry: bool = True, wait: float | None = None, again: bool = False
+    ) -> None:
         super().__init__(reason)
         self.outcome, self.reason, self.retry, self.wait, self.again = outcome, reason, retry, wait, again
 
@@ -169,8 +170,10 @@ class LLM:
         run_id: int | None = None,
         date: dt.date | None = None,
         force: bool = False,
-    ):
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.settings = config.llm
+        self.clock = clock
         self.store = store
         self.run_id = run_id
         self.date = date.isoformat() if date else None
@@ -233,28 +236,45 @@ class LLM:
             if cached is not None:
                 return Answer(cached, input_hash, cached=True)
 
-        attempts = 1 + self.settings.max_retries
         spent = LLMUsage(model=self.model)
-        failures, changes, last = 0, 0, ""
-        while failures < attempts:
-            mode = self.mode
-            try:
-                value, text = self._attempt(purpose, detail, messages, fmt, mode, input_hash, parse, spent)
-            except _Attempt as failed:
-                last = failed.reason
-                if failed.again and changes < 2 * len(MODES):
+        changes = 0
+
+        def attempt() -> tuple[Any, str, str]:
+            # A changed request (a step down the ladder, the other max-tokens name) is asked at once and is
+            # not a retry: the same attempt goes on with the request the server accepts.
+            nonlocal changes
+            while True:
+                mode = self.mode
+                try:
+                    return *self._attempt(purpose, detail, messages, fmt, mode, input_hash, parse, spent), mode
+                except _Attempt as failed:
+                    if not failed.again or changes >= 2 * len(MODES):
+                        raise
                     changes += 1
-                    continue
-                if not failed.retry:
-                    raise LLMError(f"LLM {purpose} {detail} failed: {last}") from None
-                failures += 1
-                if failures < attempts:
-                    time.sleep(failed.wait if failed.wait is not None else self._backoff(failures))
-                continue
-            self._store_cache(input_hash, purpose, text, spent)
-            self._remember()
-            return Answer(value, input_hash, cached=False, mode=mode)
-        raise LLMError(f"LLM {purpose} {detail} failed after {attempts} attempts: {last}")
+
+        policy = retrying(
+            retries=self.settings.max_retries,
+            backoff=self.settings.backoff_seconds,
+            retryable=lambda exc: isinstance(exc, _Attempt) and exc.retry,
+            server_wait=lambda exc: exc.wait if isinstance(exc, _Attempt) else None,
+            max_wait=MAX_BACKOFF,
+            max_asked=MAX_RETRY_AFTER,
+            jitter=0.25,  # concurrent batches spread out
+            clock=self.clock,
+            describe=lambda exc: exc.reason if isinstance(exc, _Attempt) else str(exc),
+            what=f"LLM {purpose} {detail}",
+            log_level=logging.DEBUG,
+        )
+        try:
+            value, text, mode = policy(attempt)
+        except _Attempt as failed:
+            if not failed.retry:
+                raise LLMError(f"LLM {purpose} {detail} failed: {failed.reason}") from None
+            attempts = 1 + self.settings.max_retries
+            raise LLMError(f"LLM {purpose} {detail} failed after {attempts} attempts: {failed.reason}") from None
+        self._store_cache(input_hash, purpose, text, spent)
+        self._remember()
+        return Answer(value, input_hash, cached=False, mode=mode)
 
     # ----- one attempt -----
 
@@ -294,7 +314,7 @@ class LLM:
     ) -> tuple[Any, str]:
         import openai
 
-        started = time.monotonic()
+        started = self.clock.monotonic()
         tokens = (0, 0)
         request = self._request(messages, fmt, mode)
         try:
@@ -390,7 +410,7 @@ class LLM:
     def _status_failure(self, exc: openai.APIStatusError, mode: str, request: dict[str, Any]) -> _Attempt:
         status = exc.status_code
         reason = self._status_reason(exc)
-        wait = _retry_after(exc.response.headers)
+        wait = _retry_after(exc.response.headers, self.clock.now())
         if status != 400:
             return _Attempt("error", reason, status in RETRYABLE_STATUS or status >= 500, wait)
         message = _error_message(exc)
@@ -446,7 +466,7 @@ class LLM:
         spent: LLMUsage,
         mode: str | None = None,
     ) -> None:
-        latency = int((time.monotonic() - started) * 1000)
+        latency = int((self.clock.monotonic() - started) * 1000)
         with self._lock:
             for usage in (self.usage, spent):
                 usage.calls += 1
@@ -494,10 +514,6 @@ class LLM:
         return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
     # ----- errors and waits -----
-
-    def _backoff(self, attempt: int) -> float:
-        wait = self.settings.backoff_seconds * 2 ** (attempt - 1)
-        return min(MAX_BACKOFF, wait + random.uniform(0, wait / 4))  # jitter: concurrent batches spread out
 
     def _status_reason(self, exc: openai.APIStatusError) -> str:
         message = _error_message(exc)
@@ -552,35 +568,30 @@ def in_parallel(jobs: list[Callable[[], T]], workers: int, on_result: Callable[[
         raise error
 
 
-def _retry_after(headers: Any) -> float | None:
-    """Seconds to wait from Retry-After (seconds or an HTTP date) or retry-after-ms, capped."""
+def _retry_after(headers: Any, now: dt.datetime) -> float | None:
+    """Seconds to wait from retry-after-ms (OpenAI's) or Retry-After (seconds or an HTTP date)."""
     try:
         if headers.get("retry-after-ms"):
-            return min(MAX_RETRY_AFTER, max(0.0, float(headers["retry-after-ms"]) / 1000))
-        value = headers.get("retry-after")
-        if not value:
-            return None
-        try:
-            seconds = float(value)
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(value)
-            seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
-        return min(MAX_RETRY_AFTER, max(0.0, seconds))
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
     except (TypeError, ValueError):
         return None
+    return retry_after_seconds(headers.get("retry-after"), now)
+
+
+def _error_field(exc: openai.APIStatusError, name: str) -> Any:
+    """A field of an error body, `{"error": {...}}` (OpenAI's) or the fields themselves (some servers')."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    inner = body.get("error") if isinstance(body.get("error"), dict) else body
+    return inner.get(name)
 
 
 def _error_message(exc: openai.APIStatusError) -> str:
-    body = exc.body if isinstance(exc.body, dict) else {}
-    inner = body.get("error") if isinstance(body.get("error"), dict) else body
-    message = inner.get("message") if isinstance(inner, dict) else None
+    message = _error_field(exc, "message")
     return str(message) if message else ""
 
 
 def _refused_param(exc: openai.APIStatusError, message: str) -> str | None:
-    body = exc.body if isinstance(exc.body, dict) else {}
-    inner = body.get("error") if isinstance(body.get("error"), dict) else body
-    param = inner.get("param") if isinstance(inner, dict) else None
+    param = _error_field(exc, "param")
     if isinstance(param, str) and param:
         return param
     found = _REFUSED_PARAM.search(message)

@@ -39,7 +39,7 @@ class LLMWay:
 
     summary_method = LLM_METHOD
 
-    def __init__(self, config: Config, llm: LLM, fallback: OfflineClassifier):
+    def __init__(self, config: Config, llm: LLM, fallback: OfflineClassifier) -> None:
         self.llm = llm
         self.fingerprint = setup_key(config.categories, LLMClassifier.method, f"{llm.model}|{llm.prompt_version}")
         self.summary_fingerprint = f"{llm.model}|{llm.prompt_version}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from digest.errors import BusyError
 
 
 @contextmanager
-def state_lock(state_path: Path, timeout: float, on_wait=None) -> Iterator[None]:
+def state_lock(state_path: Path, timeout: float, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
     """Hold `<state>.lock`; wait up to `timeout` seconds for another run to finish, then raise BusyError.
 
     The lock is an OS-level file lock, so a crashed run releases it and leaves nothing to clean up.

@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
 from digest import stages
+from digest.clock import SYSTEM_CLOCK, Clock
 from digest.config import OTHER, Config
 from digest.edition import Edition, edition_of, report_folder
 from digest.models import Assignment, Digest, Listing, LLMUsage, Paper
@@ -76,18 +76,20 @@ def run_latest(
     skip_if_built: bool = False,
     command: str = "run",
     reporter: Reporter | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> RunResult:
     """`digest run` and each scheduled fire, under the state lock: first the listing dates an earlier
-    latest-run missed (through the export API), then the latest listing (or `date`)."""
+    latest-run missed (through the export API), then the latest listing (or `date`). `clock` says what
+    "now" is: which listing is the latest, which dates were missed."""
     from digest.lock import state_lock
 
     reporter = reporter or Reporter()
     with state_lock(config.state_path, config.state.lock_timeout_seconds, reporter.note):
         store = open_store(config)
         try:
-            missed = catch_up(config, store, deliver=deliver, reporter=reporter) if date is None else []
+            missed = catch_up(config, store, deliver=deliver, reporter=reporter, clock=clock) if date is None else []
             options = RunOptions(date=date, force=force, deliver=deliver, command=command, skip_if_built=skip_if_built)
-            fetch = latest_fetcher(config, wait=command == "schedule")  # a fire waits for a late arXiv
+            fetch = latest_fetcher(config, clock, wait=command == "schedule")  # a fire waits for a late arXiv
             result = run_date(config, store, options, fetch, reporter)
         finally:
             store.close()
@@ -95,15 +97,17 @@ def run_latest(
     return result
 
 
-def catch_up(config: Config, store: Store, *, deliver: bool, reporter: Reporter) -> list[dt.date]:
+def catch_up(
+    config: Config, store: Store, *, deliver: bool, reporter: Reporter, clock: Clock = SYSTEM_CLOCK
+) -> list[dt.date]:
     """Build the listing dates the latest-run path missed (see backfill.catch_up_range); the dates that failed."""
     from digest.backfill import FAILED, backfill, catch_up_range
 
-    window = catch_up_range(config, store)
+    window = catch_up_range(config, store, clock)
     if window is None:
         return []
     failed = []
-    for _, _, outcome in backfill(config, store, *window, deliver=deliver, reporter=reporter):
+    for _, _, outcome in backfill(config, store, *window, deliver=deliver, reporter=reporter, clock=clock):
         reporter.note(f"catch-up: {outcome.message}")
         if outcome.kind == FAILED:
             failed.append(outcome.date)
@@ -124,25 +128,18 @@ def latest_date(config: Config, now: dt.datetime) -> dt.date:
     return ArxivCalendar.from_config(config).latest_listing_date(now)
 
 
-def latest_fetcher(
-    config: Config,
-    now: Callable[[], dt.datetime] | None = None,
-    *,
-    wait: bool = False,
-    sleep: Callable[[float], None] | None = None,
-) -> Fetcher:
+def latest_fetcher(config: Config, clock: Clock = SYSTEM_CLOCK, *, wait: bool = False) -> Fetcher:
     """The latest listing from arXiv's listing pages; the RSS feed (then the API) when they fail.
 
     With `wait` (a scheduled fire), pages that still show an older listing than the calendar says is
     out (arXiv is late) are asked again every `schedule.retry_seconds`, for at most
     `schedule.misfire_grace_seconds`, rather than sending the previous listing as the new one.
     """
-    from digest.sources import calendar
+    from digest.sources.calendar import ArxivCalendar
 
-    clock = now or calendar.utcnow
-    pause = sleep or _sleep
-    fallback = rss_fetcher(config, now=clock)
-    arxiv_calendar = calendar.ArxivCalendar.from_config(config)
+    now, pause = clock.now, clock.sleep
+    fallback = rss_fetcher(config, clock)
+    arxiv_calendar = ArxivCalendar.from_config(config)
 
     def pages() -> Listing:
         from digest.sources.listing import fetch_pages
@@ -161,23 +158,23 @@ def latest_fetcher(
         from digest.errors import FetchError
         from digest.sources.listing import ListingMismatch
 
-        expected = arxiv_calendar.latest_listing_date(clock())
+        expected = arxiv_calendar.latest_listing_date(now())
         if config.arxiv.listing_url is None or (date is not None and date != expected):
             return fallback(date)
-        deadline = clock() + dt.timedelta(seconds=config.schedule.misfire_grace_seconds) if wait else clock()
+        deadline = now() + dt.timedelta(seconds=config.schedule.misfire_grace_seconds) if wait else now()
         while True:
             try:
                 listing = pages()
             except FetchError as exc:
-                if isinstance(exc, ListingMismatch) and clock() < deadline:
+                if isinstance(exc, ListingMismatch) and now() < deadline:
                     log.info("%s; asking again in %d s", exc, config.schedule.retry_seconds)
-                    pause(min(config.schedule.retry_seconds, (deadline - clock()).total_seconds()))
+                    pause(min(config.schedule.retry_seconds, (deadline - now()).total_seconds()))
                     continue
                 log.warning("%s; using the RSS feed instead", exc)
                 return fallback(date)
             if listing.date >= expected:
                 return listing
-            if clock() >= deadline:
+            if now() >= deadline:
                 break
             log.info(
                 "the listing pages still show %s: arXiv has not announced %s yet; asking again in %d s (until %s)",
@@ -186,7 +183,7 @@ def latest_fetcher(
                 config.schedule.retry_seconds,
                 _utc(deadline),
             )
-            pause(min(config.schedule.retry_seconds, (deadline - clock()).total_seconds()))
+            pause(min(config.schedule.retry_seconds, (deadline - now()).total_seconds()))
         if wait:
             log.warning(
                 "arXiv has not announced %s by %s; the listing pages still show %s",
@@ -201,12 +198,10 @@ def latest_fetcher(
     return fetch
 
 
-def rss_fetcher(config: Config, now: Callable[[], dt.datetime] | None = None) -> Fetcher:
+def rss_fetcher(config: Config, clock: Clock = SYSTEM_CLOCK) -> Fetcher:
     """The latest listing from the RSS feed; a date the feed no longer (or not yet) carries from the export API."""
-    from digest.sources import calendar
     from digest.sources.calendar import rss_feed_date
 
-    clock = now or calendar.utcnow
     api: list[Fetcher] = []
 
     def past(date: dt.date) -> Listing:
@@ -214,30 +209,27 @@ def rss_fetcher(config: Config, now: Callable[[], dt.datetime] | None = None) ->
         if not api:
             from digest.sources.api import api_fetcher
 
-            api.append(api_fetcher(config, now=now))
+            api.append(api_fetcher(config, clock=clock))
         return api[0](date)
 
     def fetch(date: dt.date | None) -> Listing:
         from digest.sources.rss import feed_url, fetch_listing
 
         # The feed switches at midnight ET, so it can only carry today's (ET) date.
-        if date is not None and date != rss_feed_date(clock()):
+        if date is not None and date != rss_feed_date(clock.now()):
             return past(date)
         listing = fetch_listing(
             feed_url(config.arxiv.rss_url, config.arxiv.categories),
             timeout=config.arxiv.timeout_seconds,
             max_retries=config.arxiv.max_retries,
             backoff=config.arxiv.backoff_seconds,
+            clock=clock,
         )
         if date is not None and listing.date != date:
             return past(date)  # a stale feed
         return listing
 
     return fetch
-
-
-def _sleep(seconds: float) -> None:
-    time.sleep(seconds)
 
 
 def _utc(when: dt.datetime) -> str:

@@ -6,6 +6,10 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 log = logging.getLogger("digest")
 
@@ -24,7 +28,7 @@ class Reporter:
 
 
 class Stage:
-    def __init__(self, name: str, total: int | None):
+    def __init__(self, name: str, total: int | None) -> None:
         self.name = name
         self.total = total
         self.done = 0
@@ -45,7 +49,7 @@ class Stage:
 class RichReporter(Reporter):
     """Progress bars on stderr for an interactive terminal."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         from rich.console import Console
 
         self.console = Console(stderr=True)
@@ -82,7 +86,7 @@ class RichReporter(Reporter):
 
 
 class _RichStage(Stage):
-    def __init__(self, name, total, progress, task):
+    def __init__(self, name: str, total: int | None, progress: Progress, task: TaskID) -> None:
         super().__init__(name, total)
         self._progress = progress
         self._task = task

@@ -2,8 +2,8 @@
 Retry-After (HTTP header) or retry_after (Telegram) honoured and capped too, and one injectable clock, so
 a test passes a clock that does not sleep instead of patching private names.
 
-Used by the RSS feed and the export API. The LLM client and Telegram still have their own loops
-(llm.py, deliver/telegram.py); they move onto this module next.
+Used by the RSS feed, the export API and the LLM client. Telegram still has its own loop
+(deliver/telegram.py); it moves onto this module next.
 """
 
 from __future__ import annotations
@@ -11,31 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import logging
-import time
+import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from digest.clock import SYSTEM_CLOCK, Clock, utc_now
+
+__all__ = ["SYSTEM_CLOCK", "Clock", "DEFAULT_MAX_WAIT", "retry_after_seconds", "retrying"]
 
 log = logging.getLogger("digest")
 
 DEFAULT_MAX_WAIT = 60.0  # seconds; no single wait is longer, whatever the server asks
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True)
-class Clock:
-    """Wall time and sleeping, in one object a caller can replace."""
-
-    now: Callable[[], dt.datetime] = field(default=_utc_now)
-    sleep: Callable[[float], None] = field(default=time.sleep)
-    monotonic: Callable[[], float] = field(default=time.monotonic)
-
-
-SYSTEM_CLOCK = Clock()
 
 
 def retry_after_seconds(value: str | None, now: dt.datetime | None = None) -> float | None:
@@ -53,7 +40,7 @@ def retry_after_seconds(value: str | None, now: dt.datetime | None = None) -> fl
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - (now or _utc_now())).total_seconds())
+    return max(0.0, (when - (now or utc_now())).total_seconds())
 
 
 def retrying(
@@ -63,20 +50,25 @@ def retrying(
     retryable: Callable[[BaseException], bool],
     server_wait: Callable[[BaseException], float | None] = lambda exc: None,
     max_wait: float = DEFAULT_MAX_WAIT,
+    max_asked: float | None = None,
+    jitter: float = 0.0,
     clock: Clock = SYSTEM_CLOCK,
     describe: Callable[[BaseException], str] | None = None,
     what: str = "request",
     log_level: int = logging.INFO,
 ) -> Retrying:
     """A tenacity Retrying: up to `retries` more attempts after the first for exceptions `retryable` accepts,
-    waiting what the server asked (`server_wait`) or backoff·2ⁿ, never more than `max_wait`; the last
-    exception is re-raised as it was."""
+    waiting what the server asked (`server_wait`, capped at `max_asked`, default `max_wait`) or backoff·2ⁿ
+    plus up to `jitter` of it at random (so concurrent callers spread out), never more than `max_wait`; the
+    last exception is re-raised as it was."""
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         asked = server_wait(exc) if exc is not None else None
-        seconds = asked if asked is not None else backoff * 2 ** (state.attempt_number - 1)
-        return min(max(seconds, 0.0), max_wait)
+        if asked is not None:
+            return min(max(asked, 0.0), max_wait if max_asked is None else max_asked)
+        seconds = backoff * 2 ** (state.attempt_number - 1)
+        return min(seconds + random.uniform(0, seconds * jitter), max_wait)
 
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None

@@ -12,7 +12,16 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+from digest.clock import SYSTEM_CLOCK, Clock
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
+    from apscheduler.triggers.base import BaseTrigger
+    from apscheduler.triggers.cron import CronTrigger
 
 log = logging.getLogger("digest.schedule")
 
@@ -57,7 +66,7 @@ def crontab_day_of_week(field: str) -> str:
     return ",".join(_DAY_NAMES[d] for d in ordered)
 
 
-def cron_trigger(expr: str, timezone: str):
+def cron_trigger(expr: str, timezone: str) -> CronTrigger:
     """A CronTrigger from a standard 5-field crontab expression, in the given time zone."""
     from apscheduler.triggers.cron import CronTrigger
 
@@ -89,16 +98,16 @@ def next_fire_times(expr: str, timezone: str, count: int, now: dt.datetime | Non
     return times
 
 
-def fire_lines(config, count: int, now: dt.datetime | None = None) -> list[str]:
+def fire_lines(config, count: int, *, clock: Clock = SYSTEM_CLOCK) -> list[str]:
     """`--print-next`: each of the next fires, and which listing date it builds (the calendar's rule:
     the listing pages switch at 20:00 ET; with `arxiv.listing_url: null`, the RSS feed at midnight ET)."""
-    from digest.sources.calendar import ArxivCalendar, rss_feed_date, utcnow
+    from digest.sources.calendar import ArxivCalendar, rss_feed_date
 
     sched = config.schedule
     zone = ZoneInfo(sched.timezone)
     calendar = ArxivCalendar.from_config(config)
     lines, previous = [], None
-    for fire in next_fire_times(sched.cron, sched.timezone, count, now=now or utcnow().astimezone(zone)):
+    for fire in next_fire_times(sched.cron, sched.timezone, count, now=clock.now().astimezone(zone)):
         head = f"{fire.isoformat()} {fire.strftime('%a')} {sched.timezone}"
         if config.arxiv.listing_url is None:
             day = rss_feed_date(fire)
@@ -132,8 +141,8 @@ def build_scheduler(
     timezone: str,
     misfire_grace_seconds: int,
     blocking: bool = True,
-    trigger=None,
-):
+    trigger: BaseTrigger | None = None,
+) -> BaseScheduler:
     """One job, never two at once; missed fires within the grace period run once on wake-up."""
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -170,11 +179,11 @@ def _guarded(job: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
-def run_forever(scheduler) -> None:
+def run_forever(scheduler: BaseScheduler) -> None:
     """Start a blocking scheduler; SIGINT/SIGTERM stop it after the run in progress, if any, finishes."""
     stopping = threading.Event()
 
-    def stop(signum, frame) -> None:
+    def stop(signum: int, frame: FrameType | None) -> None:
         if not stopping.is_set():
             stopping.set()
             log.info("received %s: stopping after the current run", signal.Signals(signum).name)

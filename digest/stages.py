@@ -55,7 +55,7 @@ class OfflineWay:
     summarize_label = "extractive (no LLM)"
     concurrency = 1
 
-    def __init__(self, config: Config, classifier: OfflineClassifier):
+    def __init__(self, config: Config, classifier: OfflineClassifier) -> None:
         self._classifier = classifier
         self.fingerprint = setup_key(config.categories, classifier.method, classifier.fingerprint)
 

@@ -9,7 +9,8 @@ import sqlite3
 import pytest
 
 import digest.pipeline
-import digest.sources.calendar
+import digest.schedule
+from digest.clock import Clock, fixed
 from digest.errors import FetchError
 from digest.models import Paper
 from digest.sources.listing import IncompleteListing, fetch_pages, merge_pages, parse_page
@@ -41,9 +42,9 @@ def _slice(n: int = 50) -> list[Paper]:
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The one clock the CLI reads; `clock.now` is set by each test, and a sleep moves it on."""
+    """The clock the CLI's run and `--print-next` use; `clock.now` is set by each test, and a sleep moves it on."""
 
-    class Clock:
+    class FakeTime:
         now = dt.datetime(2026, 6, 29, 16, 0, tzinfo=UTC)
         slept: list[float] = []
 
@@ -51,10 +52,12 @@ def clock(monkeypatch):
             self.slept.append(seconds)
             self.now += dt.timedelta(seconds=seconds)
 
-    fake = Clock()
+    fake = FakeTime()
     fake.slept = []
-    monkeypatch.setattr(digest.sources.calendar, "utcnow", lambda: fake.now)
-    monkeypatch.setattr(digest.pipeline, "_sleep", fake.sleep)
+    fake.clock = Clock(now=lambda: fake.now, sleep=fake.sleep)
+    # The command line passes no clock: its default is the one these runs read.
+    monkeypatch.setitem(digest.pipeline.run_latest.__kwdefaults__, "clock", fake.clock)
+    monkeypatch.setitem(digest.schedule.fire_lines.__kwdefaults__, "clock", fake.clock)
     return fake
 
 
@@ -354,7 +357,7 @@ def test_catch_up_stops_before_the_listing_this_run_gets(tmp_path, listing_url, 
     store = Store(config.state_path)
     store.finish_run(store.start_run("run"), "ok", date=dt.date(2026, 7, 9))  # Thursday's built
     tuesday_fire = dt.datetime(2026, 7, 14, 1, 30, tzinfo=UTC)
-    assert catch_up_range(config, store, tuesday_fire) == caught_up
+    assert catch_up_range(config, store, fixed(tuesday_fire)) == caught_up
 
 
 def test_pages_caught_mid_announcement_are_asked_again(tmp_path, server, clock):
@@ -365,7 +368,7 @@ def test_pages_caught_mid_announcement_are_asked_again(tmp_path, server, clock):
     pages = {c: Response(200, render_page(c, tuesday, _slice())) for c in CATEGORIES}
     pages["cs.CV"] = [Response(200, render_page("cs.CV", monday, _slice())), pages["cs.CV"]]
     serve_pages(server, pages)
-    fetch = digest.pipeline.latest_fetcher(load_config(_config(tmp_path, server)), wait=True)
+    fetch = digest.pipeline.latest_fetcher(load_config(_config(tmp_path, server)), clock.clock, wait=True)
     listing = fetch(None)
     assert (listing.date, len(listing.papers), clock.slept) == (tuesday, 50, [300])
     assert server.hits("/list/cs.AI/new") == 2 and server.hits(f"/rss/{RSS_CATEGORIES}") == 0

@@ -7,21 +7,28 @@ Public surface: build_site (the `digest site` command), refresh_after_run (the h
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from digest.site.urls import anchor, day_url
+
+if TYPE_CHECKING:
+    from digest.config import Config
+    from digest.progress import Reporter
+    from digest.site.build import SiteResult
+    from digest.store import Store
 
 log = logging.getLogger("digest")
 
 __all__ = ["anchor", "build_site", "day_url", "refresh_after_run"]
 
 
-def build_site(config, store=None):
+def build_site(config: Config, store: Store | None = None) -> SiteResult:
     from digest.site.build import build_site as build
 
     return build(config, store)
 
 
-def refresh_after_run(config, store, reporter) -> str:
+def refresh_after_run(config: Config, store: Store | None, reporter: Reporter) -> str:
     """Refresh the site after a report was written; returns what to add to the run's line.
 
     A site that cannot be built must not fail the run (its report is written and about to be delivered), so

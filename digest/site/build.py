@@ -21,6 +21,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -30,6 +31,9 @@ from digest.render import plain_text
 from digest.site import search
 from digest.site.svg import topic_rows_svg
 from digest.site.urls import anchor, topic_slugs
+
+if TYPE_CHECKING:
+    from digest.store import Store
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -110,7 +114,7 @@ def report_days(output_dir: Path) -> list[tuple[str, Path]]:
 class Writer:
     """Writes a file when its input hash differs from the manifest's (or the file is missing)."""
 
-    def __init__(self, site: Path):
+    def __init__(self, site: Path) -> None:
         self.site = site
         self.written = 0
         self.total = 0
@@ -303,7 +307,7 @@ def _open_store(config: Config):
 
 
 class SiteBuilder:
-    def __init__(self, config: Config, store=None):
+    def __init__(self, config: Config, store: Store | None = None) -> None:
         self.config = config
         self.store = store
         self.site = config.site_dir
@@ -617,7 +621,7 @@ def feed_id(base_url: str | None, date: str | None) -> str:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"arxiv-digest-site:{date or 'feed'}").urn
 
 
-def build_site(config: Config, store=None) -> SiteResult:
+def build_site(config: Config, store: Store | None = None) -> SiteResult:
     """Build (or refresh) the archive site in config.site_dir from everything stored."""
     own = store is None
     if own:

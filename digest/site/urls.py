@@ -5,6 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from digest.config import Config
 
 
 def anchor(paper_id: str) -> str:
@@ -24,7 +28,7 @@ def topic_slugs(names: list[str]) -> dict[str, str]:
     return slugs
 
 
-def day_url(config, date: dt.date | str, paper_id: str | None = None) -> str | None:
+def day_url(config: Config, date: dt.date | str, paper_id: str | None = None) -> str | None:
     """The published URL of a day's page (and a paper's anchor on it), or None without site.base_url.
 
     For the Telegram and email templates: `site.base_url` + `YYYY-MM-DD/` (+ `#<anchor>`).

@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import feedparser
 import httpx
@@ -26,6 +26,10 @@ from digest.models import Listing, Paper, strip_version
 from digest.retry import SYSTEM_CLOCK, Clock, retry_after_seconds, retrying
 from digest.sources.calendar import ArxivCalendar, Window
 from digest.sources.rss import USER_AGENT
+
+if TYPE_CHECKING:
+    from digest.config import Config
+    from digest.pipeline import Fetcher
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +56,7 @@ class ApiPage:
 
 
 class _Status(Exception):
-    def __init__(self, status: int, retry_after: float | None):
+    def __init__(self, status: int, retry_after: float | None) -> None:
         super().__init__(f"HTTP {status}")
         self.status = status
         self.retry_after = retry_after
@@ -122,7 +126,7 @@ class ApiClient:
         backoff_seconds: float,
         timeout: float,
         clock: Clock = SYSTEM_CLOCK,
-    ):
+    ) -> None:
         self.api_url = api_url
         self.page_size = page_size
         self.delay_seconds = delay_seconds
@@ -258,7 +262,7 @@ def _id_key(paper_id: str) -> tuple:
     return (1, int(head) if head.isdigit() else 0, int(number) if number.isdigit() else 0)
 
 
-def make_client(config) -> ApiClient:
+def make_client(config: Config, clock: Clock = SYSTEM_CLOCK) -> ApiClient:
     a = config.arxiv
     return ApiClient(
         a.api_url,
@@ -267,21 +271,21 @@ def make_client(config) -> ApiClient:
         num_retries=a.max_retries,
         backoff_seconds=a.backoff_seconds,
         timeout=a.timeout_seconds,
+        clock=clock,
     )
 
 
-def api_fetcher(config, *, now: Callable[[], dt.datetime] | None = None):
+def api_fetcher(config: Config, *, clock: Clock = SYSTEM_CLOCK) -> Fetcher:
     """A pipeline Fetcher for past dates: one client (so `api_delay_seconds` holds across dates)."""
     calendar = ArxivCalendar.from_config(config)
     client: list[ApiClient] = []
-    clock = now or (lambda: dt.datetime.now(dt.UTC))
 
     def fetch(day: dt.date | None) -> Listing:
-        day = day or calendar.latest_listing_date(clock())
+        day = day or calendar.latest_listing_date(clock.now())
         if not calendar.is_listing_date(day):
             return Listing(date=day, papers=[], source="api")
         if not client:
-            client.append(make_client(config))
+            client.append(make_client(config, clock))
         window = calendar.submitted_window(day)
         listing = fetch_listing(client[0], config.arxiv.categories, day, window)
         if not listing.papers:

@@ -14,7 +14,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from digest.config import Config
 
 # arXiv runs on US Eastern time: cutoffs at 14:00, announcements at 20:00, listing dates in ET.
 ET = ZoneInfo("America/New_York")
@@ -66,7 +70,7 @@ def _at(day: dt.date, time: dt.time) -> dt.datetime:
 class ArxivCalendar:
     """Listing dates, submission windows and "the latest listing", given arXiv's holidays."""
 
-    def __init__(self, holidays: Iterable[dt.date] | None = None):
+    def __init__(self, holidays: Iterable[dt.date] | None = None) -> None:
         if holidays is None:
             from digest.config import DEFAULT_HOLIDAYS
 
@@ -76,7 +80,7 @@ class ArxivCalendar:
         self._cancelled = {_next_weekday(h): h for h in sorted(self.holidays, reverse=True)}
 
     @classmethod
-    def from_config(cls, config) -> ArxivCalendar:
+    def from_config(cls, config: Config) -> ArxivCalendar:
         return cls(config.arxiv.holidays)
 
     def is_listing_date(self, day: dt.date) -> bool:
@@ -150,11 +154,6 @@ def days(start: dt.date, end: dt.date) -> Iterator[dt.date]:
     while day <= end:
         yield day
         day += _DAY
-
-
-def utcnow() -> dt.datetime:
-    """The current time: the one clock that fetchers, catch-up and `--print-next` read (tests replace it)."""
-    return dt.datetime.now(dt.UTC)
 
 
 def rss_feed_date(now: dt.datetime) -> dt.date:

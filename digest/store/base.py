@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from digest.clock import utc_text
 from digest.errors import ConfigError
 from digest.store import migrations
 
-
-def now_text() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+now_text = utc_text  # the time the store records: UTC, ISO 8601 to the second
 
 
 class Database:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path) -> None:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

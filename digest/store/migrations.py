@@ -6,9 +6,10 @@ is brought up to date by applying, in order, every migration whose name it has n
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from collections.abc import Callable
+
+from digest.clock import utc_text
 
 Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[Migration] = []
@@ -37,7 +38,7 @@ def apply(db: sqlite3.Connection) -> list[str]:
             fn(db)
             db.execute(
                 "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
-                (fn.__name__, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
+                (fn.__name__, utc_text()),
             )
             applied.append(fn.__name__)
     return applied
