@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from digest.config import OTHER, TopicConfig
-from digest.models import Assignment, Paper, strip_version
+from digest.models import Assignment, Paper
+from digest.text import answer_id
 from digest.topic_model import CentroidModel, examples_fingerprint, shipped_examples, tokens
 
 if TYPE_CHECKING:
@@ -352,7 +353,7 @@ class LLMClassifier:
         wanted = {p.id for p in sent} - set(found)
         accepted: dict[str, Assignment] = {}
         for item in answer.papers:
-            paper_id = strip_version(item.id.strip().removeprefix("arXiv:").removeprefix("arxiv:"))
+            paper_id = answer_id(item.id)
             topic = self._names.get(item.topic.strip().casefold())
             if paper_id in wanted and paper_id not in accepted and topic is not None:
                 accepted[paper_id] = Assignment(paper_id, topic, max(1, min(10, item.importance)), self.method)

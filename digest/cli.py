@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import gc
 import logging
+import signal
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from digest import __version__
-from digest.errors import ConfigError, DigestError
+from digest.errors import ConfigError, DigestError, Terminated, describe_error
 
 if TYPE_CHECKING:
     from digest.config import Config
@@ -81,19 +82,34 @@ def fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _terminate_like_interrupt() -> None:
+    """SIGTERM (systemd stop, docker stop, kill) raises Terminated where Ctrl+C raises KeyboardInterrupt."""
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    try:
+        signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread (an embedding program): leave its handlers alone
+        pass
+
+
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn project errors into one line on stderr and the contract's exit code; no traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _terminate_like_interrupt()
         try:
             return func(*args, **kwargs)
         except DigestError as exc:
             fail(str(exc), exc.exit_code)
+        except Terminated:
+            fail("interrupted by SIGTERM; stopped, the run is recorded as interrupted", 143)
         except KeyboardInterrupt:
-            fail("interrupted", 130)
+            fail("interrupted by SIGINT (Ctrl+C); stopped, the run is recorded as interrupted", 130)
         except (OSError, sqlite3.Error) as exc:
-            fail(f"{type(exc).__name__}: {exc}", 1)
+            fail(describe_error(exc), 1)
 
     return wrapper
 
@@ -221,6 +237,16 @@ def backfill(
         sys.exit(1)
 
 
+def demo_config(config):
+    """The demo's own folder and state under output/demo/: a later `digest run` finds the real state as
+    the demo found it (on a fresh install: no date built, so nothing to catch up)."""
+    demo_dir = config.output_dir / "demo"
+    demo = config.model_copy(deep=True)
+    demo.report.output_dir = demo_dir
+    demo.state.path = demo_dir / "digest.sqlite3"
+    return demo
+
+
 @cli.command()
 @config_option
 @handle_errors
@@ -228,7 +254,7 @@ def demo(config_path: Path | None) -> None:
     """Run the whole pipeline offline on the real arXiv day bundled with the package (no key, no network)."""
     from digest import pipeline
 
-    config = load(config_path, missing_ok=True)
+    config = demo_config(load(config_path, missing_ok=True))
     store = pipeline.open_store(config)
     options = pipeline.RunOptions(force=True, deliver=False, use_llm=False, command="demo")
     result = pipeline.run_date(config, store, options, pipeline.demo_fetcher(), reporter())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 import re
@@ -40,6 +41,43 @@ DEFAULT_HOLIDAYS = [
 ]
 
 
+# Bounds of every timeout and wait: a typo (1e300) must be a config error, not a run that hangs or overflows.
+MAX_TIMEOUT = 3600.0
+MAX_INTERVAL = 300.0
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _env_name(value: str) -> str:
+    """A *_env key names an environment variable; one that looks like a secret is refused without echoing it."""
+    if not _ENV_NAME.fullmatch(value):
+        raise ValueError(
+            "must be the NAME of an environment variable (like TELEGRAM_BOT_TOKEN) that holds the secret, "
+            "not the secret itself"
+        )
+    return value
+
+
+def _address(value: str, key: str) -> str:
+    """One e-mail address, without CR/LF or other controls (a header injection) and with an @."""
+    from email.utils import parseaddr
+
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise ValueError(f"{key} contains a line break or control character; one plain address per entry")
+    _, address = parseaddr(value)
+    if "@" not in address or any(ch.isspace() for ch in address):
+        raise ValueError(f"{key}: {value!r} is not an e-mail address")
+    return value
+
+
+def secret_forms(secret: str | None, username: str | None = None) -> list[str]:
+    """A secret and its base64 forms on the wire (alone, as SMTP AUTH LOGIN sends it, and inside AUTH PLAIN's
+    `\\0user\\0password` blob): what scrubbing looks for, since a server may echo what it got."""
+    if not secret or len(secret) < 4:
+        return []
+    blobs = [secret.encode("utf-8"), f"\0{username or ''}\0{secret}".encode()]
+    return [secret, *(base64.b64encode(blob).decode("ascii") for blob in blobs)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
@@ -57,15 +95,15 @@ class ArxivConfig(Strict):
     listing_url: str | None = "https://arxiv.org/list/{category}/new?skip=0&show=2000"
     rss_url: str = "https://rss.arxiv.org/rss/{categories}"
     api_url: str = "https://export.arxiv.org/api/query"
-    api_delay_seconds: float = Field(3.0, ge=0)
+    api_delay_seconds: float = Field(3.0, ge=0, le=MAX_INTERVAL)
     api_page_size: int = Field(2000, ge=1, le=2000)
     announce_types: list[Literal["new", "cross", "replace", "replace-cross"]] = Field(
         default_factory=lambda: ["new", "cross"], min_length=1
     )
     holidays: list[dt.date] = Field(default_factory=lambda: [dt.date.fromisoformat(d) for d in DEFAULT_HOLIDAYS])
-    timeout_seconds: float = Field(60.0, gt=0)
+    timeout_seconds: float = Field(60.0, gt=0, le=MAX_TIMEOUT)
     max_retries: int = Field(4, ge=0, le=20)
-    backoff_seconds: float = Field(2.0, ge=0)  # first wait between retries; doubles each time
+    backoff_seconds: float = Field(2.0, ge=0, le=MAX_INTERVAL)  # first wait between retries; doubles each time
     catch_up_days: int = Field(7, ge=0, le=60)  # `digest run` also builds listings it missed, this far back
 
     @field_validator("listing_url")
@@ -102,8 +140,9 @@ class LLMConfig(Strict):
     batch_size: int = Field(25, ge=1, le=500)
     concurrency: int = Field(4, ge=1, le=64)
     max_retries: int = Field(4, ge=0, le=20)
-    timeout_seconds: float = Field(120.0, gt=0)
-    backoff_seconds: float = Field(2.0, ge=0)  # first wait between retries; doubles each time (Retry-After wins)
+    timeout_seconds: float = Field(120.0, gt=0, le=MAX_TIMEOUT)
+    # first wait between retries; doubles each time (Retry-After wins)
+    backoff_seconds: float = Field(2.0, ge=0, le=MAX_INTERVAL)
     # Request parameters are sent only when set: reasoning models (gpt-5/6, o-series) refuse temperature.
     temperature: float | None = Field(None, ge=0, le=2)
     reasoning_effort: str | None = Field(None, min_length=1)  # e.g. none | low | medium (OpenAI reasoning models)
@@ -112,17 +151,30 @@ class LLMConfig(Strict):
     # auto tries json_schema, then json_object, then plain text, and remembers what worked per server and model.
     structured_output: Literal["auto", "json_schema", "json_object", "text"] = "auto"
 
+    @field_validator("api_key_env")
+    @classmethod
+    def _api_key_env_is_a_name(cls, value: str) -> str:
+        return _env_name(value)
+
 
 class TelegramConfig(Strict):
     enabled: bool = False
     api_url: str = "https://api.telegram.org"
     token_env: str = "TELEGRAM_BOT_TOKEN"
     chat_ids: list[int | str] = Field(default_factory=list)
-    timeout_seconds: float = Field(30.0, gt=0)
+    timeout_seconds: float = Field(30.0, gt=0, le=MAX_TIMEOUT)
     max_retries: int = Field(4, ge=0, le=20)
-    backoff_seconds: float = Field(2.0, ge=0)  # first wait after a network error or 5xx; doubles each time
+    backoff_seconds: float = Field(2.0, ge=0, le=MAX_INTERVAL)  # first wait after a network error or 5xx; doubles
     # Telegram allows about one message a second per chat (20 a minute in groups); 429s are honoured too.
-    message_interval_seconds: float = Field(1.0, ge=0)
+    message_interval_seconds: float = Field(1.0, ge=0, le=MAX_INTERVAL)
+    # A 429 asking for a longer wait fails that chat for this run at once (the next run resumes it): a
+    # retry_after of a day must not hold the run, the state lock and the other channels for a day.
+    max_retry_after_seconds: float = Field(300.0, ge=0, le=3600)
+
+    @field_validator("token_env")
+    @classmethod
+    def _token_env_is_a_name(cls, value: str) -> str:
+        return _env_name(value)
 
 
 class EmailConfig(Strict):
@@ -134,8 +186,27 @@ class EmailConfig(Strict):
     password_env: str = "SMTP_PASSWORD"
     sender: str = "digest@example.com"
     recipients: list[str] = Field(default_factory=list)
-    timeout_seconds: float = Field(30.0, gt=0)
+    timeout_seconds: float = Field(30.0, gt=0, le=MAX_TIMEOUT)
     ca_file: Path | None = None  # extra CA certificates (PEM) to trust, for a server with a private CA
+
+    @field_validator("password_env")
+    @classmethod
+    def _password_env_is_a_name(cls, value: str) -> str:
+        return _env_name(value)
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        return _address(value, "the sender")
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipients(cls, value: list) -> list:
+        for entry in value:  # "a@x.org", or an entry with an address (and topics)
+            address = entry.get("address") if isinstance(entry, dict) else getattr(entry, "address", entry)
+            if isinstance(address, str):
+                _address(address, "a recipient")
+        return value
 
 
 class DeliveryConfig(Strict):
@@ -148,7 +219,7 @@ class ScheduleConfig(Strict):
     cron: str = "30 10 * * 1-5"
     timezone: str = "Asia/Seoul"
     # A fire that wakes late still runs within this; a fire that finds arXiv late waits this long for it.
-    misfire_grace_seconds: int = Field(3600, ge=1)
+    misfire_grace_seconds: int = Field(3600, ge=1, le=86400)
     retry_seconds: int = Field(300, ge=1)  # how often a fire asks again while arXiv has not announced yet
 
     @field_validator("timezone")
@@ -173,7 +244,7 @@ class ScheduleConfig(Strict):
 
 class StateConfig(Strict):
     path: Path = Path("output/digest.sqlite3")
-    lock_timeout_seconds: float = Field(1800, ge=0)  # how long a run waits for another one on the same state
+    lock_timeout_seconds: float = Field(1800, ge=0, le=86400)  # how long a run waits for another one on the same state
 
 
 class SiteConfig(Strict):
@@ -194,8 +265,8 @@ class SiteConfig(Strict):
 class LogConfig(Strict):
     file: Path | None = Path("output/digest.log")
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    max_bytes: int = Field(1_000_000, ge=10_000)
-    backups: int = Field(5, ge=0)
+    max_bytes: int = Field(1_000_000, ge=10_000, le=10**10)
+    backups: int = Field(5, ge=0, le=1000)
 
 
 def _default_topics() -> list[TopicConfig]:
@@ -234,6 +305,7 @@ class Config(Strict):
         return [t.name for t in self.categories]
 
     def resolve(self, path: Path) -> Path:
+        path = path.expanduser()  # `output_dir: ~/digest` means the home folder, not a folder named "~"
         return path if path.is_absolute() else (self.base_dir / path)
 
     @property
@@ -259,20 +331,23 @@ class Config(Strict):
 
     def secret(self, env_name: str) -> str | None:
         """A secret from the environment, else from a `.env` file beside the config."""
-        value = os.environ.get(env_name)
+        # Surrounding whitespace is never part of a secret: a token file saved with CRLF leaves a "\r".
+        value = (os.environ.get(env_name) or "").strip()
         if value:
             return value
         env_file = self.base_dir / ".env"
         if env_file.is_file():
             from dotenv import dotenv_values
 
-            return dotenv_values(env_file).get(env_name) or None
+            return (dotenv_values(env_file).get(env_name) or "").strip() or None
         return None
 
     def secrets(self) -> list[str]:
         """Every secret value in play, so that error text can be scrubbed of them."""
-        names = [self.llm.api_key_env, self.delivery.telegram.token_env, self.delivery.email.password_env]
-        return [v for v in (self.secret(n) for n in names) if v]
+        names = [self.llm.api_key_env, self.delivery.telegram.token_env]
+        values = [v for v in (self.secret(n) for n in names) if v]
+        values += secret_forms(self.secret(self.delivery.email.password_env), self.delivery.email.username)
+        return values + [f for v in values for f in secret_forms(v)[1:2]]
 
 
 def default_config_path() -> Path:

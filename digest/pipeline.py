@@ -18,11 +18,15 @@ from digest import stages
 from digest.clock import SYSTEM_CLOCK, Clock
 from digest.config import OTHER, Config
 from digest.edition import Edition, edition_of, report_folder
+from digest.errors import ConfigError, FetchError, Terminated
 from digest.models import Assignment, Digest, Listing, LLMUsage, Paper
 from digest.progress import Reporter
-from digest.render import write_report
+from digest.render import recover_reports, write_report
 from digest.site import day_url, refresh_after_run
 from digest.store import Store
+from digest.text import is_arxiv_id, normalize_paper
+
+log = logging.getLogger("digest")
 
 DEMO_FEED = "demo-2026-06-30.xml.gz"
 SOURCE_NAMES = {"listing": "the listing pages", "rss": "the RSS feed", "api": "the export API", "demo": "the demo"}
@@ -56,6 +60,7 @@ class RunOptions:
     # rebuilds it from the store instead (no LLM call), to pick up a changed template or config.
     skip_if_built: bool = False
     run_id: int | None = None  # set by run_date; deliveries record which run sent them
+    clock: Clock = SYSTEM_CLOCK  # what "today" is when a fetched listing's date is checked
 
 
 def is_built(config: Config, store: Store, when: Edition | dt.date) -> bool:
@@ -88,7 +93,9 @@ def run_latest(
         store = open_store(config)
         try:
             missed = catch_up(config, store, deliver=deliver, reporter=reporter, clock=clock) if date is None else []
-            options = RunOptions(date=date, force=force, deliver=deliver, command=command, skip_if_built=skip_if_built)
+            options = RunOptions(
+                date=date, force=force, deliver=deliver, command=command, skip_if_built=skip_if_built, clock=clock
+            )
             fetch = latest_fetcher(config, clock, wait=command == "schedule")  # a fire waits for a late arXiv
             result = run_date(config, store, options, fetch, reporter)
         finally:
@@ -115,7 +122,17 @@ def catch_up(
 
 
 def open_store(config: Config) -> Store:
-    return Store(config.state_path)
+    """The state database; an empty one beside delivered reports is refused (it would send them all again)."""
+    path = config.state_path
+    if path.is_file() and path.stat().st_size == 0:
+        built = sorted(config.output_dir.glob("????-??-??/digest.json")) if config.output_dir.is_dir() else []
+        if built:
+            raise ConfigError(
+                f"state.path: {path} is empty (0 bytes) but {config.output_dir} holds {len(built)} built "
+                f"report(s) (latest {built[-1].parent.name}): a fresh state would build and deliver them "
+                "again. Restore the database from a backup, or delete the empty file to start afresh"
+            )
+    return Store(path)
 
 
 def latest_date(config: Config, now: dt.datetime) -> dt.date:
@@ -251,11 +268,39 @@ def keep_announce_types(listing: Listing, types: list[str]) -> Listing:
     return Listing(listing.date, [p for p in listing.papers if p.announce_type in types], listing.source)
 
 
+def clean_listing(listing: Listing, now: dt.datetime | None = None) -> Listing:
+    """What every source's listing goes through before anything is stored: a plausible date, ids that are
+    arXiv ids (an item with another id is skipped with a warning), and titles, abstracts and authors
+    normalised for reading (TeX to text, no control or bidi characters)."""
+    from digest.sources.calendar import ET
+
+    today = (now or dt.datetime.now(dt.UTC)).astimezone(ET).date()
+    if listing.date > today + dt.timedelta(days=1):
+        raise FetchError(
+            f"the {listing.source} listing is dated {listing.date}, after tomorrow (US Eastern): "
+            "a wrong feed or a wrong clock; nothing built"
+        )
+    papers: dict[str, Paper] = {}
+    for paper in listing.papers:
+        if not is_arxiv_id(paper.id):
+            log.warning(
+                "%s listing %s: skipping an item whose id is not an arXiv id: %r",
+                listing.source,
+                listing.date,
+                paper.id[:80],
+            )
+            continue
+        papers.setdefault(paper.id, normalize_paper(paper))
+    return Listing(listing.date, list(papers.values()), listing.source)
+
+
 def run_date(
     config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter | None = None
 ) -> RunResult:
     """Build (and deliver) the digest of one announcement date; records the run in the store."""
     reporter = reporter or Reporter()
+    for dead in store.mark_dead_runs():
+        reporter.note(f"run #{dead} was left 'running' by a process that is gone (killed?); marked interrupted")
     run_id = store.start_run(options.command, options.date)
     options = replace(options, run_id=run_id)
     try:
@@ -263,11 +308,13 @@ def run_date(
     except BaseException as exc:
         # A delivery failure happens after the date is known: record it so `digest status` shows the deliveries.
         date = getattr(exc, "date", None) or options.date
+        stopped = isinstance(exc, KeyboardInterrupt)
+        signal_name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
         store.finish_run(
             run_id,
-            "failed",
+            "interrupted" if stopped else "failed",
             date=date,
-            error=str(exc)[:500] or type(exc).__name__,
+            error=f"interrupted by {signal_name}" if stopped else (str(exc)[:500] or type(exc).__name__),
             **store.run_usage(run_id),
         )
         raise
@@ -288,9 +335,18 @@ def run_date(
 
 
 def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter) -> RunResult:
-    listing, stale, other_source = _fetch(config, store, options, fetch, reporter)
+    if config.output_dir.is_dir():
+        recover_reports(config.output_dir)  # what a run killed while writing a report left behind
+    listing, stale, left_out, other_source = _fetch(config, store, options, fetch, reporter)
     if not listing.papers:
         when = listing.date.isoformat()
+        if left_out:
+            return RunResult(
+                listing.date,
+                "empty",
+                f"{when}: arXiv announced only {left_out} paper(s) of other types (replacements) for these "
+                f"categories, none of arxiv.announce_types ({', '.join(config.arxiv.announce_types)}); nothing built",
+            )
         if listing.source == "api":
             # The calendar says this is a listing date (cli checked), yet the API has nothing for it.
             return RunResult(
@@ -359,29 +415,31 @@ def _deliver(
 
 def _fetch(
     config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter
-) -> tuple[Listing, bool, str | None]:
-    """The date's listing (stored, or fetched and stored), whether the latest feed is stale (every one of
-    its papers was already announced on an earlier date: a feed still serving an older batch), and, when
-    the latest listing's date is already stored from another source (the listing pages in the morning,
-    the RSS feed later), a line comparing the two; the stored listing is then kept as it is."""
+) -> tuple[Listing, bool, int, str | None]:
+    """The date's listing (stored, or fetched and stored), whether the latest feed is stale (every one
+    of its papers was already announced on an earlier date: a feed still serving an older batch), how
+    many announced papers arxiv.announce_types left out, and, when the latest listing's date is already
+    stored from another source (the listing pages in the morning, the RSS feed later), a line comparing
+    the two; the stored listing is then kept as it is."""
     if options.date is not None and not options.force:
         stored = store.load_listing(options.date)
         if stored is not None:
             reporter.note(f"{options.date}: using the {len(stored.papers)} papers already stored")
-            return stored, False, None
+            return stored, False, 0, None
     with reporter.stage("fetch") as stage:
-        listing = keep_announce_types(fetch(options.date), config.arxiv.announce_types)
+        fetched = clean_listing(fetch(options.date), options.clock.now())
+        listing = keep_announce_types(fetched, config.arxiv.announce_types)
         stage.detail = f"{len(listing.papers)} papers announced {listing.date} ({SOURCE_NAMES.get(listing.source)})"
     stale = bool(listing.papers) and options.date is None and _all_announced_before(store, listing)
     if listing.papers and options.date is None and not options.force:
         stored = store.load_listing(listing.date)
         if stored is not None and stored.source not in (listing.source, "demo") and stored.papers:
             store.record_source(listing)
-            return stored, False, compare_sources(stored, listing)
+            return stored, False, len(fetched.papers) - len(listing.papers), compare_sources(stored, listing)
     # A stale feed under a new date must not overwrite what is stored.
     if listing.papers and not stale:
         store.save_listing(listing)
-    return listing, stale, None
+    return listing, stale, len(fetched.papers) - len(listing.papers), None
 
 
 def compare_sources(stored: Listing, other: Listing) -> str:

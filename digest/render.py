@@ -6,39 +6,31 @@ is stripped of links and markup before that (links only ever come from arXiv met
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
-import html
 import importlib.util
 import json
+import logging
+import os
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 from markupsafe import Markup
 
 from digest.edition import report_folder
+from digest.errors import ConfigError
 from digest.models import SECTION_TITLES, Digest
 from digest.site.urls import anchor
+from digest.text import md_escape, plain_text, telegram_html
 
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_URL = re.compile(r"(?:https?|ftp)://\S+|www\.\S+", re.IGNORECASE)
-_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
+__all__ = ["md_escape", "plain_text", "environment", "write_report"]
 
-
-def plain_text(text: str) -> str:
-    """Untrusted text without links, URLs or markup, on one line."""
-    text = _MD_LINK.sub(r"\1", text)
-    text = _URL.sub("", text)
-    text = _TAG.sub("", text)
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def md_escape(text: str) -> str:
-    """Markdown-safe: no emphasis, links, HTML or headings can be formed by the text."""
-    return _MD_SPECIAL.sub(r"\\\1", plain_text(str(text)))
+REPORT_FILES = ("digest.md", "digest.html", "digest.json")
+log = logging.getLogger("digest")
 
 
 def templates_dir() -> Path:
@@ -66,7 +58,8 @@ def environment(override: Path | None = None) -> Environment:
     env.filters["md"] = md_escape
     env.filters["plain"] = plain_text
     # Markup, so that an autoescaping template (*.html.j2, like telegram.html.j2) does not escape it twice.
-    env.filters["tg"] = lambda text: Markup(html.escape(plain_text(str(text)), quote=False))
+    # The property-tested Telegram escaper (deliver/tghtml.escape is this function).
+    env.filters["tg"] = lambda text: Markup(telegram_html(plain_text(text)))
     env.globals["SECTION_TITLES"] = SECTION_TITLES
     return env
 
@@ -152,10 +145,11 @@ def digest_json(digest: Digest) -> dict:
 
 
 def write_report(digest: Digest, output_dir: Path, templates_override: Path | None = None) -> Path:
-    """Render everything into a temporary folder, then swap it into the edition's folder in one rename."""
+    """Render everything into a temporary folder, then swap it into the edition's folder (see _swap_into_place)."""
     from digest.chart import chart_key, render_chart, stored_key
 
     output_dir.mkdir(parents=True, exist_ok=True)
+    recover_reports(output_dir)
     final = report_folder(output_dir, digest.date)
     env = environment(templates_override)
     tmp = Path(tempfile.mkdtemp(prefix=f".{digest.date.isoformat()}-", dir=output_dir))
@@ -166,8 +160,12 @@ def write_report(digest: Digest, output_dir: Path, templates_override: Path | No
             shutil.copy2(previous, tmp / digest.chart_name)  # a re-run: the same picture, without matplotlib
         else:
             render_chart(digest.counts, digest.date, tmp / digest.chart_name)
-        (tmp / "digest.md").write_text(render_markdown(digest, env), encoding="utf-8")
-        (tmp / "digest.html").write_text(render_html(digest, env), encoding="utf-8")
+        try:
+            markdown, page = render_markdown(digest, env), render_html(digest, env)
+        except TemplateError as exc:
+            raise template_error(exc, templates_override) from None
+        (tmp / "digest.md").write_text(markdown, encoding="utf-8")
+        (tmp / "digest.html").write_text(page, encoding="utf-8")
         (tmp / "digest.json").write_text(
             json.dumps(digest_json(digest), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
@@ -178,9 +176,51 @@ def write_report(digest: Digest, output_dir: Path, templates_override: Path | No
     return final
 
 
+def template_error(exc: TemplateError, override: Path | None) -> ConfigError:
+    """A template that does not parse or render, as one line naming the file and line (exit 2)."""
+    name = getattr(exc, "filename", None) or getattr(exc, "name", None)
+    line = getattr(exc, "lineno", None)
+    tb = exc.__traceback__
+    while tb is not None:  # an error while rendering: the template's own frame says where
+        if tb.tb_frame.f_code.co_filename.endswith(".j2"):
+            name, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+        tb = tb.tb_next
+    where = f"{name or 'a template'}" + (f" line {line}" if line else "")
+    hint = "report.templates_dir" if override else "the built-in templates"
+    return ConfigError(f"template {where}: {exc.message or type(exc).__name__} ({hint})")
+
+
+_LEFTOVER = re.compile(r"^\.(\d{4}-\d{2}-\d{2})-(old-)?")
+
+
+def recover_reports(output_dir: Path) -> None:
+    """Clean up after a run killed while writing a report: a date whose folder was moved aside but not
+    replaced gets it back; every other leftover temporary folder (`.DATE-xxxx`) is removed.
+
+    Runs hold the state lock, so no other run is writing into output_dir at the same time."""
+    for path in sorted(output_dir.glob(".????-??-??-*")):
+        m = _LEFTOVER.match(path.name)
+        if not m or not path.is_dir():
+            continue
+        final = output_dir / m.group(1)
+        if m.group(2) and not final.exists() and (path / "digest.md").exists():
+            path.rename(final)
+            log.warning("%s: restored the report a stopped run had moved aside", final)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+            log.info("removed %s, left by a run that stopped while writing a report", path.name)
+
+
 def _swap_into_place(new: Path, final: Path) -> None:
+    """Put `new` at `final` so that a reader sees the old report or the new one at every instant.
+
+    On Linux both folders are exchanged in one atomic renameat2(RENAME_EXCHANGE); elsewhere the old one is
+    moved aside first (`.DATE-old-…`), and recover_reports() puts it back if the process dies in between."""
     if not final.exists():
         new.rename(final)
+        return
+    if _exchange(new, final):
+        shutil.rmtree(new, ignore_errors=True)  # `new` now holds the old report
         return
     stamp = dt.datetime.now().strftime("%Y%m%d%H%M%S%f")
     old = final.with_name(f".{final.name}-old-{stamp}")
@@ -191,3 +231,21 @@ def _swap_into_place(new: Path, final: Path) -> None:
         old.rename(final)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths (Linux renameat2); False where the system or file system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    done = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return done == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from digest.config import Config
@@ -84,8 +85,16 @@ def _sample(ids: list[str]) -> str:
 
 def _delivery_lines(store: Store, edition: Edition) -> list[str]:
     lines = []
+    day = dt.date.fromisoformat(edition.period) if edition.kind == "day" else None
+    papers_now = store.listing_size(day) if day else None
     for d in store.deliveries_of(edition):
         notes = [f"run #{d['run_id']}" if d["run_id"] else "", f"{d['attempts']} attempts" if d["attempts"] > 1 else ""]
+        if d["status"] == "sent" and d["papers"] is not None and papers_now is not None and d["papers"] < papers_now:
+            # The listing grew after this delivery (the first fetch was cut short): the target has part of the day.
+            notes.append(
+                f"PARTIAL: it got {d['papers']} of the {papers_now} papers now stored; "
+                f"`digest send --date {edition.period}` sends the whole day"
+            )
         if d["status"] != "sent" and 0 < d["parts_sent"] < d["parts_total"]:
             notes.append(f"{d['parts_sent']}/{d['parts_total']} parts arrived")
         if d["error"]:

@@ -7,7 +7,8 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from digest.config import TopicConfig
-from digest.models import Paper, TopicSummary, strip_version
+from digest.models import Paper, TopicSummary
+from digest.text import answer_id, strip_llm
 
 if TYPE_CHECKING:
     from digest.llm import LLM
@@ -25,11 +26,6 @@ _OUTLOOK = re.compile(
     r"\b(future|enabl\w*|potential|pav\w* the way|promis\w*|open[- ]source|release|available)\b", re.IGNORECASE
 )
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-# Host names with a path or a common top-level domain: chat apps and mail clients turn these into links.
-_BARE_LINK = re.compile(
-    r"\b(?:[a-z0-9-]+\.)+(?:[a-z]{2,}/\S*|(?:com|org|net|io|ai|dev|app|co|edu|gov|kr|me|ly|gl|xyz|info)\b/?)",
-    re.IGNORECASE,
-)
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{2,}")
 _STOP = set(
     """the and for with that this from are our can its into than their these those which while where when
@@ -137,12 +133,13 @@ def llm_summary(
     messages = summary_messages(topic, name, selected, members)
     answer = llm.ask("summarize", repr(name), messages, SummaryAnswer, SUMMARY_SCHEMA_NAME)
     value: SummaryAnswer = answer.value
+    sent = {p.id for p in selected}
     pool = FigurePool([m["content"] for m in messages if m["role"] == "user"])
     removed = 0
 
     def trusted(text: str) -> str:
         nonlocal removed
-        clean = untrusted_text(text)
+        clean = strip_llm(text, sent)
         if clean and pool.unsupported(clean):
             removed += 1
             return ""
@@ -179,14 +176,7 @@ def _accept_lines(items: list, selected: list[Paper], lines: dict[str, str], tru
     sent = {p.id for p in selected}
     lines = dict(lines)
     for item in items:
-        paper_id = strip_version(item.id.strip().removeprefix("arXiv:").removeprefix("arxiv:"))
+        paper_id = answer_id(item.id)
         if paper_id in sent and paper_id not in lines and (clean := trusted(item.line)):
             lines[paper_id] = clean
     return lines
-
-
-def untrusted_text(text: str) -> str:
-    """LLM text as plain words: no Markdown links, URLs, bare host names or HTML tags, on one line."""
-    from digest.render import plain_text
-
-    return plain_text(_BARE_LINK.sub("", plain_text(text)))

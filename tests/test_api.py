@@ -133,7 +133,7 @@ def test_unreachable_api_gives_one_line():
     with pytest.raises(
         FetchError,
         match=r"^arXiv export API http://127.0.0.1:9/api/query for 2026-06-30: "
-        r"ConnectionError",
+        r"Connection refused \(ConnectError\)$",  # the root cause first, never cut
     ):
         fetch_listing(unreachable, CATS, TUESDAY, WINDOW)
 

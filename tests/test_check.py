@@ -138,7 +138,7 @@ def test_check_reports_unreachable_services(tmp_path, run_cli):
     result = run_cli("check", "--config", config, env={"TELEGRAM_BOT_TOKEN": TOKEN})
     assert result.exit_code == 1
     assert f"llm: cannot reach {dead}/v1/models (ConnectError)" in result.output
-    assert "telegram: getMe failed: ConnectError" in result.output
+    assert "telegram: getMe failed: Connection refused (ConnectError)" in result.output
     assert "email: disabled" in result.output
     assert TOKEN not in result.output
 

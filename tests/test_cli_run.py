@@ -104,8 +104,8 @@ def test_demo_runs_offline_in_an_empty_folder(tmp_path, run_cli, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run_cli("demo")
     assert result.exit_code == 0, result.output
-    assert f"report: {tmp_path / 'output/2026-06-30/digest.md'}" in result.output
-    assert (tmp_path / "output/2026-06-30/paper_2026-06-30.png").stat().st_size > 10_000
+    assert f"report: {tmp_path / 'output/demo/2026-06-30/digest.md'}" in result.output
+    assert (tmp_path / "output/demo/2026-06-30/paper_2026-06-30.png").stat().st_size > 10_000
 
 
 def test_status_lists_runs(tmp_path, rss_server, run_cli):

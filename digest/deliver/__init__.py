@@ -150,6 +150,12 @@ class _Job:
             old = ledger.row(self.store, self.date, channel, target)
             if old is not None and old["status"] == "sent" and not self.force:
                 skipped.append(Outcome(channel, target, "skipped"))
+                papers = len(self.report.digest.papers)
+                if old["papers"] is not None and old["papers"] < papers:
+                    self.reporter.note(
+                        f"{channel} {target}: got this date's report with {old['papers']} papers, it now has "
+                        f"{papers}; `digest send --date {self.date}` sends the whole day"
+                    )
             else:
                 todo.append(target)
         return todo, skipped
@@ -173,6 +179,15 @@ class _Job:
         elif claim is not None and claim.resumed:
             self.reporter.note(f"{channel} {target}: {claim.start} of {parts} parts arrived before; sending the rest")
         return claim
+
+    def _failed(self, channel: str, target: str, error: str) -> Outcome:
+        ledger.finish(self.store, self.date, channel, target, "failed", error)
+        log.error("%s %s: %s", channel, target, error)
+        return Outcome(channel, target, "failed", error)
+
+    def _sent(self, channel: str, target: str) -> Outcome:
+        ledger.finish(self.store, self.date, channel, target, "sent", papers=len(self.report.digest.papers))
+        return Outcome(channel, target, "sent")
 
     def telegram(self) -> list[Outcome]:
         from digest.deliver.telegram import BotAPI, TelegramError, render_parts, send_to_chat
@@ -208,13 +223,15 @@ class _Job:
                         interval=cfg.message_interval_seconds,
                     )
                 except TelegramError as exc:
-                    error = api.scrub(str(exc))
-                    ledger.finish(self.store, self.date, "telegram", target, "failed", error)
-                    log.error("telegram chat %s: %s", target, error)
-                    outcomes.append(Outcome("telegram", target, "failed", error))
+                    outcomes.append(self._failed("telegram", target, api.scrub(str(exc))))
                     continue
-                ledger.finish(self.store, self.date, "telegram", target, "sent")
-                outcomes.append(Outcome("telegram", target, "sent"))
+                except Exception as exc:  # noqa: BLE001 - any failure is this chat's, never the other targets'
+                    outcomes.append(self._failed("telegram", target, api.scrub(_unexpected(exc))))
+                    continue
+                except KeyboardInterrupt:  # SIGINT/SIGTERM: the parts confirmed so far are recorded; resume later
+                    self._failed("telegram", target, "interrupted while sending; the next run goes on from here")
+                    raise
+                outcomes.append(self._sent("telegram", target))
         return outcomes
 
     def email(self) -> list[Outcome]:
@@ -238,13 +255,22 @@ class _Job:
                 try:
                     session.send(build_message(self.report, cfg.sender, target), target)
                 except EmailError as exc:
-                    ledger.finish(self.store, self.date, "email", target, "failed", str(exc))
-                    log.error("email %s: %s", target, exc)
-                    outcomes.append(Outcome("email", target, "failed", str(exc)))
+                    outcomes.append(self._failed("email", target, str(exc)))
                     continue
-                ledger.finish(self.store, self.date, "email", target, "sent")
+                except Exception as exc:  # noqa: BLE001 - any failure is this recipient's, never the others'
+                    outcomes.append(self._failed("email", target, session.scrub(_unexpected(exc))))
+                    continue
+                except KeyboardInterrupt:  # SIGINT/SIGTERM: whether this mail left is unknown; it is sent again
+                    self._failed("email", target, "interrupted while sending; the next run sends it")
+                    raise
                 ledger.progress(self.store, self.date, "email", target, 1)
-                outcomes.append(Outcome("email", target, "sent"))
+                outcomes.append(self._sent("email", target))
         finally:
             session.close()
         return outcomes
+
+
+def _unexpected(exc: Exception) -> str:
+    """One line for a failure no channel code foresaw (a library raising something odd): never a traceback."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -3,6 +3,7 @@ digest.html as text/html with the chart inline by cid), over STARTTLS, implicit 
 
 from __future__ import annotations
 
+import base64
 import smtplib
 import socket
 import ssl
@@ -10,7 +11,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from digest.config import EmailConfig
+from digest.config import EmailConfig, secret_forms
 from digest.deliver.report import Report
 
 
@@ -108,11 +109,11 @@ class SMTPSession:
                 if cfg.security == "starttls":
                     smtp.starttls(context=tls_context(self.ca_file))
             if cfg.username:
-                smtp.login(cfg.username, self.password or "")
+                login(smtp, cfg.username, self.password or "")
         except (OSError, smtplib.SMTPException) as exc:
             if smtp is not None:
                 _quietly_close(smtp)
-            self._broken = self._scrub(describe(exc, self.where))
+            self._broken = self.scrub(describe(exc, self.where))
             raise EmailError(self._broken) from None
         self._smtp = smtp
         return smtp
@@ -123,17 +124,37 @@ class SMTPSession:
             smtp.send_message(message, to_addrs=[recipient])
         except smtplib.SMTPServerDisconnected as exc:
             self._smtp = None
-            raise EmailError(self._scrub(describe(exc, self.where))) from None
+            raise EmailError(self.scrub(describe(exc, self.where))) from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise EmailError(self._scrub(describe(exc, self.where))) from None
+            raise EmailError(self.scrub(describe(exc, self.where))) from None
 
     def close(self) -> None:
         if self._smtp is not None:
             _quietly_close(self._smtp)
             self._smtp = None
 
-    def _scrub(self, text: str) -> str:
-        return text.replace(self.password, "***") if self.password and len(self.password) >= 4 else text
+    def scrub(self, text: str) -> str:
+        """Text without the password, as typed or as AUTH carries it (a server may echo the command)."""
+        for form in secret_forms(self.password, self.config.username):
+            text = text.replace(form, "***")
+        return text
+
+
+def login(smtp: smtplib.SMTP, username: str, password: str) -> None:
+    """smtplib's login, except that a non-ASCII user name or password goes as UTF-8 in AUTH PLAIN
+    (RFC 4616); smtplib encodes AUTH as ASCII and would raise UnicodeEncodeError."""
+    if (username + password).isascii():
+        smtp.login(username, password)
+        return
+    smtp.ehlo_or_helo_if_needed()
+    if not smtp.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+    if "PLAIN" not in smtp.esmtp_features["auth"].upper().split():
+        raise smtplib.SMTPException("a non-ASCII password needs AUTH PLAIN, which this server does not offer")
+    blob = base64.b64encode(f"\0{username}\0{password}".encode()).decode("ascii")
+    code, response = smtp.docmd("AUTH", "PLAIN " + blob)
+    if code not in (235, 503):
+        raise smtplib.SMTPAuthenticationError(code, response)
 
 
 def _quietly_close(smtp: smtplib.SMTP) -> None:

@@ -44,8 +44,17 @@ def progress(store: Store, date: dt.date, channel: str, target: str, parts_sent:
     store.mark_progress(date, channel, target, parts_sent)
 
 
-def finish(store: Store, date: dt.date, channel: str, target: str, status: str, error: str | None = None) -> None:
-    store.mark_finished(date, channel, target, status, error)
+def finish(
+    store: Store,
+    date: dt.date,
+    channel: str,
+    target: str,
+    status: str,
+    error: str | None = None,
+    papers: int | None = None,
+) -> None:
+    """Close a claim; `papers` is how many papers the delivered report had (recorded when sent)."""
+    store.mark_finished(date, channel, target, status, error, papers)
 
 
 def fail_unclaimed(store: Store, date: dt.date, channel: str, target: str, error: str, run_id: int | None) -> None:

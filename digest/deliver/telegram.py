@@ -17,6 +17,7 @@ import httpx
 from digest.config import TelegramConfig
 from digest.deliver.report import Report
 from digest.deliver.tghtml import CAPTION_LIMIT, pack, split_html, to_plain
+from digest.errors import describe_error
 from digest.render import environment, template_context
 
 log = logging.getLogger("digest")
@@ -92,6 +93,10 @@ class BotAPI:
     def scrub(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
 
+    def _backoff(self, attempt: int) -> float:
+        """Exponential, but never longer than the cap on Telegram's own waits."""
+        return min(self._config.backoff_seconds * 2**attempt, self._config.max_retry_after_seconds)
+
     def call(
         self, method: str, *, json: dict | None = None, data: dict | None = None, files: dict | None = None
     ) -> dict:
@@ -101,9 +106,9 @@ class BotAPI:
                 response = self._client.post(self._base + method, json=json, data=data, files=files)
             except httpx.HTTPError as exc:
                 # str(exc) of some httpx errors includes the URL (and so the token): scrub it.
-                problem = type(exc).__name__ + (f": {self.scrub(str(exc))}" if str(exc) else "")
+                problem = self.scrub(describe_error(exc))
                 if attempt < self._config.max_retries:
-                    self._sleep(self._config.backoff_seconds * 2**attempt)
+                    self._sleep(self._backoff(attempt))
                     attempt += 1
                     continue
                 raise TelegramError(problem) from None
@@ -121,15 +126,23 @@ class BotAPI:
             if parameters.get("migrate_to_chat_id"):
                 new_id = parameters["migrate_to_chat_id"]
                 problem += f" (the group is now chat {new_id}: update delivery.telegram.chat_ids)"
+            if response.status_code == 429:
+                wait = _seconds(parameters.get("retry_after"))
+                cap = self._config.max_retry_after_seconds
+                if wait > cap:
+                    problem += (
+                        f" (Telegram asks to wait {wait:.0f}s, more than delivery.telegram.max_retry_after_seconds "
+                        f"{cap:g}s: not waiting; the next run resumes this chat)"
+                    )
+                    raise TelegramError(problem, response.status_code, description)
             if attempt < self._config.max_retries:
                 if response.status_code == 429:
-                    wait = float(parameters.get("retry_after") or 1)
                     log.info("telegram %s: rate limited, waiting %.0fs as Telegram asks", method, wait)
                     self._sleep(wait)
                     attempt += 1
                     continue
                 if response.status_code >= 500:
-                    self._sleep(self._config.backoff_seconds * 2**attempt)
+                    self._sleep(self._backoff(attempt))
                     attempt += 1
                     continue
             raise TelegramError(problem, response.status_code, description)
@@ -145,6 +158,15 @@ class BotAPI:
         else:
             key = "photo" if part.method == "sendPhoto" else "document"
             self.call(part.method, data={"chat_id": str(chat_id), "caption": text, **mode}, files={key: part.file})
+
+
+def _seconds(value) -> float:
+    """retry_after as Telegram sends it (an integer), 1 s when it is missing or not a number."""
+    try:
+        wait = float(value)
+    except (TypeError, ValueError):
+        return 1.0
+    return wait if wait >= 0 else 1.0
 
 
 def send_to_chat(

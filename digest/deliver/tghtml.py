@@ -11,22 +11,23 @@ import html
 import re
 from dataclasses import dataclass
 
+from digest.text import telegram_html
+
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 # Telegram honours about 100 entities per message (python-telegram-bot, "found by experimentation").
 ENTITY_LIMIT = 100
 
 _TOKEN = re.compile(r"<(/?)([a-zA-Z][\w-]*)[^<>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);|.", re.DOTALL)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def escape(text: str) -> str:
-    """Text for a Telegram HTML message: <, > and & as entities, control characters dropped."""
-    return html.escape(_CONTROL.sub("", str(text)), quote=False)
+# Text for a Telegram HTML message: <, > and & as entities, control/bidi characters dropped. One escaper for
+# the whole project (render's `tg` filter uses it too), property-tested in tests/test_tghtml.py.
+escape = telegram_html
 
 
 @dataclass(frozen=True)

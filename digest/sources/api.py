@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import feedparser
 import httpx
 
-from digest.errors import FetchError
+from digest.errors import FetchError, describe_error
 from digest.models import Listing, Paper, strip_version
 from digest.retry import SYSTEM_CLOCK, Clock, retry_after_seconds, retrying
 from digest.sources.calendar import ArxivCalendar, Window
@@ -78,10 +78,8 @@ def _retryable(exc: BaseException) -> bool:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, httpx.ConnectError):
-        return f"ConnectionError: {exc}"
     if isinstance(exc, httpx.TransportError):
-        return f"{type(exc).__name__}: {exc}"
+        return describe_error(exc)  # the root cause first ("Name or service not known"), never cut
     return str(exc)
 
 
@@ -235,7 +233,7 @@ def fetch_listing(client: ApiClient, categories: list[str], day: dt.date, window
     except _Malformed as exc:
         raise FetchError(f"{where}: {exc}") from None
     except httpx.TransportError as exc:
-        raise FetchError(f"{where}: {_clean(_describe(exc))[:200]}") from None
+        raise FetchError(f"{where}: {_describe(exc)}") from None
 
     papers: dict[str, Paper] = {}
     outside = 0

@@ -10,9 +10,10 @@ import re
 
 import feedparser
 import httpx
+from feedparser.exceptions import CharacterEncodingOverride, NonXMLContentType
 
 from digest import __version__
-from digest.errors import FetchError
+from digest.errors import FetchError, describe_error, short_url
 from digest.models import Listing, Paper, strip_version
 from digest.retry import SYSTEM_CLOCK, Clock, retry_after_seconds, retrying
 from digest.sources.calendar import ET
@@ -37,10 +38,14 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, (httpx.TransportError, _MalformedFeed))
 
 
+# feedparser's notes that do not mean lost items: a charset declared differently from the one used.
+_HARMLESS = (CharacterEncodingOverride, NonXMLContentType)
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, httpx.HTTPStatusError):
         return f"HTTP {exc.response.status_code}"
-    return f"{type(exc).__name__}: {exc}"
+    return describe_error(exc)  # the root cause first, never cut
 
 
 class _MalformedFeed(Exception):
@@ -84,7 +89,7 @@ def fetch_listing(
         hint = " (is every arxiv.categories entry a real arXiv category?)" if status == 400 else ""
         raise FetchError(f"arXiv RSS feed {url}: HTTP {status}{hint}") from None
     except httpx.TransportError as exc:
-        raise FetchError(f"arXiv RSS feed {url}: {type(exc).__name__}: {exc}") from None
+        raise FetchError(f"arXiv RSS feed {short_url(url)}: {describe_error(exc)}") from None
     except _MalformedFeed as exc:
         raise FetchError(f"arXiv RSS feed {url}: {exc}") from None
 
@@ -95,6 +100,11 @@ def parse_feed(content: bytes | str, *, source: str = "rss") -> Listing:
     if not parsed.get("version") or "title" not in parsed.feed:
         reason = parsed.get("bozo_exception") or "no RSS or Atom channel"
         raise FetchError(f"malformed feed: {reason}")
+    problem = parsed.get("bozo_exception")
+    if parsed.get("bozo") and not isinstance(problem, _HARMLESS):
+        # feedparser reads on after a parse error and returns the items before it: a feed cut mid-item
+        # (a dropped connection with HTTP 200, a proxy) would become a smaller day. It is a failed fetch.
+        raise FetchError(f"malformed or truncated feed ({len(parsed.entries)} items before the error): {problem}")
     title = parsed.feed.get("title", "")
     if title.startswith("Feed error"):
         raise FetchError(f"arXiv answered with an error feed: {title}")

@@ -24,11 +24,20 @@ class Database:
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"state.path: cannot open SQLite database {self.path}: {exc}") from exc
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.execute("PRAGMA journal_mode = WAL")
         self._lock = threading.RLock()
         self._depth = 0
-        self.migrate()
+        try:
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.migrate()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):  # locked, read-only...: not a broken file
+                raise
+            self.db.close()
+            raise ConfigError(
+                f"state.path: {self.path} is not a usable SQLite database ({exc}); restore it from a backup, "
+                "or move it away to start afresh"
+            ) from None
 
     def close(self) -> None:
         self.db.close()

@@ -46,12 +46,15 @@ class Deliveries(Database):
                 (parts_sent, now_text(), edition_of(edition).key, channel, target),
             )
 
-    def mark_finished(self, edition: When, channel: str, target: str, status: str, error: str | None) -> None:
+    def mark_finished(
+        self, edition: When, channel: str, target: str, status: str, error: str | None, papers: int | None = None
+    ) -> None:
+        """`papers`: how many papers the delivered report had, so a listing that grew later shows as partial."""
         with self.transaction() as db:
             db.execute(
-                """UPDATE deliveries SET status = ?, error = ?, updated_at = ?
+                """UPDATE deliveries SET status = ?, error = ?, updated_at = ?, papers = coalesce(?, papers)
                    WHERE edition = ? AND channel = ? AND target = ?""",
-                (status, error, now_text(), edition_of(edition).key, channel, target),
+                (status, error, now_text(), papers, edition_of(edition).key, channel, target),
             )
 
     def mark_failed_unclaimed(self, edition: When, channel: str, target: str, error: str, run_id: int | None) -> None:

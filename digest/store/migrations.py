@@ -245,7 +245,16 @@ def m005_edition_keys(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m006_listing_sources(db: sqlite3.Connection) -> None:
+def m006_delivered_papers_and_run_pid(db: sqlite3.Connection) -> None:
+    """How many papers each delivered report had (a listing that grew afterwards, say after a truncated
+    fetch, shows as partly delivered), and which process runs each run (one left 'running' by a process
+    that is gone is marked as such on the next start)."""
+    db.execute("ALTER TABLE deliveries ADD COLUMN papers INTEGER")
+    db.execute("ALTER TABLE runs ADD COLUMN pid INTEGER")
+
+
+@migration
+def m007_listing_sources(db: sqlite3.Connection) -> None:
     """The latest listing can come from the listing pages and, hours later, from the RSS feed (or the API):
     each source's ids per date, so `digest status` can say when two sources disagree about a day."""
     script(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
+import sys
 
 from digest.edition import Edition, edition_of
 from digest.store.base import Database, now_text
@@ -15,10 +17,26 @@ class Runs(Database):
         edition = edition_of(date) if date is not None else None
         with self.transaction() as db:
             cur = db.execute(
-                "INSERT INTO runs (command, date, edition, started_at, status) VALUES (?, ?, ?, ?, 'running')",
-                (command, _day(edition), edition.key if edition else None, now_text()),
+                "INSERT INTO runs (command, date, edition, started_at, status, pid) VALUES (?, ?, ?, ?, 'running', ?)",
+                (command, _day(edition), edition.key if edition else None, now_text(), os.getpid()),
             )
             return int(cur.lastrowid)
+
+    def mark_dead_runs(self) -> list[int]:
+        """Runs left 'running' by a process that no longer exists (SIGKILL, a power cut) become
+        'interrupted'; returns their ids. Call it holding the state lock (no other run is live then)."""
+        dead = [
+            r["id"]
+            for r in self.query("SELECT id, pid FROM runs WHERE status = 'running'")
+            if r["pid"] != os.getpid() and not _alive(r["pid"])
+        ]
+        with self.transaction() as db:
+            for run_id in dead:
+                db.execute(
+                    "UPDATE runs SET status = 'interrupted', finished_at = ?, error = ? WHERE id = ?",
+                    (now_text(), "the process ended without finishing this run (killed or crashed)", run_id),
+                )
+        return dead
 
     def finish_run(self, run_id: int, status: str, **fields) -> None:
         fields = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v) for k, v in fields.items()}
@@ -44,6 +62,22 @@ class Runs(Database):
     def built_dates(self) -> set[str]:
         """Days (ISO dates) with a successful run recorded."""
         return {Edition.parse(key).period for key in self.built_editions() if key.startswith("day:")}
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    if sys.platform == "win32":  # os.kill(pid, 0) would send Ctrl+C there: assume it lives
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def _day(edition: Edition | None) -> str | None:

@@ -68,6 +68,8 @@ HOSTILE = {
     "link": "[여기를 클릭](https://evil.example/phish)",
     "url": "https://evil.example/more",
     "bare": "arxiv.org/abs/2699.99999",
+    # What a chat app or mail client links or acts on without a scheme (found by an afternoon of attacks).
+    "linkish": "evil.ru 와 evil.shop/x, a@evil.org, @evil_bot, #PWNED, /start, 2401.99999, arXiv:2402.00001v2 참고",
 }
 
 
@@ -457,6 +459,7 @@ class FakeOpenAI:
         if fault and fault.kind == "hostile":
             answer["themes"].insert(0, f"{HOSTILE['script']} 위험한 텍스트 {HOSTILE['link']} 입니다.")
             answer["keywords"].append(f"자세한 내용은 {HOSTILE['url']} 와 {HOSTILE['bare']} 를 보세요.")
+            answer["impact"].append(f"추가 정보: {HOSTILE['linkish']}")
             answer["key_points"].append(
                 f"새 논문 {INVENTED_ID} 가 최고 성능을 냅니다 (https://arxiv.org/abs/{INVENTED_ID})."
             )
