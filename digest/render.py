@@ -88,7 +88,9 @@ def footer_line(digest: Digest) -> str:
         if digest.llm_used
         else "LLM 미사용"
     )
-    return f"{digest.date.isoformat()} · 수집 {len(digest.papers)}편 · {counts} · {llm}"
+    fetched = len(digest.papers) + len(digest.excluded)
+    excluded = f" · 제외 {len(digest.excluded)}편 (interests.exclude)" if digest.excluded else ""
+    return f"{digest.date.isoformat()} · 수집 {fetched}편{excluded} · {counts} · {llm}"
 
 
 @dataclass(frozen=True)
@@ -199,8 +201,26 @@ def digest_json(digest: Digest) -> dict:
                 "classified_by": digest.assignments[p.id].method,
                 "selected": p.id in digest.selected,
                 "line": digest.line_for(p.id),  # the Korean line, where the topic summary wrote one
+                **({"relevance": digest.relevance.get(p.id, 0)} if digest.relevance else {}),
+                **({"followed_author": True} if p.id in digest.followed else {}),
             }
             for p in digest.papers
+        ],
+        # Papers `interests.exclude` left out of every report and message: kept here, marked.
+        "excluded": [
+            {
+                "id": p.id,
+                "title": p.title,
+                "url": p.url,
+                "pdf_url": p.pdf_url,
+                "authors": p.authors,
+                "categories": p.categories,
+                "announce_type": p.announce_type,
+                "topic": digest.assignments[p.id].topic if p.id in digest.assignments else None,
+                "importance": digest.assignments[p.id].importance if p.id in digest.assignments else None,
+                "excluded": True,
+            }
+            for p in digest.excluded
         ],
     }
 

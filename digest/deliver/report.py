@@ -53,13 +53,12 @@ def load_report(folder: Path) -> Report:
         raise DigestError(f"{data_path}: not a digest.json this version can read ({exc})") from None
 
 
+def _paper(p: dict) -> Paper:
+    return Paper(p["id"], p["title"], "", p.get("authors", []), p.get("categories", []), p.get("announce_type", "new"))
+
+
 def _digest(data: dict) -> Digest:
-    papers = {
-        p["id"]: Paper(
-            p["id"], p["title"], "", p.get("authors", []), p.get("categories", []), p.get("announce_type", "new")
-        )
-        for p in data["papers"]
-    }
+    papers = {p["id"]: _paper(p) for p in data["papers"]}
     assignments = {
         p["id"]: Assignment(p["id"], p["topic"], int(p.get("importance", 0)), p.get("classified_by", ""))
         for p in data["papers"]
@@ -84,4 +83,7 @@ def _digest(data: dict) -> Digest:
         llm_used=bool(llm.get("used")),
         must_reads=[i for i in data.get("must_reads", []) if i in papers],
         site_url=data.get("site_url"),
+        relevance={p["id"]: int(p["relevance"]) for p in data["papers"] if "relevance" in p},
+        followed=frozenset(p["id"] for p in data["papers"] if p.get("followed_author")),
+        excluded=[_paper(p) for p in data.get("excluded", [])],
     )
