@@ -278,6 +278,7 @@ class LLMClassifier:
         batch_size: int,
         concurrency: int,
         max_retries: int,
+        interests: tuple[str, ...] = (),
     ) -> None:
         from digest.prompts import classify_schema_model
 
@@ -287,7 +288,8 @@ class LLMClassifier:
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.max_retries = max_retries
-        self.schema = classify_schema_model([t.name for t in topics])
+        self.interests = interests  # Interests.prompt_lines(): when set, each answer item carries relevance
+        self.schema = classify_schema_model([t.name for t in topics], with_relevance=bool(interests))
         self._names = {name.casefold(): name for name in [*(t.name for t in topics), OTHER]}
 
     def classify_all(
@@ -331,7 +333,7 @@ class LLMClassifier:
                 answer = self.llm.ask(
                     "classify",
                     detail,
-                    classify_messages(self.topics, chunk),
+                    classify_messages(self.topics, chunk, self.interests),
                     self.schema,
                     CLASSIFY_SCHEMA_NAME,
                     parse=ClassifyAnswer,
@@ -356,5 +358,8 @@ class LLMClassifier:
             paper_id = answer_id(item.id)
             topic = self._names.get(item.topic.strip().casefold())
             if paper_id in wanted and paper_id not in accepted and topic is not None:
-                accepted[paper_id] = Assignment(paper_id, topic, max(1, min(10, item.importance)), self.method)
+                relevance = max(0, min(10, item.relevance)) if self.interests and item.relevance is not None else None
+                accepted[paper_id] = Assignment(
+                    paper_id, topic, max(1, min(10, item.importance)), self.method, relevance
+                )
         return list(accepted.values())

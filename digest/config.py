@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -86,6 +87,7 @@ class ReportConfig(Strict):
     title: str = "Daily Artificial Intelligence Insights : Papers"
     output_dir: Path = Path("output")
     max_papers_per_category: int = Field(5, ge=1, le=100)
+    must_reads: int = Field(5, ge=0, le=20)  # 오늘의 핵심 논문 across all topics; 0 leaves the section out
     templates_dir: Path | None = None
 
 
@@ -157,19 +159,54 @@ class LLMConfig(Strict):
         return _env_name(value)
 
 
+@dataclass(frozen=True)
+class Audience:
+    """One delivery target and the topics it gets (None: all of them)."""
+
+    target: str
+    topics: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(cls, entry, key: str) -> Audience:
+        if isinstance(entry, BaseModel):
+            topics = getattr(entry, "topics", None)
+            return cls(str(getattr(entry, key)), tuple(topics) if topics is not None else None)
+        return cls(str(entry))
+
+
+class ChatTarget(Strict):
+    """A chat that gets only some topics: `{id: "-100123", topics: [Computer Vision]}`."""
+
+    id: int | str
+    topics: list[str] | None = None
+
+
+class RecipientTarget(Strict):
+    """A recipient that gets only some topics: `{address: "a@x.org", topics: [LLM]}`."""
+
+    address: str
+    topics: list[str] | None = None
+
+
 class TelegramConfig(Strict):
     enabled: bool = False
     api_url: str = "https://api.telegram.org"
     token_env: str = "TELEGRAM_BOT_TOKEN"
-    chat_ids: list[int | str] = Field(default_factory=list)
+    chat_ids: list[int | str | ChatTarget] = Field(default_factory=list)
     timeout_seconds: float = Field(30.0, gt=0, le=MAX_TIMEOUT)
     max_retries: int = Field(4, ge=0, le=20)
     backoff_seconds: float = Field(2.0, ge=0, le=MAX_INTERVAL)  # first wait after a network error or 5xx; doubles
+
+    def targets(self) -> list[Audience]:
+        return [Audience.of(c, "id") for c in self.chat_ids]
+
     # Telegram allows about one message a second per chat (20 a minute in groups); 429s are honoured too.
     message_interval_seconds: float = Field(1.0, ge=0, le=MAX_INTERVAL)
     # A 429 asking for a longer wait fails that chat for this run at once (the next run resumes it): a
     # retry_after of a day must not hold the run, the state lock and the other channels for a day.
     max_retry_after_seconds: float = Field(300.0, ge=0, le=3600)
+    # compact: must-reads and one line per topic in one message; full: every topic's synthesis as messages
+    format: Literal["compact", "full"] = "compact"
 
     @field_validator("token_env")
     @classmethod
@@ -185,7 +222,7 @@ class EmailConfig(Strict):
     username: str | None = None
     password_env: str = "SMTP_PASSWORD"
     sender: str = "digest@example.com"
-    recipients: list[str] = Field(default_factory=list)
+    recipients: list[str | RecipientTarget] = Field(default_factory=list)
     timeout_seconds: float = Field(30.0, gt=0, le=MAX_TIMEOUT)
     ca_file: Path | None = None  # extra CA certificates (PEM) to trust, for a server with a private CA
 
@@ -207,6 +244,9 @@ class EmailConfig(Strict):
             if isinstance(address, str):
                 _address(address, "a recipient")
         return value
+
+    def targets(self) -> list[Audience]:
+        return [Audience.of(r, "address") for r in self.recipients]
 
 
 class DeliveryConfig(Strict):
@@ -240,6 +280,13 @@ class ScheduleConfig(Strict):
         except ValueError as exc:
             raise ValueError(f"cron {self.cron!r} does not parse: {exc}") from exc
         return self
+
+
+class InterestsConfig(Strict):
+    description: str | None = None  # free text for the LLM ("LLM inference on GPUs, Korean NLP")
+    keywords: list[str] = Field(default_factory=list)  # raise relevance (LLM and offline)
+    authors: list[str] = Field(default_factory=list)  # their papers always make the must-reads
+    exclude: list[str] = Field(default_factory=list)  # matching papers are left out of every report
 
 
 class StateConfig(Strict):
@@ -281,6 +328,7 @@ class Config(Strict):
     categories: list[TopicConfig] = Field(default_factory=_default_topics, min_length=1)
     llm: LLMConfig = Field(default_factory=LLMConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    interests: InterestsConfig = Field(default_factory=InterestsConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     site: SiteConfig = Field(default_factory=SiteConfig)
     state: StateConfig = Field(default_factory=StateConfig)
@@ -299,6 +347,23 @@ class Config(Strict):
             if names.count(name) > 1:
                 raise ValueError(f"topic {name!r} is listed twice")
         return value
+
+    @model_validator(mode="after")
+    def _audience_topics(self) -> Config:
+        """A target's `topics` must name configured topics: a typo would silently send it nothing."""
+        known = {t.name for t in self.categories}
+        for channel, key, targets in (
+            ("telegram", "chat_ids", self.delivery.telegram.chat_ids),
+            ("email", "recipients", self.delivery.email.recipients),
+        ):
+            for i, target in enumerate(targets):
+                unknown = [t for t in (getattr(target, "topics", None) or []) if t not in known]
+                if unknown:
+                    raise ValueError(
+                        f"delivery.{channel}.{key}.{i}.topics: unknown topic {unknown[0]!r} "
+                        f"(topics are: {', '.join(sorted(known))})"
+                    )
+        return self
 
     @property
     def topic_names(self) -> list[str]:
@@ -394,4 +459,6 @@ def load_config(path: Path | None = None, *, missing_ok: bool = False) -> Config
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{path}: {key}: {msg}{more}") from exc
+        # A whole-config check names its own key in the message.
+        where = f"{key}: " if err["loc"] else ""
+        raise ConfigError(f"{path}: {where}{msg}{more}") from exc

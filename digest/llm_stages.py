@@ -13,6 +13,7 @@ from collections.abc import Callable
 from digest.chart import warm_up
 from digest.classify import BatchResult, LLMClassifier, OfflineClassifier, setup_key
 from digest.config import Config
+from digest.interests import Interests
 from digest.llm import LLM, llm_enabled
 from digest.models import Assignment, Paper, TopicSummary
 from digest.progress import Reporter
@@ -41,7 +42,10 @@ class LLMWay:
 
     def __init__(self, config: Config, llm: LLM, fallback: OfflineClassifier) -> None:
         self.llm = llm
-        self.fingerprint = setup_key(config.categories, LLMClassifier.method, f"{llm.model}|{llm.prompt_version}")
+        interests = Interests.from_config(config.interests).prompt_lines()
+        # Relevance is part of the answer: other interests are another question.
+        asked = f"{llm.model}|{llm.prompt_version}" + (f"|{'|'.join(interests)}" if interests else "")
+        self.fingerprint = setup_key(config.categories, LLMClassifier.method, asked)
         self.summary_fingerprint = f"{llm.model}|{llm.prompt_version}"
         self.concurrency = config.llm.concurrency
         self._topics = {t.name: t for t in config.categories}
@@ -52,6 +56,7 @@ class LLMWay:
             batch_size=config.llm.batch_size,
             concurrency=config.llm.concurrency,
             max_retries=config.llm.max_retries,
+            interests=tuple(interests),
         )
 
     @property

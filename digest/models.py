@@ -41,6 +41,17 @@ class Paper:
     def url(self) -> str:
         return f"https://arxiv.org/abs/{self.id}"
 
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.id}"
+
+    @property
+    def byline(self) -> str:
+        """The first author, with " 외" when there are more."""
+        if not self.authors:
+            return ""
+        return self.authors[0] + (" 외" if len(self.authors) > 1 else "")
+
 
 @dataclass(frozen=True)
 class Listing:
@@ -57,6 +68,7 @@ class Assignment:
     topic: str  # a configured topic name or "Other"
     importance: int  # 1..10
     method: str  # "llm" | "offline" | "offline-fallback"
+    relevance: int | None = None  # 0..10 to `interests`, as the LLM judged it (None: not asked)
 
 
 @dataclass
@@ -65,6 +77,7 @@ class TopicSummary:
     sections: list[list[str]]  # five lists of sentences, in SECTION_TITLES order
     paper_lines: dict[str, str]  # paper id -> one-line Korean summary
     method: str  # "llm" | "extractive"
+    gist: str = ""  # the topic's day in one Korean sentence (Telegram compact, must-reads context)
 
 
 @dataclass
@@ -106,8 +119,27 @@ class Digest:
     counts: dict[str, int]  # topic -> papers, in config order, Other last
     usage: LLMUsage = field(default_factory=LLMUsage)
     llm_used: bool = False
+    must_reads: list[str] = field(default_factory=list)  # paper ids, best first (digest/rank.py)
+    # With `interests`: each shown paper's relevance 0-10, the papers by followed authors, and the papers
+    # `interests.exclude` left out of every report (kept for digest.json only).
+    relevance: dict[str, int] = field(default_factory=dict)
+    followed: frozenset[str] = frozenset()
+    excluded: list[Paper] = field(default_factory=list)
     site_url: str | None = None  # the day's page on the archive site (site.base_url set), for the messages
 
     @property
     def chart_name(self) -> str:
         return f"paper_{self.date.isoformat()}.png"
+
+    def line_for(self, paper_id: str) -> str:
+        """The Korean line written for a paper in its topic's summary, or ""."""
+        topic = self.assignments[paper_id].topic if paper_id in self.assignments else None
+        for section in self.sections:
+            if section.name == topic:
+                return section.summary.paper_lines.get(paper_id, "")
+        return ""
+
+    def topic_papers(self, topic: str) -> list[Paper]:
+        """Every paper of the day in a topic, most important first (listing order breaks ties)."""
+        members = [p for p in self.papers if p.id in self.assignments and self.assignments[p.id].topic == topic]
+        return sorted(members, key=lambda p: -self.assignments[p.id].importance)

@@ -19,8 +19,10 @@ from digest.clock import SYSTEM_CLOCK, Clock
 from digest.config import OTHER, Config
 from digest.edition import Edition, edition_of, report_folder
 from digest.errors import ConfigError, FetchError, Terminated
+from digest.interests import Interests, weigh
 from digest.models import Assignment, Digest, Listing, LLMUsage, Paper
 from digest.progress import Reporter
+from digest.rank import must_reads
 from digest.render import recover_reports, write_report
 from digest.site import day_url, refresh_after_run
 from digest.store import Store
@@ -377,18 +379,33 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
     )
     llm = way.llm
     assignments = stages.classify(store, listing, way, reporter)
-    sections = stages.summarize(store, listing, select(config, listing.papers, assignments), way, reporter)
-    counts = topic_counts(config, listing.papers, assignments)
+    seen = weigh(listing.papers, assignments, Interests.from_config(config.interests))
+    must = must_reads(
+        seen.shown,
+        assignments,
+        config.topic_names,
+        config.report.must_reads,
+        relevance=seen.relevance,
+        followed=seen.followed,
+    )
+    # The must-reads are always among the selected, so each gets its Korean line from its topic's summary.
+    chosen = select(config, seen.shown, assignments, must, seen.relevance)
+    sections = stages.summarize(store, listing, chosen, way, reporter)
+    counts = topic_counts(config, seen.shown, assignments)
     digest = Digest(
         date=date,
         title=config.report.title,
-        papers=listing.papers,
+        papers=seen.shown,
+        relevance=seen.relevance,
+        followed=seen.followed,
+        excluded=seen.excluded,
         assignments=assignments,
         selected={p.id for s in sections for p in s.papers},
         sections=sections,
         counts=counts,
         usage=store.edition_usage(date, [s.name for s in sections], llm.model) if llm else LLMUsage(),
         llm_used=llm is not None,
+        must_reads=must,
         site_url=day_url(config, date),
     )
     with reporter.stage("render") as stage:
@@ -480,15 +497,21 @@ def _nothing_new(listing: Listing, stale: bool, built_and_skipped: bool) -> str 
 
 
 def select(
-    config: Config, papers: list[Paper], assignments: dict[str, Assignment]
+    config: Config,
+    papers: list[Paper],
+    assignments: dict[str, Assignment],
+    must: list[str] | None = None,
+    relevance: dict[str, int] | None = None,
 ) -> list[tuple[str, list[Paper], list[Paper]]]:
-    """Per non-empty topic in config order: its top `max_papers_per_category` papers by importance, and all of them.
+    """Per non-empty topic in config order: its top `max_papers_per_category` papers by importance plus
+    relevance to the interests (plus any must-read of the topic that did not make it), and all of them.
 
     Ties (an LLM gives many papers a 7) go to the paper the offline classifier scores higher for that topic,
     then to feed order: not to whichever was announced first."""
     from digest.classify import OfflineClassifier, offline_rank
 
     limit = config.report.max_papers_per_category
+    wanted = set(must or ())
     # Keyword scores only: the learned model (trained on construction) is not needed here.
     offline = OfflineClassifier(config.categories, config.arxiv.categories, shipped=False)
     chosen = []
@@ -496,12 +519,20 @@ def select(
         members = [p for p in papers if assignments[p.id].topic == name]
         if not members:
             continue
-        importance = {p.id: assignments[p.id].importance for p in members}
+        relevance = relevance or {}
+        importance = {p.id: assignments[p.id].importance + relevance.get(p.id, 0) for p in members}
         # Only papers that can make the cut need the (slower) offline score.
         cut = sorted(importance.values(), reverse=True)[min(limit, len(members)) - 1]
         tiebreak = {p.id: offline_rank(p, offline.scores(p).get(name, 0.0)) for p in members if importance[p.id] >= cut}
-        ranked = sorted(enumerate(members), key=lambda ip: (-importance[ip[1].id], -tiebreak.get(ip[1].id, 0), ip[0]))
-        chosen.append((name, [p for _, p in ranked[:limit]], members))
+        ranked = [
+            p
+            for _, p in sorted(
+                enumerate(members), key=lambda ip: (-importance[ip[1].id], -tiebreak.get(ip[1].id, 0), ip[0])
+            )
+        ]
+        top = ranked[:limit]
+        top += [p for p in ranked[limit:] if p.id in wanted]
+        chosen.append((name, top, members))
     return chosen
 
 

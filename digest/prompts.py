@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, create_model, model_validator
 from digest.config import OTHER, TopicConfig
 from digest.models import SECTION_TITLES, Paper
 
-PROMPT_VERSION = "2026-11-23.1"
+PROMPT_VERSION = "2026-11-23.2"
 
 CLASSIFY_SCHEMA_NAME = "paper_topics"
 SUMMARY_SCHEMA_NAME = "topic_summary"
@@ -84,6 +84,7 @@ class PaperTopic(BaseModel):
     id: str
     topic: str
     importance: int
+    relevance: int | None = None  # asked only when `interests` is set
 
 
 class ClassifyAnswer(BaseModel):
@@ -92,21 +93,36 @@ class ClassifyAnswer(BaseModel):
     papers: list[PaperTopic]
 
 
-def classify_schema_model(topic_names: list[str]) -> type[BaseModel]:
-    """The answer model sent as the JSON schema: the topic is an enum of the configured names plus Other."""
+def classify_schema_model(topic_names: list[str], with_relevance: bool = False) -> type[BaseModel]:
+    """The answer model sent as the JSON schema: the topic is an enum of the configured names plus Other;
+    with interests, each item also carries the paper's relevance to them."""
     names = tuple([*topic_names, OTHER])
-    item = create_model(
-        "PaperTopic",
-        id=(str, Field(description="the id from <paper id=...>")),
-        topic=(Literal[names], ...),  # type: ignore[valid-type]
-        importance=(int, Field(ge=1, le=10)),
-    )
+    fields = {
+        "id": (str, Field(description="the id from <paper id=...>")),
+        "topic": (Literal[names], ...),  # type: ignore[valid-type]
+        "importance": (int, Field(ge=1, le=10)),
+    }
+    if with_relevance:
+        fields["relevance"] = (int, Field(ge=0, le=10))
+    item = create_model("PaperTopic", **fields)
     return create_model("ClassifyAnswer", papers=(list[item], ...))  # type: ignore[valid-type]
 
 
-def classify_messages(topics: list[TopicConfig], papers: list[Paper]) -> list[dict[str, str]]:
+INTERESTS_RULE = """This digest's readers told us what they care about:
+{lines}
+Also give each paper "relevance" 0-10 to these interests (10: squarely on them or by a followed author; \
+5: related; 0: unrelated), judged apart from importance. Each item is then {{"id": ..., "topic": ..., \
+"importance": ..., "relevance": <integer 0-10>}}."""
+
+
+def classify_messages(
+    topics: list[TopicConfig], papers: list[Paper], interests: list[str] | tuple[str, ...] = ()
+) -> list[dict[str, str]]:
+    """The classification call; `interests` (Interests.prompt_lines) adds relevance, once per batch."""
     lines = "\n".join(f"- {t.name}: {_flat(t.description)}" if t.description else f"- {t.name}" for t in topics)
     system = CLASSIFY_SYSTEM.format(topics=lines, other=OTHER, data_rule=DATA_RULE)
+    if interests:
+        system += "\n" + INTERESTS_RULE.format(lines="\n".join(f"- {_flat(line)}" for line in interests))
     user = "\n\n".join(_paper(p) for p in papers)
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -126,6 +142,7 @@ SUMMARY_SYSTEM = f"""당신은 한국 AI 연구자들이 아침에 휴대폰으�
 4. {SECTION_TITLES[3]} (impact): 3~5문장. 어떤 연구, 제품, 응용 분야에서 무엇이 달라지는지 구체적으로 씁니다.
 5. {SECTION_TITLES[4]} (outlook): 2~4문장. 남은 한계와 다음에 확인할 것, 앞으로 주목할 방향을 구체적으로 씁니다.
 그리고 paper_lines: 주어진 모든 논문마다 정확히 한 줄(60~120자)로, 무엇을 제안하고 무엇을 보였는지 씁니다.
+gist: 오늘 이 주제의 흐름을 휴대폰 한 줄에 담는 한국어 한 문장(40~90자)입니다.
 
 규칙:
 - 모델, 방법, 데이터셋, 벤치마크 이름은 원문 영어 그대로 씁니다(FlashAttention을 "플래시 주의력"으로 옮기지 않습니다). \
@@ -140,7 +157,7 @@ SUMMARY_SYSTEM = f"""당신은 한국 AI 연구자들이 아침에 휴대폰으�
 - paper_lines의 id는 <paper id="..."> 의 id를 그대로 씁니다.
 
 답은 JSON 객체 하나입니다: {{"themes": ["문장", ...], "keywords": [...], "key_points": [...], "impact": [...], \
-"outlook": [...], "paper_lines": [{{"id": "<paper id>", "line": "한 줄 요약"}}, ...]}}"""
+"outlook": [...], "paper_lines": [{{"id": "<paper id>", "line": "한 줄 요약"}}, ...], "gist": "한 문장"}}"""
 
 LINES_SYSTEM = """당신은 한국 AI 연구자용 arXiv 데일리 다이제스트의 편집자입니다.
 주어진 논문마다 정확히 한 줄(60~120자)의 한국어("~합니다" 체)로, 무엇을 제안하고 무엇을 보였는지 씁니다.
@@ -162,6 +179,7 @@ class SummaryAnswer(BaseModel):
     impact: list[str]
     outlook: list[str]
     paper_lines: list[PaperLine]
+    gist: str = Field("", description="오늘 이 주제를 한 문장으로")
 
     @model_validator(mode="after")
     def _every_part_written(self) -> SummaryAnswer:

@@ -16,21 +16,34 @@ import re
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 from markupsafe import Markup
 
+from digest.config import OTHER
 from digest.edition import report_folder
 from digest.errors import ConfigError
-from digest.models import SECTION_TITLES, Digest
+from digest.models import SECTION_TITLES, Digest, Paper
 from digest.site.urls import anchor
 from digest.text import md_escape, plain_text, telegram_html
 
 __all__ = ["md_escape", "plain_text", "environment", "write_report"]
 
-REPORT_FILES = ("digest.md", "digest.html", "digest.json")
+SCHEMA_VERSION = 2  # digest.json: bump when a field changes meaning or goes away
+# Gmail clips an HTML body over about 102 KB; the email body stays well under it.
+EMAIL_HTML_BUDGET = 90_000
+
+REPORT_FILES = ("digest.md", "digest.html", "digest.json", "email.html")
 log = logging.getLogger("digest")
+
+
+def author_list(authors: list[str], shown: int = 3) -> str:
+    """ "A, B, C 외 4명": a list that stays one line on a phone however long the collaboration."""
+    if len(authors) <= shown:
+        return ", ".join(authors)
+    return f"{', '.join(authors[:shown])} 외 {len(authors) - shown}명"
 
 
 def templates_dir() -> Path:
@@ -57,6 +70,7 @@ def environment(override: Path | None = None) -> Environment:
     )
     env.filters["md"] = md_escape
     env.filters["plain"] = plain_text
+    env.filters["authors"] = author_list
     # Markup, so that an autoescaping template (*.html.j2, like telegram.html.j2) does not escape it twice.
     # The property-tested Telegram escaper (deliver/tghtml.escape is this function).
     env.filters["tg"] = lambda text: Markup(telegram_html(plain_text(text)))
@@ -74,7 +88,31 @@ def footer_line(digest: Digest) -> str:
         if digest.llm_used
         else "LLM 미사용"
     )
-    return f"{digest.date.isoformat()} · 수집 {len(digest.papers)}편 · {counts} · {llm}"
+    fetched = len(digest.papers) + len(digest.excluded)
+    excluded = f" · 제외 {len(digest.excluded)}편 (interests.exclude)" if digest.excluded else ""
+    return f"{digest.date.isoformat()} · 수집 {fetched}편{excluded} · {counts} · {llm}"
+
+
+@dataclass(frozen=True)
+class MustRead:
+    """One of 오늘의 핵심 논문 as the templates show it."""
+
+    paper: Paper
+    topic: str
+    line: str
+
+
+def must_read_items(digest: Digest, topics: list[str] | None = None) -> list[MustRead]:
+    """The digest's must-reads (only those of `topics` when given), with their topic and Korean line."""
+    papers = {p.id: p for p in digest.papers}
+    items = []
+    for paper_id in digest.must_reads:
+        if paper_id not in papers or paper_id not in digest.assignments:
+            continue
+        topic = digest.assignments[paper_id].topic
+        if topics is None or topic in topics:
+            items.append(MustRead(papers[paper_id], topic, digest.line_for(paper_id)))
+    return items
 
 
 def template_context(digest: Digest) -> dict:
@@ -86,6 +124,8 @@ def template_context(digest: Digest) -> dict:
         "counts": digest.counts,
         "usage": digest.usage,
         "footer": footer_line(digest),
+        "must_reads": must_read_items(digest),
+        "OTHER": OTHER,
         # The archive site (site.base_url): the day's page, and a paper's anchor on it (site_anchor(id)).
         "site_url": digest.site_url,
         "site_anchor": lambda paper_id: f"{digest.site_url}#{anchor(paper_id)}" if digest.site_url else None,
@@ -96,16 +136,36 @@ def render_markdown(digest: Digest, env: Environment) -> str:
     return env.get_template("digest.md.j2").render(**template_context(digest))
 
 
-def render_html(digest: Digest, env: Environment, *, chart_src: str | None = None) -> str:
+def render_html(
+    digest: Digest,
+    env: Environment,
+    *,
+    chart_src: str | None = None,
+    list_limit: int | None = None,
+) -> str:
+    """digest.html: every paper of the day under its topic. `list_limit` keeps only that many per topic's
+    every-paper list (titles only), for an email that must stay under Gmail's clipping size."""
     template = env.get_template("digest.html.j2")
-    return template.render(**template_context(digest), chart_src=chart_src or digest.chart_name)
+    return template.render(**template_context(digest), chart_src=chart_src or digest.chart_name, list_limit=list_limit)
+
+
+def render_email_html(digest: Digest, env: Environment, budget: int = EMAIL_HTML_BUDGET) -> str:
+    """The email body: digest.html whole when it fits in `budget` bytes, else with each topic's every-paper
+    list cut to titles of its most important papers (pointing to the full list) until it fits."""
+    for limit in (None, 40, 20, 10, 5, 0):
+        html_text = render_html(digest, env, list_limit=limit)
+        if len(html_text.encode("utf-8")) <= budget:
+            return html_text
+    return html_text
 
 
 def digest_json(digest: Digest) -> dict:
     by_topic = {s.name: s for s in digest.sections}
     return {
+        "schema_version": SCHEMA_VERSION,
         "date": digest.date.isoformat(),
         "title": digest.title,
+        "must_reads": list(digest.must_reads),
         "counts": digest.counts,
         "total": len(digest.papers),
         "site_url": digest.site_url,
@@ -119,6 +179,7 @@ def digest_json(digest: Digest) -> dict:
         "summaries": {
             name: {
                 "method": s.summary.method,
+                "gist": s.summary.gist,
                 "sections": dict(zip(SECTION_TITLES, s.summary.sections)),
                 "paper_lines": s.summary.paper_lines,
                 "selected": [p.id for p in s.papers],
@@ -131,6 +192,7 @@ def digest_json(digest: Digest) -> dict:
                 "id": p.id,
                 "title": p.title,
                 "url": p.url,
+                "pdf_url": p.pdf_url,
                 "authors": p.authors,
                 "categories": p.categories,
                 "announce_type": p.announce_type,
@@ -138,8 +200,27 @@ def digest_json(digest: Digest) -> dict:
                 "importance": digest.assignments[p.id].importance,
                 "classified_by": digest.assignments[p.id].method,
                 "selected": p.id in digest.selected,
+                "line": digest.line_for(p.id),  # the Korean line, where the topic summary wrote one
+                **({"relevance": digest.relevance.get(p.id, 0)} if digest.relevance else {}),
+                **({"followed_author": True} if p.id in digest.followed else {}),
             }
             for p in digest.papers
+        ],
+        # Papers `interests.exclude` left out of every report and message: kept here, marked.
+        "excluded": [
+            {
+                "id": p.id,
+                "title": p.title,
+                "url": p.url,
+                "pdf_url": p.pdf_url,
+                "authors": p.authors,
+                "categories": p.categories,
+                "announce_type": p.announce_type,
+                "topic": digest.assignments[p.id].topic if p.id in digest.assignments else None,
+                "importance": digest.assignments[p.id].importance if p.id in digest.assignments else None,
+                "excluded": True,
+            }
+            for p in digest.excluded
         ],
     }
 
@@ -162,10 +243,12 @@ def write_report(digest: Digest, output_dir: Path, templates_override: Path | No
             render_chart(digest.counts, digest.date, tmp / digest.chart_name)
         try:
             markdown, page = render_markdown(digest, env), render_html(digest, env)
+            email_page = render_email_html(digest, env)
         except TemplateError as exc:
             raise template_error(exc, templates_override) from None
         (tmp / "digest.md").write_text(markdown, encoding="utf-8")
         (tmp / "digest.html").write_text(page, encoding="utf-8")
+        (tmp / "email.html").write_text(email_page, encoding="utf-8")
         (tmp / "digest.json").write_text(
             json.dumps(digest_json(digest), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )

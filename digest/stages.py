@@ -19,7 +19,7 @@ from digest.config import Config
 from digest.models import Assignment, Listing, Paper, TopicSection, TopicSummary
 from digest.progress import Reporter
 from digest.store import Store
-from digest.summarize import EXTRACTIVE, extractive_summary
+from digest.summarize import EXTRACTIVE, EXTRACTIVE_VERSION, extractive_summary
 
 if TYPE_CHECKING:
     from digest.llm import LLM
@@ -50,7 +50,7 @@ class OfflineWay:
 
     llm = None
     summary_method = EXTRACTIVE
-    summary_fingerprint = ""
+    summary_fingerprint = f"extractive-{EXTRACTIVE_VERSION}"
     classify_label = "offline"
     summarize_label = "extractive (no LLM)"
     concurrency = 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from collections import Counter
 from typing import TYPE_CHECKING
@@ -14,28 +16,69 @@ if TYPE_CHECKING:
     from digest.llm import LLM
 
 EXTRACTIVE = "extractive"
+EXTRACTIVE_VERSION = 3  # part of the stored extractive summaries' setup key: bump when their shape changes
 LLM_METHOD = "llm"
 MAX_LINE_CHARS = 240
+MAX_GIST_CHARS = 120
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[$])")
 _CONTRIBUTION = re.compile(
     r"\b(we (propose|present|introduce|develop|design|study|investigate|show)|this (paper|work))\b", re.IGNORECASE
 )
-_RESULT = re.compile(r"\b(outperform\w*|improv\w*|state-of-the-art|achiev\w*|reduc\w*|faster|gains?|%)", re.IGNORECASE)
+# What a result sentence says: a measured gain, a comparison won, a number with a unit.
+_RESULT = re.compile(
+    r"\b(outperform\w*|surpass\w*|state-of-the-art|sota|improv\w*|achiev\w*|reduc\w*|speed-?ups?|gains?|"
+    r"accuracy|f1|bleu|higher|lower|faster|fewer|better than)\b|\d+(\.\d+)?\s*(%|×|x\b|times|points?|pp\b)",
+    re.IGNORECASE,
+)
 _OUTLOOK = re.compile(
-    r"\b(future|enabl\w*|potential|pav\w* the way|promis\w*|open[- ]source|release|available)\b", re.IGNORECASE
+    r"\b(future|enabl\w*|potential|pav\w* the way|promis\w*|open[- ]source|release\w*|publicly available|"
+    r"implications?|opens? (up|new)|step toward\w*|practical|deploy\w*)\b",
+    re.IGNORECASE,
+)
+# Background sentences (the state of the field, its problems) are not results nor an outlook.
+_BACKGROUND = re.compile(
+    r"\b(however|remains?|recent(ly)?|existing|have (shown|become|emerged)|has (shown|become|emerged)|"
+    r"challeng\w*|limited|suffer\w*|struggle\w*|despite|although|typically|often|widely|increasingly|"
+    r"we argue|traditional\w*|conventional\w*|historic\w*|trends?|poses?)\b",
+    re.IGNORECASE,
+)
+# What a result means beyond the benchmark: who can use it, what it makes possible or cheaper.
+_IMPACT = re.compile(
+    r"\b(enabl\w*|practical\w*|deploy\w*|real-world|applications?|scal(able|es|ing)|cost\w*|efficien\w*|"
+    r"clinical\w*|industr\w*|robust\w*|generali[sz]\w*|outperform\w*|improv\w*|reduc\w*)\b",
+    re.IGNORECASE,
 )
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{2,}")
+_TOKEN = re.compile(r"[0-9.]*[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]|[0-9][0-9.,]*|[.,;:!?()\[\]{}\"']")
+# Words that end a noun phrase or carry no topic: function words, generic research vocabulary, and the
+# adjectives and verbs every abstract uses ("fast", "features", "results").
 _STOP = set(
-    """the and for with that this from are our can its into than their these those which while where when
-    have has been being also such using used use based via over under more most other both each between
-    not but all any new show shows paper work approach method methods model models results propose proposed
-    approaches framework task tasks data performance however existing across large however, we it they
-    them one two three first second without within through well significant significantly further specific
-    different various multiple often while including given novel study problem problems learning only code
-    available experiments extensive demonstrate achieves achieve existing remains key able thus then
-    like many much less high low better best state art due""".split()
+    """a an the and or nor for with that this from are is was were be can could may might must shall should will
+    would its it into than their these those which while where when who whom whose what how why have has had
+    been being also such using used use uses based via over under more most other both each between not but all
+    any new show shows shown showing paper papers work works approach approaches method methods model models
+    result results propose proposes proposed present presents introduce introduces introduced framework
+    frameworks task tasks data dataset datasets performance however existing across large we our us they them
+    one two three four five first second third without within through well significant significantly further
+    specific different various multiple often including given novel study studies problem problems learning
+    only code available experiments experiment extensive extensively demonstrate demonstrates achieves achieve
+    achieved remains remain key able thus then like many much less high higher low lower better best state art
+    due fast faster features feature efficient effective effectively robust accurate simple strong stronger
+    recent recently challenging challenge challenges important improve improves improved improving
+    improvement improvements outperform outperforms outperforming benchmark benchmarks evaluation evaluate
+    evaluated evaluations analysis analyses system systems technique techniques tool tools training trained
+    train existing prior previous current art baseline baselines settings setting way ways time times level
+    levels quality various several diverse wide widely real world real-world small smaller larger scale
+    scales end end-to-end general generally specifically particular especially easily directly strategy
+    strategies design designs designed capability capabilities ability abilities process processes information
+    knowledge application applications domain domains set sets number numbers across among up out about
+    above below after before during since until upon onto there here so if as at by in of on to do does done
+    make makes making made provide provides provided providing enable enables enabling allow allows crucial
+    critical comprehensive extensive limited limitation limitations potential future toward towards i e
+    address addresses addressing leverage leverages leveraging utilize utilizes consider considers considered
+    paradigm mechanism mechanisms module modules component components input inputs output outputs project
+    page github website suffer suffers fail fails lack lacks rely relies require requires""".split()
 )
 
 
@@ -45,46 +88,125 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_SPLIT.split(flat) if len(s.strip()) > 40]
 
 
+# Openers that lean on the sentence before ("Furthermore, we ..."): a sentence quoted alone reads better without.
+_LEAD_IN = re.compile(
+    r"^(?:furthermore|moreover|additionally|in addition|finally|specifically|here|to this end|"
+    r"to (?:address|tackle|bridge|solve|overcome) (?:this|these|that|such)(?: \w+){0,2}|"
+    r"in this (?:paper|work|study|letter)),\s+",
+    re.IGNORECASE,
+)
+
+
+def standalone(sentence: str) -> str:
+    """An abstract sentence without a lead-in that only makes sense after the sentence before it."""
+    rest = _LEAD_IN.sub("", sentence, count=1)
+    return rest[:1].upper() + rest[1:] if rest != sentence else sentence
+
+
 def shorten(text: str, limit: int = MAX_LINE_CHARS) -> str:
-    text = text.strip()
+    text = standalone(text.strip())
     if len(text) <= limit:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0]
     return cut.rstrip(",;:") + "…"
 
 
-def _pick(paper: Paper, pattern: re.Pattern, fallback_index: int = 0) -> str:
+def short_name(paper: Paper) -> str:
+    """What a paper is called after its title was given once: the name before a colon, else its first words."""
+    head, colon, _ = paper.title.partition(":")
+    if colon and 2 <= len(head.strip()) <= 40:
+        return head.strip()
+    words = paper.title.split()
+    return " ".join(words[:6]) + ("…" if len(words) > 6 else "")
+
+
+def _pick(paper: Paper, pattern: re.Pattern) -> str:
+    """The first abstract sentence matching `pattern`, else the first that is not the field's background."""
     found = sentences(paper.abstract)
     for sentence in found:
         if pattern.search(sentence):
             return sentence
     if not found:
         return paper.title
-    return found[min(fallback_index, len(found) - 1)]
+    return next((sentence for sentence in found if not _BACKGROUND.search(sentence)), found[0])
 
 
-def _doc_terms(paper: Paper) -> set[str]:
-    words = [w.lower() for w in _WORD.findall(_URL.sub(" ", f"{paper.title}. {paper.abstract}"))]
-    content = {w for w in words if w not in _STOP}
-    bigrams = {f"{a} {b}" for a, b in zip(words, words[1:]) if a not in _STOP and b not in _STOP}
-    return content | bigrams
+def _best(paper: Paper, pattern: re.Pattern, used: set[str] = frozenset()) -> str | None:
+    """The abstract sentence that matches `pattern` most and reads least like background; later wins ties
+    (abstracts end with results and outlook). None when no sentence matches."""
+    found = sentences(paper.abstract)
+    scored = []
+    for i, sentence in enumerate(found):
+        if sentence in used:
+            continue
+        hits = len(pattern.findall(sentence))
+        if not hits or i == 0 and len(found) > 2:  # the first sentence is the field's background
+            continue
+        scored.append((hits - 2 * len(_BACKGROUND.findall(sentence)), i, sentence))
+    scored = [s for s in scored if s[0] > 0]
+    return max(scored)[2] if scored else None
 
 
-def top_terms(members: list[Paper], corpus: list[Paper], limit: int = 8) -> list[tuple[str, int]]:
-    """Terms that recur in a topic's papers more than in the whole day's (a lift over the background)."""
+def _phrases(paper: Paper) -> dict[str, str]:
+    return _text_phrases(f"{paper.title}. {paper.abstract}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_phrases(text: str) -> dict[str, str]:
+    """Noun-phrase-like terms of a text (lower-cased key -> surface form): runs of content words of one
+    to three words; a single word only when it looks like a name (LLM, RAG, LoRA, vision-language).
+    Cached: every topic's keywords are weighed against the same day."""
+    found: dict[str, str] = {}
+    run: list[str] = []
+
+    def flush() -> None:
+        for n in (1, 2, 3):
+            for k in range(len(run) - n + 1):
+                words = run[k : k + n]
+                if n == 1 and not _named(words[0]):
+                    continue
+                if words[-1].lower().endswith(("ed", "ly")) or words[0].lower().endswith("ly"):
+                    continue
+                found.setdefault(" ".join(w.lower() for w in words), " ".join(words))
+        run.clear()
+
+    for token in _TOKEN.findall(_URL.sub(" ", text)):
+        if not any(ch.isalpha() for ch in token) or token.lower() in _STOP or len(token) < 2:
+            flush()
+        else:
+            run.append(token)
+    flush()
+    return found
+
+
+def _named(word: str) -> bool:
+    return sum(ch.isupper() for ch in word) >= 2 or ("-" in word and len(word) > 5)
+
+
+def top_terms(members: list[Paper], corpus: list[Paper], limit: int = 6) -> list[tuple[str, int]]:
+    """Phrases that recur in a topic's papers far more than in the rest of the day (a smoothed log-odds
+    lift), so a topic's keywords say what sets it apart, not what every abstract says."""
     topic_df: Counter[str] = Counter()
+    surface: dict[str, Counter[str]] = {}
     for paper in members:
-        topic_df.update(_doc_terms(paper))
-    day_df: Counter[str] = Counter()
+        for key, form in _phrases(paper).items():
+            topic_df[key] += 1
+            surface.setdefault(key, Counter())[form] += 1
+    member_ids = {p.id for p in members}
+    rest_df: Counter[str] = Counter()
     for paper in corpus:
-        day_df.update(_doc_terms(paper))
-    n_topic, n_day = max(len(members), 1), max(len(corpus), 1)
+        if paper.id not in member_ids:
+            rest_df.update(_phrases(paper).keys())
+    n_topic, n_rest = max(len(members), 1), max(len(corpus) - len(member_ids), 1)
+    floor = max(2, round(0.02 * n_topic))
 
-    def lift(term: str) -> float:
-        return topic_df[term] / n_topic - day_df[term] / n_day
+    def score(term: str) -> float:
+        p_topic = topic_df[term] / n_topic
+        p_rest = (rest_df[term] + 0.5) / (n_rest + 1)
+        return p_topic * math.log(p_topic / p_rest) * (1.2 if " " in term else 1.0)
 
-    candidates = [t for t, n in topic_df.items() if n >= 2 and lift(t) > 0]
-    ranked = sorted(candidates, key=lambda t: (-lift(t) * (1.3 if " " in t else 1.0), t))
+    candidates = [t for t, n in topic_df.items() if n >= floor and score(t) > 0]
+    ranked = sorted(candidates, key=lambda t: (-score(t), t))
     chosen: list[str] = []
     for term in ranked:
         if any(term in c or c in term for c in chosen):
@@ -92,28 +214,49 @@ def top_terms(members: list[Paper], corpus: list[Paper], limit: int = 8) -> list
         chosen.append(term)
         if len(chosen) == limit:
             break
-    return [(t, topic_df[t]) for t in chosen]
+    return [(surface[t].most_common(1)[0][0], topic_df[t]) for t in chosen]
 
 
 def extractive_summary(topic: str, selected: list[Paper], members: list[Paper], corpus: list[Paper]) -> TopicSummary:
     """A five-part summary made only of sentences from the abstracts; the report labels it as such.
 
     `members` are all the topic's papers of the day, `corpus` the whole day (for distinctive keywords).
+    Each title is given once (themes); later parts call a paper by its short name.
     """
     total = len(members)
     terms = top_terms(members, corpus)
-    themes = [f"{p.title}" for p in selected]
+    themes = [p.title for p in selected]
     keywords = (
-        [", ".join(f"{t} ({n}편)" for t, n in terms)]
+        ["오늘 이 주제에서 다른 주제보다 두드러진 표현: " + ", ".join(f"{t} ({n}편)" for t, n in terms)]
         if terms
         else ["선정된 논문들 사이에 반복되는 핵심어가 뚜렷하지 않습니다."]
     )
-    contributions = [f"{p.title}: {shorten(_pick(p, _CONTRIBUTION))}" for p in selected]
-    impact = [f"{p.title}: {shorten(_pick(p, _RESULT, fallback_index=-1))}" for p in selected]
-    outlook = [f"이 주제로 오늘 {total}편이 발표되었고, 중요도 순으로 {len(selected)}편을 골랐습니다."]
-    outlook += [shorten(_pick(p, _OUTLOOK, fallback_index=-1)) for p in selected[:2]]
+    # Each abstract sentence serves one part only: the paper's line says what it does, the key points
+    # what it measured, the impact what that makes possible, the outlook where it leads.
+    used = {_pick(p, _CONTRIBUTION) for p in selected}
+
+    def take(pattern: re.Pattern) -> list[str]:
+        found = []
+        for p in selected:
+            if sentence := _best(p, pattern, used):
+                used.add(sentence)
+                found.append(f"{short_name(p)}: {shorten(sentence)}")
+        return found
+
+    key_points = take(_RESULT) or ["선정된 논문의 초록에 수치로 보고된 결과 문장이 없습니다."]
+    ahead = take(_OUTLOOK)[:3]
+    impact = take(_IMPACT)[:4] or ["선정된 논문의 초록에 응용이나 파급 효과를 말하는 문장이 없습니다."]
+    outlook = [f"이 주제로 오늘 {total}편이 발표되었고, 중요도 순으로 {len(selected)}편을 골랐습니다.", *ahead]
     lines = {p.id: shorten(_pick(p, _CONTRIBUTION), 200) for p in selected}
-    return TopicSummary(topic, [themes, keywords, contributions, impact, outlook], lines, EXTRACTIVE)
+    named = "·".join(t for t, _ in terms[:3])
+    gist = (
+        f"두드러진 표현: {named} (초록 발췌)"
+        if named
+        else f"대표 논문: '{short_name(selected[0])}' (초록 발췌)"
+        if selected
+        else "초록 발췌"
+    )
+    return TopicSummary(topic, [themes, keywords, key_points, impact, outlook], lines, EXTRACTIVE, gist)
 
 
 def llm_summary(
@@ -158,7 +301,11 @@ def llm_summary(
         lines = {p.id: lines.get(p.id) or fallback.paper_lines[p.id] for p in selected}
     if removed and not answer.cached:
         llm.store.record_removed(answer.input_hash, llm.run_id, removed)
-    return TopicSummary(name, sections, {p.id: lines[p.id] for p in selected}, LLM_METHOD), answer.input_hash
+    gist = trusted(value.gist) or (sections[0][0] if sections[0] else "")
+    summary = TopicSummary(
+        name, sections, {p.id: lines[p.id] for p in selected}, LLM_METHOD, shorten(gist, MAX_GIST_CHARS)
+    )
+    return summary, answer.input_hash
 
 
 def _ask_lines(llm: LLM, name: str, missing: list[Paper], round_: int) -> list:

@@ -27,6 +27,7 @@ def test_run_builds_the_report_in_the_sample_shape(tmp_path, rss_server, run_cli
         "digest.html",
         "digest.json",
         "digest.md",
+        "email.html",
         "paper_2026-06-30.png",
     ]
     md = (report / "digest.md").read_text()
@@ -34,10 +35,12 @@ def test_run_builds_the_report_in_the_sample_shape(tmp_path, rss_server, run_cli
     assert lines[0] == (
         "# Daily Artificial Intelligence Insights : Papers![Category Distribution Graph](paper_2026-06-30.png)"
     )
-    topics = [line[3:] for line in lines if line.startswith("## ")]
+    headings = [line[3:] for line in lines if line.startswith("## ")]
+    assert headings[0] == "오늘의 핵심 논문"  # the must-reads come first, right after the title and chart
+    topics = headings[1:]
     assert topics == [t for t in Config().topic_names if t in topics]  # config order
     assert len(topics) >= 6
-    for section in md.split("\n## ")[1:]:
+    for section in md.split("\n## ")[2:]:
         assert "**요약:**" in section and "**논문별 한 줄 요약:**" in section and "**출처:**" in section
         positions = [section.index(h) for h in SAMPLE_HEADINGS]
         assert positions == sorted(positions)

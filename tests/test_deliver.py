@@ -76,19 +76,20 @@ def test_full_day_reaches_two_chats_and_two_recipients_exactly_once(tmp_path, rs
     assert not telegram.rejected
     for chat in CHATS:
         sent = telegram.for_chat(chat)
-        assert [s.method for s in sent] == ["sendPhoto"] + ["sendMessage"] * (len(sent) - 2) + ["sendDocument"]
-        photo, messages, document = sent[0], sent[1:-1], sent[-1]
+        # compact (the default): the chart, one message that holds the must-reads and every topic, the file
+        assert [s.method for s in sent] == ["sendPhoto", "sendMessage", "sendDocument"]
+        photo, message, document = sent
         assert photo.file == chart and photo.content_type == "image/png"
         assert photo.text.startswith("Daily Artificial Intelligence Insights") and f"{SMALL_DAY}편" in photo.text
         assert utf16_len(photo.text) <= 1024
-        assert all(m.parse_mode == "HTML" and m.link_preview_options == {"is_disabled": True} for m in messages)
-        assert all(1 <= utf16_len(m.text) <= 4096 for m in messages)
-        # Split at topic boundaries: each topic's heading opens a message or a line, once (short topics share).
-        heads = [line for m in messages for line in m.text.splitlines() if line.startswith("▍")]
-        assert [h.split(" (")[0][1:] for h in heads] == list(data["summaries"])
-        links = set(re.findall(r'href="(https://arxiv\.org/abs/[^"]+)"', "".join(m.raw for m in messages)))
-        assert links == {p["url"] for p in data["papers"] if p["selected"]}
-        assert messages[-1].text.rstrip().endswith("LLM 미사용")  # the footer line closes the report
+        assert message.parse_mode == "HTML" and message.link_preview_options == {"is_disabled": True}
+        assert 1 <= utf16_len(message.text) <= 4096
+        assert message.text.startswith("⭐ 오늘의 핵심 논문")
+        links = re.findall(r'href="(https://arxiv\.org/abs/[^"]+)"', message.raw)
+        assert links == [f"https://arxiv.org/abs/{i}" for i in data["must_reads"]] and len(links) == 5
+        for topic, summary in data["summaries"].items():  # one line per topic: name, count, gist
+            assert f"▍{topic} {summary['total']}편 — {summary['gist']}" in message.text
+        assert "LLM 미사용" in message.text
         assert document.file == markdown.encode() and document.filename == f"digest-{DATE}.md"
     assert [s.text for s in telegram.for_chat(CHATS[0])] == [s.text for s in telegram.for_chat(CHATS[1])]
 
@@ -97,13 +98,19 @@ def test_full_day_reaches_two_chats_and_two_recipients_exactly_once(tmp_path, rs
         mail = received.message
         assert mail["Subject"] == f"[arXiv 다이제스트] {DATE} · {SMALL_DAY}편"
         assert mail["To"] == received.recipients[0]
+        # A small day: the body is the whole digest.html, so nothing is attached (a big day: see below).
         assert mail.get_content_type() == "multipart/alternative"
         plain, related = mail.get_payload()
-        assert plain.get_content_type() == "text/plain" and plain.get_content().rstrip() == markdown.rstrip()
+        text = plain.get_content().replace("\r\n", "\n")
+        assert plain.get_content_type() == "text/plain" and text.rstrip() == markdown.rstrip()
         assert related.get_content_type() == "multipart/related"
         body, image = related.get_payload()
+        html_body = body.get_content()
         cid = image["Content-ID"].strip("<>")
-        assert f'src="cid:{cid}"' in body.get_content() and f'src="paper_{DATE}.png"' not in body.get_content()
+        assert f'src="cid:{cid}"' in html_body and f'src="paper_{DATE}.png"' not in html_body
+        assert html_body.replace("\r\n", "\n") == (report / "digest.html").read_text().replace(
+            f'src="paper_{DATE}.png"', f'src="cid:{cid}"'
+        )
         assert image.get_content_type() == "image/png" and image.get_payload(decode=True) == chart
     assert smtp.logins and all(ok for _, ok in smtp.logins)
 
@@ -203,7 +210,9 @@ def test_a_run_that_stopped_midway_resumes_without_repeating_what_arrived(
     tmp_path, rss_server, telegram, smtp, run_cli
 ):
     telegram.script("sendMessage", 502, "Bad Gateway", chat_id=-1001, times=3)  # 1 + max_retries
-    config = delivery_config(tmp_path, rss_server.url, telegram, smtp, delivery__email__enabled=False)
+    config = delivery_config(
+        tmp_path, rss_server.url, telegram, smtp, delivery__email__enabled=False, delivery__telegram__format="full"
+    )
     result = run_cli("run", "--config", config, env=ENV)
     assert result.exit_code == 1
     total = len(telegram.for_chat(-1002))
@@ -309,3 +318,120 @@ def built_report(tmp_path):
     finally:
         store.close()
     return tmp_path / "output" / DATE
+
+
+def test_a_715_paper_day_with_real_length_korean_fits_a_phone_in_compact_and_stays_valid_in_full(
+    tmp_path, telegram, smtp, run_cli
+):
+    """The 715-paper day (no real day has 715 in the fixtures: bench/days.py composes it from the real
+    2026-06-30 and 2026-07-01 papers) through the LLM path, against the fake writing real-length Korean."""
+    from bench.days import CATEGORIES, synthetic_day
+    from tests.fakes.http import FakeServer, Response
+    from tests.fakes.telegram import parse_html
+
+    day = synthetic_day(715)
+    date = day.date.isoformat()
+    with FakeServer() as rss, FakeOpenAI() as llm_server:
+        rss.route(f"/rss/{CATEGORIES}", Response(200, day.feed, {"Content-Type": "application/rss+xml"}))
+        settings = {
+            "delivery__email__enabled": False,
+            "delivery__telegram__chat_ids": [CHATS[0]],
+            "llm__base_url": llm_server.url,
+            "site__base_url": "https://digest.example/",
+        }
+        config = delivery_config(tmp_path, rss.url, telegram, smtp, **settings)
+        result = run_cli("run", "--config", config, env={**ENV, "OPENAI_API_KEY": LLM_KEY})
+        assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "output" / date / "digest.json").read_text())
+    assert len(data["papers"]) == 715 and data["llm"]["used"]
+
+    sent = telegram.for_chat(CHATS[0])
+    methods = [s.method for s in sent]
+    assert methods[0] == "sendPhoto" and methods[-1] == "sendDocument" and methods.count("sendPhoto") == 1
+    messages = sent[1:-1]
+    assert 1 <= len(messages) <= 2 and all(s.method == "sendMessage" for s in messages)
+    assert sum(utf16_len(m.text) for m in messages) <= 6000
+    first_links = re.findall(r'href="([^"]+)"', messages[0].raw)
+    assert [f"https://arxiv.org/abs/{i}" for i in data["must_reads"]] == first_links[:5]
+    assert f"https://digest.example/{date}/" in "".join(m.raw for m in messages)
+    for topic, summary in data["summaries"].items():
+        assert summary["gist"] and f"▍{topic} {summary['total']}편 — {summary['gist']}" in messages[0].text
+    assert not telegram.rejected
+
+    full = delivery_config(
+        tmp_path, "http://127.0.0.1:9", telegram, smtp, **settings, delivery__telegram__format="full"
+    )
+    before = len(sent)
+    result = run_cli("send", "--config", full, "--date", date, "--channel", "telegram", env=ENV)
+    assert result.exit_code == 0, result.output
+    again = telegram.for_chat(CHATS[0])[before:]
+    assert not telegram.rejected
+    assert again[0].method == "sendPhoto" and again[-1].method == "sendDocument"
+    messages = again[1:-1]
+    for m in messages:  # valid for Telegram: its entities parse, and the text fits
+        assert parse_html(m.raw) == m.text and 1 <= utf16_len(m.text) <= 4096
+    assert messages[0].text.startswith("⭐ 오늘의 핵심 논문")
+    for topic in data["summaries"]:  # each topic starts a message, its synthesis folded
+        starts = [m for m in messages if m.text.startswith(f"▍{topic} (")]
+        assert len(starts) == 1 and "<blockquote expandable>" in starts[0].raw
+
+
+def test_compact_takes_a_second_message_only_when_4096_characters_cannot_hold_it(tmp_path):
+    from digest.deliver.report import Report
+    from digest.deliver.telegram import render_parts
+    from tests.fakes.telegram import parse_html
+    from tests.test_render import _day_digest
+
+    def messages(digest):
+        report = Report(digest, "# md", "<html></html>", b"png")
+        parts = render_parts(report, fmt="compact")
+        assert [p.method for p in parts][0] == "sendPhoto" and parts[-1].method == "sendDocument"
+        return [p.text for p in parts[1:-1]]
+
+    digest = _day_digest(n_papers=120)
+    assert len(messages(digest)) == 1
+    for section in digest.sections:  # gists far longer than asked: the topic lines overflow one message
+        section.summary.gist = "오늘 이 주제는 " + "비용을 줄이면서 일반화 성능을 높이려는 연구가 중심을 이룹니다 " * 9
+    long = messages(digest)
+    assert len(long) == 2
+    for text in long:
+        assert 0 < utf16_len(parse_html(text)) <= 4096
+    assert all(f"https://arxiv.org/abs/{i}" in long[0] for i in digest.must_reads)
+
+
+def test_a_chat_that_wants_some_topics_gets_those_and_must_reads_drawn_from_them(tmp_path):
+    from digest.deliver.report import Report
+    from digest.deliver.telegram import render_parts
+    from tests.test_render import _day_digest
+
+    digest = _day_digest(n_papers=200)
+    report = Report(digest, "# md", "<html></html>", b"png")
+    [message] = [p.text for p in render_parts(report, fmt="compact", topics=["Computer Vision"])[1:-1]]
+    vision = {p.id for s in digest.sections if s.name == "Computer Vision" for p in s.papers}
+    links = re.findall(r'href="https://arxiv\.org/abs/([^"]+)"', message)
+    assert len(links) == 5 and set(links) <= vision  # five must-reads, all from the one topic it wants
+    text = to_plain(message)
+    assert "▍Computer Vision " in text
+    assert not any(f"▍{s.name} " in text for s in digest.sections if s.name != "Computer Vision")
+
+
+def test_a_big_day_mails_a_trimmed_body_and_attaches_every_paper_unless_the_site_has_them(tmp_path):
+    from digest.deliver.email import build_message
+    from digest.deliver.report import Report
+    from digest.render import environment, render_email_html, render_html
+    from tests.test_render import _day_digest
+
+    for site in (None, "https://digest.example/2026-06-30/"):
+        digest = _day_digest(n_papers=532, site_url=site)
+        full = render_html(digest, environment())
+        body = render_email_html(digest, environment())
+        mail = build_message(Report(digest, "# md", full, b"png", body), "d@example.com", "r@example.com")
+        html_part = next(p for p in mail.walk() if p.get_content_type() == "text/html" and not p.get_filename())
+        assert len(html_part.get_content().encode()) <= 90_000
+        attached = [p.get_filename() for p in mail.walk() if p.get_filename() == "digest.html"]
+        if site:  # the body points to the site's day page; nothing attached
+            assert attached == [] and site in html_part.get_content()
+        else:
+            assert (
+                attached == ["digest.html"] and "첨부한 digest.html에 모든 논문이 있습니다" in html_part.get_content()
+            )

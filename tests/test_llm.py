@@ -230,11 +230,11 @@ def test_hostile_llm_text_never_becomes_a_link_or_a_source(tmp_path, setup, fake
         assert f"arxiv.org/abs/{INVENTED_ID}" not in text, name
         assert set(re.findall(r"arxiv\.org/abs/([\w./-]+?)(?=[)\"<\s]|$)", text)) <= FEED_IDS, name
     assert "pwned" in files["digest.md"]  # the words stay, as text
-    md_links = re.findall(r"\]\(([^)]*)\)", files["digest.md"])
-    assert md_links == [f"paper_{DAY}.png"]
-    hrefs = set(re.findall(r'href="([^"]+)"', files["digest.html"]))
-    assert hrefs <= {f"https://arxiv.org/abs/{i}" for i in FEED_IDS}
     data = json.loads(files["digest.json"])
+    md_links = re.findall(r"\]\(([^)]*)\)", files["digest.md"])
+    assert md_links == [f"paper_{DAY}.png", *(f"https://arxiv.org/abs/{i}" for i in data["must_reads"])]
+    hrefs = {h for h in re.findall(r'href="([^"]+)"', files["digest.html"]) if not h.startswith("#")}
+    assert hrefs <= {f"https://arxiv.org/{kind}/{i}" for i in FEED_IDS for kind in ("abs", "pdf")}
     for summary in data["summaries"].values():
         assert set(summary["paper_lines"]) <= set(summary["selected"])
     assert HOSTILE["link"] not in files["digest.md"]

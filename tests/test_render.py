@@ -51,6 +51,7 @@ def test_report_written_atomically_and_replaced_whole(tmp_path):
         "digest.html",
         "digest.json",
         "digest.md",
+        "email.html",
         "paper_2026-06-30.png",
     ]
     data = json.loads((final / "digest.json").read_text())
@@ -86,3 +87,155 @@ def test_rebuilt_report_reuses_its_chart_and_redraws_a_changed_one(tmp_path, mon
     assert drawn == [] and (final / "paper_2026-06-30.png").read_bytes() == chart
     write_report(_digest(counts={"LLM": 9, "Other": 1}), tmp_path)
     assert len(drawn) == 1 and (final / "paper_2026-06-30.png").read_bytes() != chart
+
+
+# ----- the phone digest: must-reads, every paper, reading quality -----
+
+
+def _day_digest(n_papers=60, must=5, llm=True, site_url=None):
+    """A real slice of the 2026-06-30 day, classified offline, summarized extractively (or marked as LLM)."""
+    from digest.classify import OfflineClassifier
+    from digest.config import Config
+    from digest.pipeline import select, topic_counts
+    from digest.rank import must_reads
+    from digest.summarize import extractive_summary
+    from tests.conftest import day_papers
+
+    config = Config()
+    papers = day_papers("day-2026-06-30.jsonl")[:n_papers]
+    classifier = OfflineClassifier(config.categories, config.arxiv.categories)
+    assignments = {a.paper_id: a for a in classifier.classify_all(papers)}
+    chosen_ids = must_reads(papers, assignments, config.topic_names, must)
+    sections = []
+    for name, selected, members in select(config, papers, assignments, chosen_ids):
+        summary = extractive_summary(name, selected, members, papers)
+        if llm:
+            summary.method = "llm"
+        sections.append(TopicSection(name, selected, summary, len(members)))
+    return Digest(
+        date=dt.date(2026, 6, 30),
+        title="Daily Artificial Intelligence Insights : Papers",
+        papers=papers,
+        assignments=assignments,
+        selected={p.id for s in sections for p in s.papers},
+        sections=sections,
+        counts=topic_counts(config, papers, assignments),
+        llm_used=llm,
+        must_reads=chosen_ids,
+        site_url=site_url,
+    )
+
+
+def test_must_reads_come_first_in_the_report_with_link_author_topic_and_line():
+    d = _day_digest()
+    md = render_markdown(d, environment())
+    lines = md.splitlines()
+    assert lines[0].startswith("# Daily Artificial Intelligence Insights : Papers![Category Distribution Graph](")
+    assert lines[2] == "## 오늘의 핵심 논문"
+    assert md.index("## 오늘의 핵심 논문") < md.index(f"## {d.sections[0].name}")
+    papers = {p.id: p for p in d.papers}
+    for n, paper_id in enumerate(d.must_reads, start=1):
+        paper = papers[paper_id]
+        topic = d.assignments[paper_id].topic
+        head = next(line for line in lines if line.startswith(f" {n}. ["))
+        assert f"](https://arxiv.org/abs/{paper_id}) · {paper.authors[0]}" in head and head.endswith(f" · {topic}")
+        assert (" 외 · " in head) == (len(paper.authors) > 1)
+        below = lines[lines.index(head) + 1]
+        assert below.startswith("    ") and below.strip()  # its line, from the topic summary
+    assert len(d.must_reads) == 5 and all(i in d.selected for i in d.must_reads)
+
+
+def test_no_must_reads_leaves_the_section_out():
+    md = render_markdown(_day_digest(must=0), environment())
+    assert "오늘의 핵심 논문" not in md
+
+
+def test_must_reads_spread_over_topics_and_follow_importance():
+    from digest.models import Assignment
+    from digest.rank import must_reads
+
+    papers = [Paper(f"2606.0000{i}", f"T{i}", "", ["A"], ["cs.LG"], "new") for i in range(8)]
+    topics = ["A", "A", "A", "A", "B", "B", "C", "Other"]
+    importance = [10, 10, 10, 9, 8, 5, 3, 10]
+    assignments = {p.id: Assignment(p.id, t, imp, "llm") for p, t, imp in zip(papers, topics, importance)}
+    picked = must_reads(papers, assignments, ["A", "B", "C"], 5)
+    # At most two of A while B and C have papers; Other never; importance first.
+    assert picked == ["2606.00000", "2606.00001", "2606.00004", "2606.00005", "2606.00006"]
+    # Not enough elsewhere: A fills the rest.
+    assert len(must_reads(papers, assignments, ["A"], 5)) == 4
+
+
+def test_digest_html_lists_every_paper_of_the_day_once_with_pdf_and_authors():
+    d = _day_digest()
+    html_text = render_html(d, environment())
+    for p in d.papers:
+        assert html_text.count(f'href="https://arxiv.org/pdf/{p.id}"') == 1, p.id
+        assert html_text.count(f'href="https://arxiv.org/abs/{p.id}"') == 1 + (p.id in d.must_reads), p.id
+    assert "word-break:keep-all" in html_text and "overflow-wrap:anywhere" in html_text
+    assert "break-all" not in html_text
+    assert "출처" not in html_text  # the per-paper lines carry the links: titles are not listed twice
+
+
+def test_digest_json_has_every_paper_must_reads_and_a_schema_version(tmp_path):
+    d = _day_digest(site_url="https://digest.example/2026-06-30/")
+    data = json.loads((write_report(d, tmp_path) / "digest.json").read_text())
+    assert data["schema_version"] == 2 and data["must_reads"] == d.must_reads
+    assert len(data["papers"]) == len(d.papers)
+    first = data["papers"][0]
+    assert {"id", "title", "authors", "categories", "announce_type", "url", "pdf_url", "topic", "importance"} <= set(
+        first
+    )
+    assert first["pdf_url"] == f"https://arxiv.org/pdf/{first['id']}"
+    assert all(s["gist"] for s in data["summaries"].values())
+
+
+def test_more_papers_line_points_to_something_the_reader_has():
+    d = _day_digest(n_papers=200)
+    md = render_markdown(d, environment())
+    assert "digest.json" not in md and "전체 목록은 digest.html" in md
+    with_site = render_markdown(_day_digest(n_papers=200, site_url="https://digest.example/2026-06-30/"), environment())
+    assert "목록: https://digest.example/2026-06-30/" in with_site
+
+
+def test_email_body_is_trimmed_to_its_budget_and_points_to_the_full_list():
+    from digest.render import EMAIL_HTML_BUDGET, render_email_html
+
+    d = _day_digest(n_papers=532)
+    full = render_html(d, environment())
+    email = render_email_html(d, environment())
+    assert len(full.encode()) > EMAIL_HTML_BUDGET >= len(email.encode())
+    assert "첨부한 digest.html에 모든 논문이 있습니다" in email
+    for paper_id in d.must_reads:  # what matters most is never trimmed
+        assert f"https://arxiv.org/abs/{paper_id}" in email
+    small = _day_digest(n_papers=20)
+    assert render_email_html(small, environment()) == render_html(small, environment())
+
+
+def test_offline_keywords_are_distinctive_phrases_not_generic_words():
+    from digest.classify import OfflineClassifier
+    from digest.config import Config
+    from digest.summarize import top_terms
+    from tests.conftest import day_papers
+
+    config = Config()
+    papers = day_papers("day-2026-06-30.jsonl")
+    assignments = {
+        a.paper_id: a for a in OfflineClassifier(config.categories, config.arxiv.categories).classify_all(papers)
+    }
+    vision = [p for p in papers if assignments[p.id].topic == "Computer Vision"]
+    terms = [t.lower() for t, _ in top_terms(vision, papers)]
+    assert "gaussian splatting" in terms
+    generic = {"fast", "features", "cost", "model", "results", "performance", "data", "method"}
+    assert not generic & set(terms)
+
+
+def test_offline_summary_uses_each_abstract_sentence_once_and_skips_background():
+    d = _day_digest(n_papers=200, llm=False)
+    for section in d.sections:
+        results, impact, outlook = (section.summary.sections[i] for i in (2, 3, 4))
+        quoted = [s.split(": ", 1)[1] for s in results + impact + outlook[1:] if ": " in s]
+        lines = list(section.summary.paper_lines.values())
+        assert len(set(quoted + lines)) == len(quoted + lines), section.name  # no sentence twice
+        for sentence in quoted + lines:
+            assert not sentence.lower().startswith(("however", "furthermore", "in this paper", "to address this"))
+        assert "편, " not in section.summary.gist and section.summary.gist.endswith("(초록 발췌)")

@@ -121,3 +121,24 @@ def test_never_cuts_inside_a_tag_or_entity():
 
 def test_plain_fallback_has_no_tags_and_decoded_entities():
     assert to_plain('<b>A &lt;b&gt; &amp; C</b>\n<a href="x">link</a>') == "A <b> & C\nlink"
+
+
+def test_fake_telegram_checks_expandable_blockquotes_like_telegram():
+    assert parse_html("<blockquote expandable><b>1.</b> 요약</blockquote>") == "1. 요약"
+    for bad in (
+        "<blockquote expandable>open",
+        "<blockquote><blockquote expandable>x</blockquote></blockquote>",
+        '<blockquote expandable="yes">x</blockquote>',
+        "<blockquote collapsed>x</blockquote>",
+    ):
+        with pytest.raises(ParseError):
+            parse_html(bad)
+
+
+def test_a_long_expandable_blockquote_is_split_into_valid_messages():
+    body = "\n".join(f"• {'가나다라 마바사 ' * 12}{n}" for n in range(60))
+    messages = split_html(f"<b>▍LLM</b>\n<blockquote expandable>{body}</blockquote>")
+    assert len(messages) > 1
+    for m in messages:
+        assert m.count("<blockquote expandable>") == m.count("</blockquote>") == 1
+        assert 0 < utf16_len(parse_html(m)) <= 4096

@@ -202,7 +202,7 @@ class _Job:
         if not token:
             return outcomes + self._fail_all("telegram", todo, f"{cfg.token_env} is not set (environment or .env)")
         try:
-            parts = render_parts(self.report, self.config.templates_override)
+            parts = render_parts(self.report, self.config.templates_override, cfg.format)
         except TemplateError as exc:
             return outcomes + self._fail_all("telegram", todo, f"telegram.html.j2: {exc}")
         content = content_hash(*(p.text for p in parts), *(p.file[1] for p in parts if p.file))

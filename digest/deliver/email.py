@@ -33,11 +33,15 @@ def build_message(report: Report, sender: str, recipient: str) -> EmailMessage:
     msg.set_content(report.markdown)
     cid = make_msgid(domain="arxiv-digest.local")
     # digest.html points at the chart by file name (it sits beside it on disk); in the mail it is a cid: part.
-    html = report.html.replace(f'src="{report.chart_name}"', f'src="cid:{cid[1:-1]}"')
+    html = report.email_body.replace(f'src="{report.chart_name}"', f'src="cid:{cid[1:-1]}"')
     msg.add_alternative(html, subtype="html")
     msg.get_payload()[1].add_related(
         report.chart, maintype="image", subtype="png", cid=cid, filename=report.chart_name, disposition="inline"
     )
+    if report.email_body != report.html and not report.digest.site_url:
+        # The body lists only part of each topic's papers and there is no site page to link: the reader
+        # gets every paper in the attachment, as the body says.
+        msg.add_attachment(report.html, subtype="html", filename="digest.html")
     return msg
 
 

@@ -17,6 +17,11 @@ class Report:
     markdown: str
     html: str
     chart: bytes
+    email_html: str = ""  # digest.html trimmed to an email's size; digest.html itself when absent
+
+    @property
+    def email_body(self) -> str:
+        return self.email_html or self.html
 
     @property
     def date(self) -> dt.date:
@@ -38,6 +43,7 @@ def load_report(folder: Path) -> Report:
             (folder / "digest.md").read_text(encoding="utf-8"),
             (folder / "digest.html").read_text(encoding="utf-8"),
             (folder / digest.chart_name).read_bytes(),
+            email.read_text(encoding="utf-8") if (email := folder / "email.html").exists() else "",
         )
     except FileNotFoundError as exc:
         raise DigestError(
@@ -47,20 +53,19 @@ def load_report(folder: Path) -> Report:
         raise DigestError(f"{data_path}: not a digest.json this version can read ({exc})") from None
 
 
+def _paper(p: dict) -> Paper:
+    return Paper(p["id"], p["title"], "", p.get("authors", []), p.get("categories", []), p.get("announce_type", "new"))
+
+
 def _digest(data: dict) -> Digest:
-    papers = {
-        p["id"]: Paper(
-            p["id"], p["title"], "", p.get("authors", []), p.get("categories", []), p.get("announce_type", "new")
-        )
-        for p in data["papers"]
-    }
+    papers = {p["id"]: _paper(p) for p in data["papers"]}
     assignments = {
         p["id"]: Assignment(p["id"], p["topic"], int(p.get("importance", 0)), p.get("classified_by", ""))
         for p in data["papers"]
     }
     sections = []
     for name, s in data["summaries"].items():
-        summary = TopicSummary(name, list(s["sections"].values()), s["paper_lines"], s["method"])
+        summary = TopicSummary(name, list(s["sections"].values()), s["paper_lines"], s["method"], s.get("gist", ""))
         sections.append(TopicSection(name, [papers[i] for i in s["selected"]], summary, s["total"]))
     llm = data.get("llm", {})
     usage = LLMUsage(
@@ -76,5 +81,9 @@ def _digest(data: dict) -> Digest:
         counts=data["counts"],
         usage=usage,
         llm_used=bool(llm.get("used")),
+        must_reads=[i for i in data.get("must_reads", []) if i in papers],
         site_url=data.get("site_url"),
+        relevance={p["id"]: int(p["relevance"]) for p in data["papers"] if "relevance" in p},
+        followed=frozenset(p["id"] for p in data["papers"] if p.get("followed_author")),
+        excluded=[_paper(p) for p in data.get("excluded", [])],
     )

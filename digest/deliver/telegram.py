@@ -7,6 +7,7 @@ from an httpx exception's text unscrubbed: errors are rebuilt from the status an
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,8 +17,9 @@ import httpx
 
 from digest.config import TelegramConfig
 from digest.deliver.report import Report
-from digest.deliver.tghtml import CAPTION_LIMIT, pack, split_html, to_plain
+from digest.deliver.tghtml import CAPTION_LIMIT, fits, pack, split_html, to_plain
 from digest.errors import describe_error
+from digest.rank import for_topics
 from digest.render import environment, template_context
 
 log = logging.getLogger("digest")
@@ -49,14 +51,31 @@ class Part:
     file: tuple[str, bytes, str] | None = None  # (filename, bytes, content type)
 
 
-def render_parts(report: Report, templates_override: Path | None = None) -> list[Part]:
-    """The report as Telegram sends it: a photo with a caption, messages that each fit, then digest.md."""
+def render_parts(
+    report: Report,
+    templates_override: Path | None = None,
+    fmt: str = "compact",
+    topics: list[str] | tuple[str, ...] | None = None,
+) -> list[Part]:
+    """The report as Telegram sends it: a photo with a caption, the messages, then digest.md.
+
+    compact: the must-reads and one line per topic in one message (a second only when 4096 characters
+    cannot hold it). full: the must-reads, then each topic starting its own message (its synthesis folded
+    in an expandable blockquote), the footer last. Every message fits Telegram's limits. A chat that wants
+    only some `topics` gets those, with must-reads drawn from them."""
     digest = report.digest
+    if topics is not None:
+        digest = for_topics(digest, topics, len(digest.must_reads))
     env = environment(templates_override)
     module = env.get_template("telegram.html.j2").make_module(template_context(digest))
     caption = split_html(str(module.caption()).strip(), CAPTION_LIMIT)
-    blocks = [*(str(module.topic(s)) for s in digest.sections), str(module.closing())]
-    messages = pack(blocks)
+    if fmt == "full":
+        messages = pack([_tidy(str(module.must_reads_block()))])
+        for section in digest.sections:
+            messages += split_html(_tidy(str(module.topic(section))))
+        messages = _with_closing(messages, str(module.closing()).strip())
+    else:
+        messages = pack([_tidy(str(module.compact()))])
     date = digest.date.isoformat()
     parts = [Part("sendPhoto", "chart", caption[0] if caption else "", (digest.chart_name, report.chart, "image/png"))]
     parts += [Part("sendMessage", f"message {i}/{len(messages)}", m) for i, m in enumerate(messages, start=1)]
@@ -69,6 +88,18 @@ def render_parts(report: Report, templates_override: Path | None = None) -> list
         )
     )
     return parts
+
+
+def _tidy(markup: str) -> str:
+    """At most one blank line in a row (templates leave more where optional lines are skipped)."""
+    return re.sub(r"\n{3,}", "\n\n", markup).strip()
+
+
+def _with_closing(messages: list[str], closing: str) -> list[str]:
+    """The footer under the last message when it fits there, else as one more message."""
+    if messages and fits(f"{messages[-1]}\n\n{closing}"):
+        return [*messages[:-1], f"{messages[-1]}\n\n{closing}"]
+    return [*messages, closing]
 
 
 class BotAPI:

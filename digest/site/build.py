@@ -255,7 +255,9 @@ def read_day(data: dict, known_topics: list[str]) -> tuple[dict, list[list], dic
     gist = {}
     for t in topics:
         sections = list((summaries.get(t) or {}).get("sections", {}).values())
-        if sections and sections[0]:
+        if (summaries.get(t) or {}).get("gist"):  # the summary's one-sentence gist (digest.json schema 2)
+            gist[t] = summaries[t]["gist"]
+        elif sections and sections[0]:
             gist[t] = sections[0][0]
     summary = {
         "format": CACHE_FORMAT,

@@ -17,14 +17,20 @@ class Work(Database):
     def save_assignments(self, date: dt.date, assignments: list[Assignment], setup: str) -> None:
         with self.transaction() as db:
             db.executemany(
-                """INSERT OR REPLACE INTO assignments (date, paper_id, topic, importance, method, setup)
-                   VALUES (?, ?, ?, ?, ?, ?)""",
-                [(date.isoformat(), a.paper_id, a.topic, a.importance, a.method, setup) for a in assignments],
+                """INSERT OR REPLACE INTO assignments (date, paper_id, topic, importance, method, setup, relevance)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    (date.isoformat(), a.paper_id, a.topic, a.importance, a.method, setup, a.relevance)
+                    for a in assignments
+                ],
             )
 
     def load_assignments(self, date: dt.date, setup: str) -> dict[str, Assignment]:
         rows = self.query("SELECT * FROM assignments WHERE date = ? AND setup = ?", (date.isoformat(), setup))
-        return {r["paper_id"]: Assignment(r["paper_id"], r["topic"], r["importance"], r["method"]) for r in rows}
+        return {
+            r["paper_id"]: Assignment(r["paper_id"], r["topic"], r["importance"], r["method"], r["relevance"])
+            for r in rows
+        }
 
     def llm_examples(self, before: dt.date, limit: int) -> list[tuple[Paper, str]]:
         """Papers the LLM placed in a topic on listing dates before `before`, newest first, as (paper, topic).
@@ -68,7 +74,8 @@ class Work(Database):
                     summary.topic,
                     summary.method,
                     setup,
-                    json.dumps(summary.sections, ensure_ascii=False),
+                    # The gist rides in the sections column: no migration for one sentence.
+                    json.dumps({"parts": summary.sections, "gist": summary.gist}, ensure_ascii=False),
                     json.dumps(summary.paper_lines, ensure_ascii=False),
                 ),
             )
@@ -81,7 +88,9 @@ class Work(Database):
         if not rows:
             return None
         r = rows[0]
-        return TopicSummary(topic, json.loads(r["sections"]), json.loads(r["paper_lines"]), r["method"])
+        sections = json.loads(r["sections"])
+        parts, gist = (sections["parts"], sections.get("gist", "")) if isinstance(sections, dict) else (sections, "")
+        return TopicSummary(topic, parts, json.loads(r["paper_lines"]), r["method"], gist)
 
     def link_summary(self, edition: Edition | dt.date, topic: str, input_hash: str) -> None:
         with self.transaction() as db:

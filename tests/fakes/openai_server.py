@@ -256,7 +256,8 @@ class FakeOpenAI:
         elif purpose == "lines":
             answer = {"paper_lines": [_line(i, t, a) for i, t, a in papers]}
         elif purpose == "classify":
-            answer = self._classification(papers, schema, fault)
+            system = "\n".join(m["content"] for m in body["messages"] if m["role"] in ("system", "developer"))
+            answer = self._classification(papers, schema, fault, system)
         else:  # no schema anywhere: the model guesses a shape
             answer = {"answer": "Here are the papers you sent, sorted.", "count": len(papers)}
         content: str | None = json.dumps(answer, ensure_ascii=False)
@@ -398,12 +399,21 @@ class FakeOpenAI:
 
     # ----- deterministic answers -----
 
-    def _classification(self, papers: list[tuple[str, str, str]], schema: dict, fault: Fault | None) -> dict:
-        topics = schema["properties"]["papers"]["items"]["properties"]["topic"]["enum"]
+    def _classification(
+        self, papers: list[tuple[str, str, str]], schema: dict, fault: Fault | None, system: str = ""
+    ) -> dict:
+        fields = schema["properties"]["papers"]["items"]["properties"]
+        topics = fields["topic"]["enum"]
+        # With interests in the prompt, a paper whose title has one of the interest keywords is relevant.
+        wanted = re.search(r"Interest keywords: (.*)", system)
+        keywords = [k.strip().lower() for k in wanted.group(1).split(",")] if wanted else []
         items = []
-        for paper_id, *_ in papers:
+        for paper_id, title, _ in papers:
             digest = hashlib.sha256(paper_id.encode()).digest()
-            items.append({"id": paper_id, "topic": topics[digest[0] % len(topics)], "importance": 1 + digest[1] % 10})
+            item = {"id": paper_id, "topic": topics[digest[0] % len(topics)], "importance": 1 + digest[1] % 10}
+            if "relevance" in fields:
+                item["relevance"] = 9 if any(k and k in title.lower() for k in keywords) else digest[2] % 4
+            items.append(item)
         if fault and fault.kind == "missing_ids":
             if "ids" in fault.params:  # drop these papers wherever they are asked
                 items = [i for i in items if i["id"] not in fault.params["ids"]]
@@ -433,6 +443,8 @@ class FakeOpenAI:
                 "재현 가능한 코드와 데이터를 함께 공개하는 흐름이 뚜렷합니다.",
                 "학습 비용을 줄이면서 정확도를 유지하려는 시도가 많고, "
                 "추론 단계의 계산량을 줄이는 기법도 함께 주목받고 있습니다.",
+                "사전 학습된 대형 모델은 그대로 두고 작은 모듈만 추가로 학습하는 "
+                "가벼운 적응 방식이 여러 논문에서 반복해서 등장합니다.",
             ],
             "key_points": [
                 f"{n} 논문은 초록에 따르면 {fig} 수준의 개선을 보고하며, 기존 기준선보다 일관되게 높은 성능을 보입니다."
@@ -447,13 +459,20 @@ class FakeOpenAI:
                 "산업 현장에서는 추론 비용과 지연 시간이 줄어들어, "
                 "제한된 하드웨어에서도 모델을 배포할 여지가 커집니다.",
                 "응용 분야에서는 데이터가 적은 도메인에도 방법을 옮길 수 있는지가 다음 검증 대상이 될 것으로 보입니다.",
+                "평가 쪽에서는 새 데이터셋과 프로토콜이 늘어나면서, 벤치마크 점수만으로 "
+                "비교하던 관행이 조금씩 바뀌고 있습니다.",
             ],
             "outlook": [
                 "남은 과제는 더 큰 규모와 실제 배포 환경에서도 "
                 "같은 개선이 유지되는지 독립적으로 재현하여 확인하는 것입니다.",
                 "다음 단계로는 서로 다른 기법을 결합했을 때의 효과와 "
                 "학습 안정성에 대한 체계적인 비교가 필요해 보입니다.",
+                "실험이 주로 영어 데이터와 공개 벤치마크에 치우쳐 있어, "
+                "한국어를 포함한 다국어 환경에서의 검증은 따로 확인해야 합니다.",
+                "평가 방법 자체를 개선하려는 시도가 늘어나는 만큼, "
+                "점수 이외의 신뢰성 지표를 함께 보고하는지 살펴볼 필요가 있습니다.",
             ],
+            "gist": f"오늘 {subject} 분야는 비용을 줄이면서 일반화 성능을 높이려는 연구가 중심을 이룹니다.",
             "paper_lines": [_line(i, t, a) for i, t, a in papers],
         }
         if fault and fault.kind == "hostile":

@@ -127,6 +127,10 @@ def parse_html(text: str) -> str:
                 stack.pop()
             else:
                 _check_attributes(name, attrs, offset)
+                if name == "blockquote" and "blockquote" in stack:
+                    raise ParseError(f"Blockquote entities can't be nested at byte offset {offset}")
+                if name == "blockquote" and re.search(r"expandable\s*=", attrs):
+                    raise ParseError(f'Attribute "expandable" takes no value at byte offset {offset}')
                 stack.append(name)
             i = m.end()
             continue

@@ -1,0 +1,54 @@
+"""digest.html in a real browser (headless Chromium from Debian's packages) at a phone's width."""
+
+import datetime as dt
+
+import pytest
+
+from bench.days import CATEGORIES, rss_feed
+from digest.models import Paper
+from tests.browser import chromium, measure
+from tests.conftest import day_papers, write_config
+from tests.fakes.http import FakeServer, Response
+from tests.fakes.openai_server import FakeOpenAI
+
+pytestmark = pytest.mark.skipif(chromium() is None, reason="chromium is not installed (apt-get install chromium)")
+
+LONG_TOKEN = "Hyper" + "parameter" * 9 + "Optimisation_https://example.org/" + "a" * 60
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """A real slice of a day, with one title that is a single very long token, summarized by the fake
+    model writing real-length Korean."""
+    tmp = tmp_path_factory.mktemp("browser")
+    papers = day_papers("day-2026-06-30.jsonl")[:80]
+    papers.append(
+        Paper("2606.99999", f"{LONG_TOKEN}: a title", "An abstract. " * 5, ["A Very-Long-Name"], ["cs.CV"], "new")
+    )
+    date = dt.date(2026, 6, 30)
+    with FakeServer() as rss, FakeOpenAI() as llm:
+        rss.route(f"/rss/{CATEGORIES}", Response(200, rss_feed(papers, date), {"Content-Type": "application/rss+xml"}))
+        config = write_config(tmp, rss.url, llm__base_url=llm.url)
+        from click.testing import CliRunner
+
+        from digest.cli import cli
+
+        result = CliRunner().invoke(
+            cli, ["run", "--no-deliver", "--config", str(config)], env={"OPENAI_API_KEY": "sk-x"}
+        )
+        assert result.exit_code == 0, result.output
+    return tmp / "output" / date.isoformat()
+
+
+def test_digest_html_at_390_px_has_no_horizontal_scroll_and_no_broken_korean_word(report):
+    html_text = (report / "digest.html").read_text()
+    assert LONG_TOKEN[:40] in html_text and "오늘의 핵심 논문" in html_text
+    found = measure(report / "digest.html", width=390)
+    assert found["width"] == 390
+    assert found["scrollWidth"] <= 390, found
+    assert found["brokenCount"] == 0, found["broken"]
+
+
+def test_email_body_at_390_px_reads_the_same_way(report):
+    found = measure(report / "email.html", width=390)
+    assert found["scrollWidth"] <= 390 and found["brokenCount"] == 0, found
