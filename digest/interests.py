@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-from digest.models import Paper
+from digest.models import Assignment, Paper
 
 MAX_RELEVANCE = 10
 TITLE_POINTS = 4  # a keyword in the title
@@ -121,3 +121,28 @@ def split_excluded(papers: Iterable[Paper], interests: Interests) -> tuple[list[
         else:
             kept.append(paper)
     return kept, excluded
+
+
+@dataclass(frozen=True)
+class Weighing:
+    """A day's papers as the interests see them."""
+
+    shown: list[Paper]  # every paper a report shows (exclusions removed), in listing order
+    excluded: list[Paper]  # left out of every report and message, kept in digest.json
+    relevance: dict[str, int]  # shown paper id -> 0-10 (empty without interests)
+    followed: frozenset[str]  # ids of papers by a followed author
+
+
+def weigh(papers: list[Paper], assignments: dict[str, Assignment], interests: Interests) -> Weighing:
+    """Exclusions, relevance and followed authors for one day.
+
+    A paper's relevance is the LLM's (when it was asked) or the keywords' and authors', whichever is
+    higher: a reader's own keyword or author can raise what the model said, never lower it."""
+    shown, excluded_ids = split_excluded(papers, interests)
+    relevance: dict[str, int] = {}
+    if interests.active:
+        for paper in shown:
+            asked = assignments[paper.id].relevance if paper.id in assignments else None
+            relevance[paper.id] = max(interests.offline_relevance(paper), asked or 0)
+    followed = frozenset(p.id for p in shown if interests.authors and interests.followed_author(p))
+    return Weighing(shown, [p for p in papers if p.id in excluded_ids], relevance, followed)

@@ -59,7 +59,7 @@ class Listing:
 
     date: dt.date
     papers: list[Paper]
-    source: str  # rss | api | demo
+    source: str  # listing | rss | api | demo
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,11 @@ class Digest:
     usage: LLMUsage = field(default_factory=LLMUsage)
     llm_used: bool = False
     must_reads: list[str] = field(default_factory=list)  # paper ids, best first (digest/rank.py)
+    # With `interests`: each shown paper's relevance 0-10, the papers by followed authors, and the papers
+    # `interests.exclude` left out of every report (kept for digest.json only).
+    relevance: dict[str, int] = field(default_factory=dict)
+    followed: frozenset[str] = frozenset()
+    excluded: list[Paper] = field(default_factory=list)
     site_url: str | None = None  # the day's page on the archive site (site.base_url set), for the messages
 
     @property

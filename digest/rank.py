@@ -1,6 +1,7 @@
 """Which papers a reader who reads nothing else should see: the day's must-reads (오늘의 핵심 논문).
 
-One function decides, so that relevance to `interests` can later join importance in a single place.
+One function decides: importance, and relevance to `interests` when they are set (a followed author's
+paper always makes the list).
 """
 
 from __future__ import annotations
@@ -19,23 +20,29 @@ def must_reads(
     topics: list[str],
     count: int,
     per_topic: int = PER_TOPIC,
+    relevance: dict[str, int] | None = None,
+    followed: set[str] | frozenset[str] = frozenset(),
 ) -> list[str]:
     """Up to `count` paper ids across the configured topics (never Other), best first.
 
-    Ranked by importance; among equals, the topic with fewer picks so far wins (then config order, then
-    listing order), so the list spreads over topics. No topic gets more than `per_topic` unless the
-    other topics have run out of papers.
+    Ranked by importance plus relevance to the interests (0 without interests); among equals, the topic
+    with fewer picks so far wins (then config order, then listing order), so the list spreads over topics.
+    No topic gets more than `per_topic` unless the other topics have run out of papers. Papers by a
+    followed author come first, always, even past `count`.
     """
     if count <= 0:
         return []
+    relevance = relevance or {}
     order = {name: i for i, name in enumerate(topics)}
     candidates = [
         (i, p)
         for i, p in enumerate(papers)
         if p.id in assignments and assignments[p.id].topic != OTHER and assignments[p.id].topic in order
     ]
-    picked: list[str] = []
+    picked: list[str] = [p.id for _, p in candidates if p.id in followed]
     taken: dict[str, int] = {}
+    for paper_id in picked:
+        taken[assignments[paper_id].topic] = taken.get(assignments[paper_id].topic, 0) + 1
     for cap in (per_topic, None):
         while len(picked) < count:
             best = None
@@ -43,7 +50,8 @@ def must_reads(
                 topic = assignments[paper.id].topic
                 if paper.id in picked or (cap is not None and taken.get(topic, 0) >= cap):
                     continue
-                key = (-assignments[paper.id].importance, taken.get(topic, 0), order[topic], i)
+                score = assignments[paper.id].importance + relevance.get(paper.id, 0)
+                key = (-score, taken.get(topic, 0), order[topic], i)
                 if best is None or key < best[0]:
                     best = (key, paper.id, topic)
             if best is None:
@@ -63,5 +71,12 @@ def for_topics(digest: Digest, topics: list[str] | tuple[str, ...], count: int) 
         digest,
         sections=sections,
         counts={name: n for name, n in digest.counts.items() if name in wanted},
-        must_reads=must_reads(selected, digest.assignments, [s.name for s in sections], count),
+        must_reads=must_reads(
+            selected,
+            digest.assignments,
+            [s.name for s in sections],
+            count,
+            relevance=digest.relevance,
+            followed=digest.followed,
+        ),
     )

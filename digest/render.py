@@ -88,7 +88,9 @@ def footer_line(digest: Digest) -> str:
         if digest.llm_used
         else "LLM 미사용"
     )
-    return f"{digest.date.isoformat()} · 수집 {len(digest.papers)}편 · {counts} · {llm}"
+    fetched = len(digest.papers) + len(digest.excluded)
+    excluded = f" · 제외 {len(digest.excluded)}편 (interests.exclude)" if digest.excluded else ""
+    return f"{digest.date.isoformat()} · 수집 {fetched}편{excluded} · {counts} · {llm}"
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ class Report:
             narrowed,
             papers=[p for p in narrowed.papers if p.id in mine],
             selected=narrowed.selected & mine,
+            excluded=[p for p in narrowed.excluded if p.id in mine],
         )
         env = environment(templates_override)
         return Report(
@@ -113,14 +114,13 @@ def load_report(folder: Path, templates_override: Path | None = None) -> Report:
         raise DigestError(f"{data_path}: not a digest.json this version can read ({exc})") from None
 
 
+def _paper(p: dict) -> Paper:
+    return Paper(p["id"], p["title"], "", p.get("authors", []), p.get("categories", []), p.get("announce_type", "new"))
+
+
 def read_digest(data: dict) -> Digest:
     """The Digest a digest.json describes (abstracts are not in it: the store has them)."""
-    papers = {
-        p["id"]: Paper(
-            p["id"], p["title"], "", p.get("authors", []), p.get("categories", []), p.get("announce_type", "new")
-        )
-        for p in data["papers"]
-    }
+    papers = {p["id"]: _paper(p) for p in data["papers"]}
     assignments = {
         p["id"]: Assignment(p["id"], p["topic"], int(p.get("importance", 0)), p.get("classified_by", ""))
         for p in data["papers"]
@@ -145,6 +145,9 @@ def read_digest(data: dict) -> Digest:
         llm_used=bool(llm.get("used")),
         must_reads=[i for i in data.get("must_reads", []) if i in papers],
         site_url=data.get("site_url"),
+        relevance={p["id"]: int(p["relevance"]) for p in data["papers"] if "relevance" in p},
+        followed=frozenset(p["id"] for p in data["papers"] if p.get("followed_author")),
+        excluded=[_paper(p) for p in data.get("excluded", [])],
     )
 
 
@@ -190,7 +193,25 @@ def digest_json(digest: Digest) -> dict:
                 "classified_by": digest.assignments[p.id].method,
                 "selected": p.id in digest.selected,
                 "line": digest.line_for(p.id),  # the Korean line, where the topic summary wrote one
+                **({"relevance": digest.relevance.get(p.id, 0)} if digest.relevance else {}),
+                **({"followed_author": True} if p.id in digest.followed else {}),
             }
             for p in digest.papers
+        ],
+        # Papers `interests.exclude` left out of every report and message: kept here, marked.
+        "excluded": [
+            {
+                "id": p.id,
+                "title": p.title,
+                "url": p.url,
+                "pdf_url": p.pdf_url,
+                "authors": p.authors,
+                "categories": p.categories,
+                "announce_type": p.announce_type,
+                "topic": digest.assignments[p.id].topic if p.id in digest.assignments else None,
+                "importance": digest.assignments[p.id].importance if p.id in digest.assignments else None,
+                "excluded": True,
+            }
+            for p in digest.excluded
         ],
     }
