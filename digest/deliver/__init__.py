@@ -1,7 +1,9 @@
 """Delivery: send a built report to every enabled channel and target, exactly once per (date, channel, target).
 
-Each target is recorded before and after sending (ledger.py). One failing target never stops the others;
-when any failed, DeliveryError names them after all the others were tried.
+Every channel registered in channels.py goes through one loop (_Job.run): a target is claimed in the ledger
+(ledger.py), sent what its audience gets (all topics, or only its `topics`), and recorded as sent or failed.
+One failing target never stops the others; when any failed, DeliveryError names them after all the others
+were tried.
 """
 
 from __future__ import annotations
