@@ -100,6 +100,22 @@ def test_check_says_ok_for_every_service_that_answers(tmp_path, services, run_cl
     assert smtp.logins == [(smtp.logins[0][0], True)] and not smtp.received
 
 
+def test_check_reaches_a_chat_and_a_recipient_that_want_only_some_topics(tmp_path, services, run_cli):
+    server, telegram, smtp = services
+    config = check_config(
+        tmp_path,
+        server,
+        telegram,
+        smtp,
+        delivery__telegram__chat_ids=[{"id": -1001, "topics": ["Computer Vision"]}],
+        delivery__email__recipients=[{"address": "a@example.com", "topics": ["Computer Vision"]}],
+    )
+    result = run_cli("check", "--config", config, env=ENV)
+    assert result.exit_code == 0, result.output
+    assert "telegram chat -1001: ok (channel 'AI 논문 채널')" in result.output.splitlines()
+    assert f"email: ok (127.0.0.1:{smtp.port} none, logged in as digest; 1 recipient(s))" in result.output
+
+
 def test_check_names_what_is_wrong_and_exits_1(tmp_path, services, run_cli):
     server, telegram, smtp = services
     config = check_config(
