@@ -48,7 +48,10 @@ class Report:
         return self.digest.chart_name
 
     def for_audience(
-        self, topics: tuple[str, ...] | list[str] | None, templates_override: Path | None = None
+        self,
+        topics: tuple[str, ...] | list[str] | None,
+        templates_override: Path | None = None,
+        must_reads: int | None = None,
     ) -> Report:
         """The report a target that wants only `topics` receives: those topics' papers, sections and counts,
         must-reads drawn from them, and digest.md/digest.html/email.html rendered again for them alone.
@@ -59,7 +62,8 @@ class Report:
         from digest.render import environment, render_email_html, render_html, render_markdown
 
         wanted = set(topics)
-        narrowed = for_topics(self.digest, tuple(topics), len(self.digest.must_reads))
+        count = len(self.digest.must_reads) if must_reads is None else must_reads  # report.must_reads
+        narrowed = for_topics(self.digest, tuple(topics), count)
         mine = {i for i, a in narrowed.assignments.items() if a.topic in wanted}
         narrowed = dataclasses.replace(
             narrowed,

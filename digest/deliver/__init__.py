@@ -152,7 +152,9 @@ class _Job:
     def _for(self, topics: tuple[str, ...] | None) -> Report:
         """The report narrowed to `topics`, rendered once however many targets want the same topics."""
         if topics not in self._audiences:
-            self._audiences[topics] = self.report.for_audience(topics, self.config.templates_override)
+            self._audiences[topics] = self.report.for_audience(
+                topics, self.config.templates_override, self.config.report.must_reads
+            )
         return self._audiences[topics]
 
     def _pending(self, channel: str, targets: list[str]) -> tuple[list[str], list[Outcome]]:
