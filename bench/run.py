@@ -100,7 +100,8 @@ def digest_command(*args: str) -> list[str]:
 
 def write_config(folder: Path, rss_url: str, llm_url: str, args: argparse.Namespace) -> Path:
     config = {
-        "arxiv": {"rss_url": rss_url, "catch_up_days": 0, "max_retries": 0},
+        # The bench serves each day as RSS: the listing pages (arxiv.org) stay off.
+        "arxiv": {"listing_url": None, "rss_url": rss_url, "catch_up_days": 0, "max_retries": 0},
         "llm": {"base_url": llm_url, "concurrency": args.concurrency, "batch_size": args.batch_size},
         "log": {"file": "output/digest.log"},
     }

@@ -151,21 +151,22 @@ def _one(
 
 
 def catch_up_range(config: Config, store: Store, clock: Clock = SYSTEM_CLOCK) -> tuple[dt.date, dt.date] | None:
-    """Listing dates the latest-run path missed: after the newest built date, before today's (ET) feed date.
+    """Listing dates the latest-run path missed: after the newest built date, before the one this run gets.
 
-    The RSS feed carries one listing for one ET day only, so a run that fires while the feed still shows
-    an older batch (the default 11:00 KST fire is 21:00-22:00 ET) never sees Friday's listing: on Monday
-    morning the feed is empty. Those dates are built through the export API instead, oldest first.
-    Nothing is caught up on a fresh install (no date built yet) or beyond `arxiv.catch_up_days`.
+    A run gets one listing: the listing pages' (which switch at the announcement) or, with
+    `arxiv.listing_url: null`, the RSS feed's (which switches at midnight ET, so a morning fire in Seoul
+    never sees Friday's listing: on Monday morning the feed is empty). Listings a failed or missing fire
+    left out are built through the export API instead, oldest first. Nothing is caught up on a fresh
+    install (no date built yet) or beyond `arxiv.catch_up_days`.
     """
-    from digest.sources.calendar import rss_feed_date
+    from digest.pipeline import latest_date
 
     if config.arxiv.catch_up_days == 0:
         return None
     built = sorted(d for d in store.built_dates())
     if not built:
         return None
-    today = rss_feed_date(clock.now())
+    today = latest_date(config, clock.now())
     start = max(
         dt.date.fromisoformat(built[-1]) + dt.timedelta(days=1), today - dt.timedelta(days=config.arxiv.catch_up_days)
     )

@@ -283,18 +283,18 @@ def status(config_path: Path | None, last: int) -> None:
     "print_next",
     type=click.IntRange(1, 1000),
     default=None,
-    help="Print the next N fire times and exit.",
+    help="Print the next N fire times, each with the listing date it builds, and exit.",
 )
 @handle_errors
 def schedule(config_path: Path | None, print_next: int | None) -> None:
     """Run in the foreground, firing `digest run` on schedule.cron in schedule.timezone."""
-    from digest.schedule import build_scheduler, next_fire_times, run_forever
+    from digest.schedule import build_scheduler, fire_lines, next_fire_times, run_forever
 
     config = load(config_path)
     sched = config.schedule
     if print_next:
-        for when in next_fire_times(sched.cron, sched.timezone, print_next):
-            click.echo(f"{when.isoformat()} {when.strftime('%a')} {sched.timezone}")
+        for line in fire_lines(config, print_next):
+            click.echo(line)
         return
     scheduler = build_scheduler(
         lambda: run_latest(config, scheduled=True),

@@ -96,6 +96,8 @@ class ReportConfig(Strict):
 
 class ArxivConfig(Strict):
     categories: list[str] = Field(default_factory=lambda: ["cs.AI", "cs.CL", "cs.CV", "cs.LG"], min_length=1)
+    # The /list/<category>/new pages switch at the announcement (20:00 ET); None leaves only the RSS feed.
+    listing_url: str | None = "https://arxiv.org/list/{category}/new?skip=0&show=2000"
     rss_url: str = "https://rss.arxiv.org/rss/{categories}"
     api_url: str = "https://export.arxiv.org/api/query"
     api_delay_seconds: float = Field(3.0, ge=0, le=MAX_INTERVAL)
@@ -108,6 +110,13 @@ class ArxivConfig(Strict):
     max_retries: int = Field(4, ge=0, le=20)
     backoff_seconds: float = Field(2.0, ge=0, le=MAX_INTERVAL)  # first wait between retries; doubles each time
     catch_up_days: int = Field(7, ge=0, le=60)  # `digest run` also builds listings it missed, this far back
+
+    @field_validator("listing_url")
+    @classmethod
+    def _listing_url(cls, value: str | None) -> str | None:
+        if value is not None and "{category}" not in value:
+            raise ValueError("must contain {category} (one page per arXiv category), or be null")
+        return value
 
     @field_validator("categories")
     @classmethod
@@ -249,9 +258,12 @@ class DeliveryConfig(Strict):
 
 
 class ScheduleConfig(Strict):
-    cron: str = "0 11 * * 1-5"
+    # 10:30 KST: after arXiv's 20:00 ET announcement all year (09:00 KST under EDT, 10:00 under EST).
+    cron: str = "30 10 * * 1-5"
     timezone: str = "Asia/Seoul"
+    # A fire that wakes late still runs within this; a fire that finds arXiv late waits this long for it.
     misfire_grace_seconds: int = Field(3600, ge=1, le=86400)
+    retry_seconds: int = Field(300, ge=1)  # how often a fire asks again while arXiv has not announced yet
 
     @field_validator("timezone")
     @classmethod

@@ -59,7 +59,7 @@ class Listing:
 
     date: dt.date
     papers: list[Paper]
-    source: str  # rss | api | demo
+    source: str  # listing | rss | api | demo
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,9 @@ from digest.text import is_arxiv_id, normalize_paper
 log = logging.getLogger("digest")
 
 DEMO_FEED = "demo-2026-06-30.xml.gz"
+SOURCE_NAMES = {"listing": "the listing pages", "rss": "the RSS feed", "api": "the export API", "demo": "the demo"}
+
+log = logging.getLogger("digest.pipeline")
 
 # A fetcher answers "the listing for this date" (None = the latest announcement).
 Fetcher = Callable[[dt.date | None], Listing]
@@ -59,6 +62,7 @@ class RunOptions:
     # rebuilds it from the store instead (no LLM call), to pick up a changed template or config.
     skip_if_built: bool = False
     run_id: int | None = None  # set by run_date; deliveries record which run sent them
+    clock: Clock = SYSTEM_CLOCK  # what "today" is when a fetched listing's date is checked
 
 
 def is_built(config: Config, store: Store, when: Edition | dt.date) -> bool:
@@ -91,8 +95,11 @@ def run_latest(
         store = open_store(config)
         try:
             missed = catch_up(config, store, deliver=deliver, reporter=reporter, clock=clock) if date is None else []
-            options = RunOptions(date=date, force=force, deliver=deliver, command=command, skip_if_built=skip_if_built)
-            result = run_date(config, store, options, rss_fetcher(config, clock), reporter)
+            options = RunOptions(
+                date=date, force=force, deliver=deliver, command=command, skip_if_built=skip_if_built, clock=clock
+            )
+            fetch = latest_fetcher(config, clock, wait=command == "schedule")  # a fire waits for a late arXiv
+            result = run_date(config, store, options, fetch, reporter)
         finally:
             store.close()
     result.catch_up_failed = missed
@@ -130,6 +137,86 @@ def open_store(config: Config) -> Store:
     return Store(path)
 
 
+def latest_date(config: Config, now: dt.datetime) -> dt.date:
+    """The listing date a run for the latest listing gets at `now`: the listing pages switch at the
+    announcement (20:00 ET), the RSS feed only at midnight ET (then its date may have no listing)."""
+    from digest.sources.calendar import ArxivCalendar, rss_feed_date
+
+    if config.arxiv.listing_url is None:
+        return rss_feed_date(now)
+    return ArxivCalendar.from_config(config).latest_listing_date(now)
+
+
+def latest_fetcher(config: Config, clock: Clock = SYSTEM_CLOCK, *, wait: bool = False) -> Fetcher:
+    """The latest listing from arXiv's listing pages; the RSS feed (then the API) when they fail.
+
+    With `wait` (a scheduled fire), pages that still show an older listing than the calendar says is
+    out (arXiv is late) are asked again every `schedule.retry_seconds`, for at most
+    `schedule.misfire_grace_seconds`, rather than sending the previous listing as the new one.
+    """
+    from digest.sources.calendar import ArxivCalendar
+
+    now, pause = clock.now, clock.sleep
+    fallback = rss_fetcher(config, clock)
+    arxiv_calendar = ArxivCalendar.from_config(config)
+
+    def pages() -> Listing:
+        from digest.sources.listing import fetch_pages
+
+        return fetch_pages(
+            config.arxiv.listing_url or "",
+            config.arxiv.categories,
+            delay=config.arxiv.api_delay_seconds,
+            timeout=config.arxiv.timeout_seconds,
+            max_retries=config.arxiv.max_retries,
+            backoff=config.arxiv.backoff_seconds,
+            sleep=pause,
+        )
+
+    def fetch(date: dt.date | None) -> Listing:
+        from digest.errors import FetchError
+        from digest.sources.listing import ListingMismatch
+
+        expected = arxiv_calendar.latest_listing_date(now())
+        if config.arxiv.listing_url is None or (date is not None and date != expected):
+            return fallback(date)
+        deadline = now() + dt.timedelta(seconds=config.schedule.misfire_grace_seconds) if wait else now()
+        while True:
+            try:
+                listing = pages()
+            except FetchError as exc:
+                if isinstance(exc, ListingMismatch) and now() < deadline:
+                    log.info("%s; asking again in %d s", exc, config.schedule.retry_seconds)
+                    pause(min(config.schedule.retry_seconds, (deadline - now()).total_seconds()))
+                    continue
+                log.warning("%s; using the RSS feed instead", exc)
+                return fallback(date)
+            if listing.date >= expected:
+                return listing
+            if now() >= deadline:
+                break
+            log.info(
+                "the listing pages still show %s: arXiv has not announced %s yet; asking again in %d s (until %s)",
+                listing.date,
+                expected,
+                config.schedule.retry_seconds,
+                _utc(deadline),
+            )
+            pause(min(config.schedule.retry_seconds, (deadline - now()).total_seconds()))
+        if wait:
+            log.warning(
+                "arXiv has not announced %s by %s; the listing pages still show %s",
+                expected,
+                _utc(deadline),
+                listing.date,
+            )
+        else:
+            log.info("the listing pages still show %s: arXiv has not announced %s yet", listing.date, expected)
+        return listing if date is None else fallback(date)
+
+    return fetch
+
+
 def rss_fetcher(config: Config, clock: Clock = SYSTEM_CLOCK) -> Fetcher:
     """The latest listing from the RSS feed; a date the feed no longer (or not yet) carries from the export API."""
     from digest.sources.calendar import rss_feed_date
@@ -162,6 +249,10 @@ def rss_fetcher(config: Config, clock: Clock = SYSTEM_CLOCK) -> Fetcher:
         return listing
 
     return fetch
+
+
+def _utc(when: dt.datetime) -> str:
+    return f"{when.astimezone(dt.UTC):%H:%M} UTC"
 
 
 def demo_fetcher() -> Fetcher:
@@ -248,7 +339,7 @@ def run_date(
 def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter) -> RunResult:
     if config.output_dir.is_dir():
         recover_reports(config.output_dir)  # what a run killed while writing a report left behind
-    listing, stale, left_out = _fetch(config, store, options, fetch, reporter)
+    listing, stale, left_out, other_source = _fetch(config, store, options, fetch, reporter)
     if not listing.papers:
         when = listing.date.isoformat()
         if left_out:
@@ -272,6 +363,8 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
     if options.date is None and not options.force:
         built = is_built(config, store, date)
         nothing_new = _nothing_new(listing, stale, built and options.skip_if_built)
+        if other_source and built:
+            nothing_new = other_source  # the same date again, from another source: never a second digest
         if nothing_new:
             report_dir = report_folder(config.output_dir, date)
             if options.deliver and built:
@@ -339,24 +432,47 @@ def _deliver(
 
 def _fetch(
     config: Config, store: Store, options: RunOptions, fetch: Fetcher, reporter: Reporter
-) -> tuple[Listing, bool, int]:
+) -> tuple[Listing, bool, int, str | None]:
     """The date's listing (stored, or fetched and stored), whether the latest feed is stale (every one
-    of its papers was already announced on an earlier date: a feed still serving an older batch), and
-    how many announced papers arxiv.announce_types left out."""
+    of its papers was already announced on an earlier date: a feed still serving an older batch), how
+    many announced papers arxiv.announce_types left out, and, when the latest listing's date is already
+    stored from another source (the listing pages in the morning, the RSS feed later), a line comparing
+    the two; the stored listing is then kept as it is."""
     if options.date is not None and not options.force:
         stored = store.load_listing(options.date)
         if stored is not None:
             reporter.note(f"{options.date}: using the {len(stored.papers)} papers already stored")
-            return stored, False, 0
+            return stored, False, 0, None
     with reporter.stage("fetch") as stage:
-        fetched = clean_listing(fetch(options.date))
+        fetched = clean_listing(fetch(options.date), options.clock.now())
         listing = keep_announce_types(fetched, config.arxiv.announce_types)
-        stage.detail = f"{len(listing.papers)} papers announced {listing.date}"
+        stage.detail = f"{len(listing.papers)} papers announced {listing.date} ({SOURCE_NAMES.get(listing.source)})"
     stale = bool(listing.papers) and options.date is None and _all_announced_before(store, listing)
+    if listing.papers and options.date is None and not options.force:
+        stored = store.load_listing(listing.date)
+        if stored is not None and stored.source not in (listing.source, "demo") and stored.papers:
+            store.record_source(listing)
+            return stored, False, len(fetched.papers) - len(listing.papers), compare_sources(stored, listing)
     # A stale feed under a new date must not overwrite what is stored.
     if listing.papers and not stale:
         store.save_listing(listing)
-    return listing, stale, len(fetched.papers) - len(listing.papers)
+    return listing, stale, len(fetched.papers) - len(listing.papers), None
+
+
+def compare_sources(stored: Listing, other: Listing) -> str:
+    """One line: does `other` carry the same papers as the stored listing of its date?"""
+    first, later = SOURCE_NAMES.get(stored.source, stored.source), SOURCE_NAMES.get(other.source, other.source)
+    mine, theirs = {p.id for p in stored.papers}, {p.id for p in other.papers}
+    if mine == theirs:
+        return (
+            f"{stored.date}: already built from {first}; {later} carries the same {len(mine)} papers "
+            "(nothing rebuilt or re-sent)"
+        )
+    return (
+        f"{stored.date}: already built from {first} ({len(mine)} papers); {later} differs: "
+        f"{len(theirs - mine)} papers only there, {len(mine - theirs)} missing there "
+        "(nothing rebuilt or re-sent; `digest status` shows it)"
+    )
 
 
 def _all_announced_before(store: Store, listing: Listing) -> bool:

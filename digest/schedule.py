@@ -16,6 +16,8 @@ from types import FrameType
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from digest.clock import SYSTEM_CLOCK, Clock
+
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
     from apscheduler.triggers.base import BaseTrigger
@@ -94,6 +96,42 @@ def next_fire_times(expr: str, timezone: str, count: int, now: dt.datetime | Non
         times.append(fire)
         previous, now = fire, fire + dt.timedelta(microseconds=1)
     return times
+
+
+def fire_lines(config, count: int, *, clock: Clock = SYSTEM_CLOCK) -> list[str]:
+    """`--print-next`: each of the next fires, and which listing date it builds (the calendar's rule:
+    the listing pages switch at 20:00 ET; with `arxiv.listing_url: null`, the RSS feed at midnight ET)."""
+    from digest.sources.calendar import ArxivCalendar, rss_feed_date
+
+    sched = config.schedule
+    zone = ZoneInfo(sched.timezone)
+    calendar = ArxivCalendar.from_config(config)
+    lines, previous = [], None
+    for fire in next_fire_times(sched.cron, sched.timezone, count, now=clock.now().astimezone(zone)):
+        head = f"{fire.isoformat()} {fire.strftime('%a')} {sched.timezone}"
+        if config.arxiv.listing_url is None:
+            day = rss_feed_date(fire)
+            reason = calendar.no_listing_reason(day)
+            lines.append(f"{head}: {f'listing {day} (RSS feed)' if reason is None else f'nothing new ({reason})'}")
+            continue
+        day = calendar.latest_listing_date(fire)
+        if day == previous:
+            upcoming = calendar.next_listing_date(day)
+            when = calendar.announced_at(upcoming).astimezone(zone)
+            lines.append(
+                f"{head}: listing {day} again, nothing new to send "
+                f"(arXiv announces {upcoming} at {when:%Y-%m-%d %H:%M %Z})"
+            )
+        else:
+            since = calendar.announced_at(day).astimezone(zone)
+            line = f"{head}: listing {day} (on arXiv since {since:%Y-%m-%d %H:%M %Z})"
+            upcoming = calendar.next_listing_date(day)
+            when = calendar.announced_at(upcoming).astimezone(zone)
+            if when.date() == fire.date():  # a cron set before the announcement gets the previous listing
+                line += f", before arXiv announces {upcoming} at {when:%H:%M %Z}"
+            lines.append(line)
+        previous = day
+    return lines
 
 
 def build_scheduler(

@@ -25,8 +25,8 @@ def status_lines(config: Config, last: int) -> list[str]:
         parts = []
         if run["papers"] is not None:
             parts.append(f"{run['papers']} papers")
-        if run["counts"]:
-            counts = json.loads(run["counts"])
+        counts = json.loads(run["counts"]) if run["counts"] else {}
+        if any(counts.values()):
             parts.append(", ".join(f"{k} {v}" for k, v in counts.items() if v))
         if run["llm_calls"]:
             parts.append(
@@ -47,9 +47,40 @@ def status_lines(config: Config, last: int) -> list[str]:
         if run["edition"] and run["edition"] not in shown_dates:
             # Deliveries are per edition, not per run: show their current state once, under the newest run.
             shown_dates.add(run["edition"])
+            if run["date"]:
+                lines += _source_lines(store, run["date"])
             lines += _delivery_lines(store, Edition.parse(run["edition"]))
     store.close()
     return lines
+
+
+def _source_lines(store: Store, date: str) -> list[str]:
+    """When more than one source gave this date's listing (the pages, later the RSS feed), whether they agree."""
+    from digest.pipeline import SOURCE_NAMES
+
+    rows = store.listing_sources(date)
+    if len(rows) < 2:
+        return []
+    first = rows[0]
+    ids = set(json.loads(first["ids"]))
+    lines = []
+    for other in rows[1:]:
+        theirs = set(json.loads(other["ids"]))
+        name, base = SOURCE_NAMES.get(other["source"], other["source"]), SOURCE_NAMES.get(first["source"])
+        if theirs == ids:
+            verdict = f"the same {len(ids)} papers as {base}"
+        else:
+            only, missing = sorted(theirs - ids), sorted(ids - theirs)
+            verdict = (
+                f"differs from {base}: {other['paper_count']} papers against {first['paper_count']}, "
+                f"{len(only)} only there{_sample(only)}, {len(missing)} missing there{_sample(missing)}"
+            )
+        lines.append(f"    listing {name}: {verdict}")
+    return lines
+
+
+def _sample(ids: list[str]) -> str:
+    return f" ({', '.join(ids[:3])}{', …' if len(ids) > 3 else ''})" if ids else ""
 
 
 def _delivery_lines(store: Store, edition: Edition) -> list[str]:

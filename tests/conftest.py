@@ -86,6 +86,8 @@ def write_config(folder: Path, server_url: str = "http://127.0.0.1:9", **overrid
     """A config for tests: everything local, no waiting between retries."""
     config = {
         "arxiv": {
+            # The RSS path; tests of the listing pages set arxiv__listing_url to the local server.
+            "listing_url": None,
             "rss_url": f"{server_url}/rss/{{categories}}",
             "api_url": f"{server_url}/api/query",
             "api_delay_seconds": 0,

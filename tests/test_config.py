@@ -29,7 +29,9 @@ def test_shipped_config_is_the_built_in_default():
 def test_shipped_config_has_every_contract_key():
     raw = yaml.safe_load((ROOT / "config.yaml").read_text())
     assert {"title", "output_dir", "max_papers_per_category"} <= set(raw["report"])
-    assert {"categories", "rss_url", "api_url", "api_delay_seconds", "announce_types"} <= set(raw["arxiv"])
+    assert {"categories", "listing_url", "rss_url", "api_url", "api_delay_seconds", "announce_types"} <= set(
+        raw["arxiv"]
+    )
     assert {"base_url", "model", "api_key_env", "batch_size", "concurrency", "max_retries"} <= set(raw["llm"])
     assert {"enabled", "api_url", "token_env", "chat_ids"} <= set(raw["delivery"]["telegram"])
     assert {"enabled", "smtp_host", "smtp_port", "security", "username", "password_env", "sender", "recipients"} <= set(

@@ -13,17 +13,17 @@ from digest.schedule import next_fire_times
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 
 
-def test_github_workflow_runs_at_11_kst_on_weekdays_with_the_right_secrets():
+def test_github_workflow_runs_at_1030_kst_on_weekdays_with_the_right_secrets():
     workflow = yaml.safe_load((DEPLOY / "github-actions-digest.yml").read_text())
     cron = workflow[True]["schedule"][0]["cron"]  # YAML reads the key `on` as True
     monday = dt.datetime(2026, 11, 23, tzinfo=ZoneInfo("UTC"))
     fires = next_fire_times(cron, "UTC", 5, now=monday)
     assert [f.astimezone(ZoneInfo("Asia/Seoul")).strftime("%a %H:%M") for f in fires] == [
-        "Mon 11:00",
-        "Tue 11:00",
-        "Wed 11:00",
-        "Thu 11:00",
-        "Fri 11:00",
+        "Mon 10:30",
+        "Tue 10:30",
+        "Wed 10:30",
+        "Thu 10:30",
+        "Fri 10:30",
     ]
     steps = workflow["jobs"]["digest"]["steps"]
     run_step = next(s for s in steps if "digest run" in s.get("run", ""))

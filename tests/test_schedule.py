@@ -8,7 +8,7 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 
 from digest.cli import setup_logging
-from digest.config import load_config
+from digest.config import Config, load_config
 from digest.lock import state_lock
 from digest.pipeline import run_latest
 from digest.schedule import build_scheduler, crontab_day_of_week, next_fire_times
@@ -19,18 +19,19 @@ from tests.fakes.http import Response
 SEOUL = ZoneInfo("Asia/Seoul")
 
 
-def test_default_cron_fires_weekdays_at_11_seoul():
+def test_default_cron_fires_weekdays_at_1030_seoul():
     monday = dt.datetime(2026, 11, 23, 0, 0, tzinfo=SEOUL)
-    times = next_fire_times("0 11 * * 1-5", "Asia/Seoul", 6, now=monday)
+    schedule = Config().schedule
+    times = next_fire_times(schedule.cron, schedule.timezone, 6, now=monday)
     assert [t.strftime("%a %H:%M") for t in times] == [
-        "Mon 11:00",
-        "Tue 11:00",
-        "Wed 11:00",
-        "Thu 11:00",
-        "Fri 11:00",
-        "Mon 11:00",
+        "Mon 10:30",
+        "Tue 10:30",
+        "Wed 10:30",
+        "Thu 10:30",
+        "Fri 10:30",
+        "Mon 10:30",
     ]
-    assert times[0] == dt.datetime(2026, 11, 23, 11, 0, tzinfo=SEOUL)
+    assert times[0] == dt.datetime(2026, 11, 23, 10, 30, tzinfo=SEOUL)
 
 
 @pytest.mark.parametrize(
@@ -74,7 +75,7 @@ def test_print_next_from_the_command_line(tmp_path, run_cli):
     result = run_cli("schedule", "--config", str(config), "--print-next", "2")
     lines = result.output.strip().splitlines()
     assert result.exit_code == 0 and len(lines) == 2
-    assert all(line.endswith("Mon Europe/Berlin") and "T09:00:00+0" in line for line in lines)
+    assert all("Mon Europe/Berlin: " in line and "T09:00:00+0" in line for line in lines)
 
 
 def _wait_for(predicate, timeout=20.0):
@@ -183,4 +184,4 @@ def test_schedule_stops_cleanly_on_signal(tmp_path, sig):
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert "scheduler running: cron '0 11 * * 1-5' in Asia/Seoul" in out and "scheduler stopped" in out
+    assert "scheduler running: cron '30 10 * * 1-5' in Asia/Seoul" in out and "scheduler stopped" in out

@@ -1,1 +1,1 @@
-"""Where papers come from: the RSS feed (latest announcement) and the export API (any past date)."""
+"""Where papers come from: the listing pages and the RSS feed (latest announcement), the export API (any past date)."""

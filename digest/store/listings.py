@@ -40,6 +40,30 @@ class Listings(Database):
                 "INSERT INTO listing_papers (date, paper_id, announce_type, position) VALUES (?, ?, ?, ?)",
                 [(date, p.id, p.announce_type, i) for i, p in enumerate(listing.papers)],
             )
+            self.record_source(listing)
+
+    def record_source(self, listing: Listing) -> None:
+        """Remember which ids this source gave for the listing's date (the stored listing is unchanged)."""
+        with self.transaction() as db:
+            db.execute(
+                """INSERT OR REPLACE INTO listing_sources (date, source, fetched_at, paper_count, ids)
+                   VALUES (?, ?, ?, ?, ?)""",
+                (
+                    listing.date.isoformat(),
+                    listing.source,
+                    now_text(),
+                    len(listing.papers),
+                    json.dumps([p.id for p in listing.papers]),
+                ),
+            )
+
+    def listing_sources(self, date: str) -> list:
+        """Every source seen for a date: the one the stored listing came from first, then the others."""
+        return self.query(
+            """SELECT * FROM listing_sources WHERE date = ?
+               ORDER BY source = (SELECT source FROM listings WHERE date = ?) DESC, fetched_at, source""",
+            (date, date),
+        )
 
     def load_listing(self, date: dt.date) -> Listing | None:
         iso = date.isoformat()

@@ -257,3 +257,22 @@ def m006_delivered_papers_and_run_pid(db: sqlite3.Connection) -> None:
 def m009_assignment_relevance(db: sqlite3.Connection) -> None:
     """Relevance 0-10 to `interests`, answered by the LLM in the classification call (NULL when not asked)."""
     db.execute("ALTER TABLE assignments ADD COLUMN relevance INTEGER")
+
+
+@migration
+def m010_listing_sources(db: sqlite3.Connection) -> None:
+    """The latest listing can come from the listing pages and, hours later, from the RSS feed (or the API):
+    each source's ids per date, so `digest status` can say when two sources disagree about a day."""
+    script(
+        db,
+        """
+        CREATE TABLE listing_sources (
+            date TEXT NOT NULL,
+            source TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            paper_count INTEGER NOT NULL,
+            ids TEXT NOT NULL,              -- JSON list of the ids this source gave, in its order
+            PRIMARY KEY (date, source)
+        )
+        """,
+    )
