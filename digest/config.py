@@ -88,6 +88,9 @@ class ReportConfig(Strict):
     output_dir: Path = Path("output")
     max_papers_per_category: int = Field(5, ge=1, le=100)
     must_reads: int = Field(5, ge=0, le=20)  # 오늘의 핵심 논문 across all topics; 0 leaves the section out
+    # With an LLM, each topic's summary call is offered this many top candidates and picks the
+    # max_papers_per_category it features (the ranking's ties and batch drift matter less).
+    summary_candidates: int = Field(12, ge=1, le=50)
     templates_dir: Path | None = None
 
 

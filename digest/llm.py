@@ -369,7 +369,8 @@ class LLM:
                 "invalid",
                 f"the server read only {prompt_tokens:,} of about {expected:,} prompt tokens: its context window "
                 "cut the prompt. Raise the server's context length (Ollama: OLLAMA_CONTEXT_LENGTH=16384; vLLM: "
-                "--max-model-len; llama.cpp: -c) or lower llm.batch_size",
+                "--max-model-len; llama.cpp: -c) or lower llm.batch_size (classification) or "
+                "report.summary_candidates (summaries)",
                 retry=False,
             )
 

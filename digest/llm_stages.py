@@ -75,8 +75,16 @@ class LLMWay:
 
         return self._classifier.classify_all(papers, save)
 
+    picks = True
+
     def summarize(
-        self, name: str, selected: list[Paper], members: list[Paper], corpus: list[Paper]
+        self,
+        name: str,
+        selected: list[Paper],
+        members: list[Paper],
+        corpus: list[Paper],
+        feature: int,
+        required: list[str],
     ) -> tuple[TopicSummary, str | None]:
         warm_up()  # the chart's imports while the LLM answers (already done if classification asked it)
-        return llm_summary(self.llm, self._topics.get(name), name, selected, members)
+        return llm_summary(self.llm, self._topics.get(name), name, selected, members, feature, required)

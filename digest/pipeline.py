@@ -502,7 +502,7 @@ def select(
     assignments: dict[str, Assignment],
     must: list[str] | None = None,
     relevance: dict[str, int] | None = None,
-) -> list[tuple[str, list[Paper], list[Paper]]]:
+) -> list[stages.TopicChoice]:
     """Per non-empty topic in config order: its top `max_papers_per_category` papers by importance plus
     relevance to the interests (plus any must-read of the topic that did not make it), and all of them.
 
@@ -521,8 +521,9 @@ def select(
             continue
         relevance = relevance or {}
         importance = {p.id: assignments[p.id].importance + relevance.get(p.id, 0) for p in members}
-        # Only papers that can make the cut need the (slower) offline score.
-        cut = sorted(importance.values(), reverse=True)[min(limit, len(members)) - 1]
+        # Only papers that can make the cut (or the candidates) need the (slower) offline score.
+        depth = max(limit, config.report.summary_candidates)
+        cut = sorted(importance.values(), reverse=True)[min(depth, len(members)) - 1]
         tiebreak = {p.id: offline_rank(p, offline.scores(p).get(name, 0.0)) for p in members if importance[p.id] >= cut}
         ranked = [
             p
@@ -532,7 +533,9 @@ def select(
         ]
         top = ranked[:limit]
         top += [p for p in ranked[limit:] if p.id in wanted]
-        chosen.append((name, top, members))
+        candidates = top + [p for p in ranked[:depth] if p not in top]
+        required = [p.id for p in top if p.id in wanted]
+        chosen.append(stages.TopicChoice(name, top, members, candidates, required))
     return chosen
 
 

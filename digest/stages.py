@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from digest.classify import BatchResult, OfflineClassifier, offline_classifier, setup_key
@@ -24,7 +25,27 @@ from digest.summarize import EXTRACTIVE, EXTRACTIVE_VERSION, extractive_summary
 if TYPE_CHECKING:
     from digest.llm import LLM
 
-Chosen = list[tuple[str, list[Paper], list[Paper]]]  # topic, selected papers, all its papers
+
+@dataclass(frozen=True)
+class TopicChoice:
+    """One topic going into the summarize stage."""
+
+    name: str
+    selected: list[Paper]  # the ranking's pick (must-reads of the topic included)
+    members: list[Paper]  # every paper of the topic
+    candidates: list[Paper] = field(default_factory=list)  # the ranking's top few, best first (LLM picks)
+    required: list[str] = field(default_factory=list)  # ids that must stay featured (the topic's must-reads)
+
+    def __iter__(self):
+        """Unpacks as (name, selected, members), the shape select() had before candidates."""
+        return iter((self.name, self.selected, self.members))
+
+    def offered(self, way: Way) -> list[Paper]:
+        """What the summary is asked about: the candidates when the way picks among them, else the selected."""
+        return self.candidates if way.picks and len(self.candidates) > len(self.selected) else self.selected
+
+
+Chosen = list[TopicChoice]
 
 
 class Way(Protocol):
@@ -35,13 +56,22 @@ class Way(Protocol):
     classify_label: str  # for progress lines: "offline", "LLM gpt-4o-mini"
     summarize_label: str
     concurrency: int  # summaries made at once
+    picks: bool  # whether summarize chooses the featured papers among more candidates
 
     def classify_all(self, papers: list[Paper], on_batch: Callable[[BatchResult], None]) -> list[Assignment]: ...
 
     def summarize(
-        self, name: str, selected: list[Paper], members: list[Paper], corpus: list[Paper]
+        self,
+        name: str,
+        selected: list[Paper],
+        members: list[Paper],
+        corpus: list[Paper],
+        feature: int,
+        required: list[str],
     ) -> tuple[TopicSummary, str | None]:
-        """The topic's summary and the cache key of the LLM answer behind it (None offline)."""
+        """The topic's summary and the cache key of the LLM answer behind it (None offline). When `selected`
+        holds more than `feature` papers, the summary features `feature` of them (`required` among them):
+        its paper_lines name exactly the featured papers, best first."""
         ...
 
 
@@ -54,6 +84,7 @@ class OfflineWay:
     classify_label = "offline"
     summarize_label = "extractive (no LLM)"
     concurrency = 1
+    picks = False
 
     def __init__(self, config: Config, classifier: OfflineClassifier) -> None:
         self._classifier = classifier
@@ -65,7 +96,13 @@ class OfflineWay:
         return fresh
 
     def summarize(
-        self, name: str, selected: list[Paper], members: list[Paper], corpus: list[Paper]
+        self,
+        name: str,
+        selected: list[Paper],
+        members: list[Paper],
+        corpus: list[Paper],
+        feature: int,
+        required: list[str],
     ) -> tuple[TopicSummary, str | None]:
         return extractive_summary(name, selected, members, corpus), None
 
@@ -105,9 +142,12 @@ def classify(store: Store, listing: Listing, way: Way, reporter: Reporter) -> di
     return {**stored, **{a.paper_id: a for a in fresh}}
 
 
-def summary_key(way: Way, selected: list[Paper], members: list[Paper]) -> str:
-    """The stored summary's key: the way that writes it and exactly which papers it is about."""
+def summary_key(way: Way, selected: list[Paper], members: list[Paper], picked: list[Paper] | None = None) -> str:
+    """The stored summary's key: the way that writes it and exactly which papers it is about (and, when it
+    picks among candidates, the ranking's pick it starts from: how many to feature and which must stay)."""
     ids = ",".join(p.id for p in selected) + "|" + ",".join(p.id for p in members)
+    if picked is not None and picked != selected:
+        ids += "|" + ",".join(p.id for p in picked)
     prefix = f"{way.summary_fingerprint}|" if way.summary_fingerprint else ""
     return setup_key([], way.summary_method, prefix + ids)
 
@@ -117,20 +157,20 @@ def summarize(store: Store, listing: Listing, chosen: Chosen, way: Way, reporter
     from digest.llm import in_parallel
 
     done: dict[str, TopicSummary] = {}
-    todo: list[tuple[str, list[Paper], list[Paper], str]] = []
-    for name, papers, members in chosen:
-        key = summary_key(way, papers, members)
-        stored = store.load_summary(listing.date, name, key)
+    todo: list[tuple[TopicChoice, str]] = []
+    for choice in chosen:
+        key = summary_key(way, choice.offered(way), choice.members, choice.selected)
+        stored = store.load_summary(listing.date, choice.name, key)
         if stored is not None:
-            done[name] = stored
+            done[choice.name] = stored
         else:
-            todo.append((name, papers, members, key))
+            todo.append((choice, key))
     with reporter.stage("summarize", total=len(chosen)) as stage:
         stage.advance(len(done))
 
         def save(index: int, result: tuple[TopicSummary, str | None]) -> None:
             summary, input_hash = result
-            name, key = todo[index][0], todo[index][3]
+            name, key = todo[index][0].name, todo[index][1]
             with store.transaction():
                 store.save_summary(listing.date, summary, key)
                 if input_hash:
@@ -139,8 +179,25 @@ def summarize(store: Store, listing: Listing, chosen: Chosen, way: Way, reporter
             stage.advance()
 
         jobs = [
-            functools.partial(way.summarize, name, papers, members, listing.papers) for name, papers, members, _ in todo
+            functools.partial(
+                way.summarize,
+                c.name,
+                c.offered(way),
+                c.members,
+                listing.papers,
+                len(c.selected),
+                c.required,
+            )
+            for c, _ in todo
         ]
         in_parallel(jobs, way.concurrency, save)
         stage.detail = f"{len(chosen)} topics ({len(todo)} new), {way.summarize_label}"
-    return [TopicSection(name, papers, done[name], len(members)) for name, papers, members in chosen]
+    return [TopicSection(c.name, _featured(c, done[c.name], way), done[c.name], len(c.members)) for c in chosen]
+
+
+def _featured(choice: TopicChoice, summary: TopicSummary, way: Way) -> list[Paper]:
+    """The papers the summary features: those its paper_lines name, in its order (the LLM picked them
+    among the candidates), else the ranking's selection."""
+    offered = {p.id: p for p in choice.offered(way)}
+    named = [offered[i] for i in summary.paper_lines if i in offered]
+    return named if len(named) == len(choice.selected) else choice.selected

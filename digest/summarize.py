@@ -260,7 +260,13 @@ def extractive_summary(topic: str, selected: list[Paper], members: list[Paper], 
 
 
 def llm_summary(
-    llm: LLM, topic: TopicConfig | None, name: str, selected: list[Paper], members: list[Paper]
+    llm: LLM,
+    topic: TopicConfig | None,
+    name: str,
+    selected: list[Paper],
+    members: list[Paper],
+    feature: int | None = None,
+    required: list[str] | tuple[str, ...] = (),
 ) -> tuple[TopicSummary, str]:
     """One structured call: the five parts in Korean and one line per selected paper.
 
@@ -273,10 +279,17 @@ def llm_summary(
     from digest.figures import FigurePool
     from digest.prompts import SUMMARY_SCHEMA_NAME, SummaryAnswer, summary_messages
 
-    messages = summary_messages(topic, name, selected, members)
+    feature = feature if feature and feature < len(selected) else None
+    messages = summary_messages(topic, name, selected, members, feature, list(required))
     answer = llm.ask("summarize", repr(name), messages, SummaryAnswer, SUMMARY_SCHEMA_NAME)
     value: SummaryAnswer = answer.value
     sent = {p.id for p in selected}
+    if feature:
+        # The candidates the answer features (the required ones first), topped up in ranking order.
+        picked = [i for i in (answer_id(x) for x in value.featured) if i in sent]
+        order = list(dict.fromkeys([*required, *picked, *(p.id for p in selected)]))[:feature]
+        by_id = {p.id: p for p in selected}
+        selected = [by_id[i] for i in order]
     pool = FigurePool([m["content"] for m in messages if m["role"] == "user"])
     removed = 0
 

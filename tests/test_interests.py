@@ -194,3 +194,28 @@ def test_the_llm_answers_relevance_in_the_same_classification_calls(tmp_path, rs
     relevant = [p for p in data["papers"] if "language model" in p["title"].lower()]
     assert relevant and all(p["relevance"] >= 9 for p in relevant)
     assert all(0 <= p["relevance"] <= 10 for p in data["papers"])
+
+
+def test_the_summary_call_picks_its_featured_papers_among_the_top_candidates(tmp_path, whole_day_rss_server, run_cli):
+    with FakeOpenAI() as fake:
+        fake.fail("feature_reversed", times=None, purpose="summarize")  # the model picks the last candidates
+        config = write_config(tmp_path, whole_day_rss_server.url, llm__base_url=fake.url, llm__backoff_seconds=0.01)
+        assert run_cli("run", "--config", str(config), "--no-deliver").exit_code == 0
+        summary_calls = [c for c in fake.calls if c.purpose == "summarize"]
+    data = _digest_json(tmp_path)
+    assert len(summary_calls) == len(data["summaries"])  # the pick costs no extra call
+    importance = {p["id"]: p["importance"] for p in data["papers"]}
+    big = {name: s for name, s in data["summaries"].items() if s["total"] > 12}
+    assert big, "the whole day has topics with more than 12 papers"
+    for summary in big.values():
+        assert len(summary["selected"]) == 5 and set(summary["paper_lines"]) == set(summary["selected"])
+    # The model's pick is honoured: some featured paper ranks below a paper of its topic that was left out.
+    assert any(
+        min(importance[i] for i in s["selected"])
+        < max(importance[p["id"]] for p in data["papers"] if p["topic"] == name and p["id"] not in s["selected"])
+        for name, s in big.items()
+    )
+    # The must-reads always stay featured, whatever the model picks.
+    for paper_id in data["must_reads"]:
+        topic = next(p["topic"] for p in data["papers"] if p["id"] == paper_id)
+        assert paper_id in data["summaries"][topic]["selected"]

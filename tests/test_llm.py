@@ -127,7 +127,7 @@ def test_summary_prompt_asks_for_the_five_korean_parts(setup, fake, run_cli):
     listed = [
         len(re.findall(r'^<paper id="\d{4}\.\d{5}">$', b["messages"][1]["content"], re.MULTILINE)) for b in bodies
     ]
-    assert max(listed) == 5  # max_papers_per_category, for the topics that have more
+    assert max(listed) == 12  # report.summary_candidates, for the topics that have more (it picks 5)
     schema = body["response_format"]["json_schema"]
     assert schema["strict"] is True and schema["schema"]["additionalProperties"] is False
 

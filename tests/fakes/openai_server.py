@@ -61,6 +61,8 @@ KINDS = {
     "choices_nope",
     # sentences with figures that are in no abstract
     "invented_figure",
+    # asked to pick the featured papers among candidates, picks the last ones
+    "feature_reversed",
 }
 
 HOSTILE = {
@@ -252,7 +254,16 @@ class FakeOpenAI:
             call.prompt_tokens = self.context_limit
             papers = papers[: len(papers) // 2]
         if purpose == "summarize":
-            answer = self._summary(papers, call.topic, fault)
+            # Asked to feature N of the candidates: the first N (the ranking's order), or with the
+            # "feature_reversed" fault the last N, so a test can tell the model's pick was honoured.
+            wanted = re.search(r"가장 중요한 (\d+)편을 골라", "".join(m["content"] for m in body["messages"]))
+            featured = None
+            if wanted:
+                n = int(wanted.group(1))
+                featured = papers[-n:][::-1] if fault and fault.kind == "feature_reversed" else papers[:n]
+            answer = self._summary(featured or papers, call.topic, fault)
+            if featured is not None:
+                answer["featured"] = [p[0] for p in featured]
         elif purpose == "lines":
             answer = {"paper_lines": [_line(i, t, a) for i, t, a in papers]}
         elif purpose == "classify":
