@@ -20,8 +20,8 @@ from click.testing import CliRunner  # noqa: E402
 from bench.days import CATEGORIES, synthetic_day  # noqa: E402
 from digest.cli import cli  # noqa: E402
 from digest.deliver.email import build_message  # noqa: E402
-from digest.deliver.report import load_report  # noqa: E402
 from digest.render import EMAIL_HTML_BUDGET  # noqa: E402
+from digest.report import load_report  # noqa: E402
 from tests.conftest import write_config  # noqa: E402
 from tests.fakes.http import FakeServer, Response  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402

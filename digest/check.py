@@ -22,7 +22,7 @@ class Check:
 
 
 def run_checks(config: Config) -> list[Check]:
-    return [check_llm(config), *check_telegram(config), check_email(config)]
+    return [check_llm(config), *check_channels(config)]
 
 
 # Where servers put a model's retirement date in /models (OpenAI: shutdown_date).
@@ -117,55 +117,16 @@ def _one_call(config: Config) -> tuple[bool, str]:
     return True, f"1-paper call ok, {how}"
 
 
-def check_telegram(config: Config) -> list[Check]:
-    from digest.deliver.telegram import BotAPI, TelegramError
+def check_channels(config: Config) -> list[Check]:
+    """Every registered delivery channel: "disabled", or what its own check() finds."""
+    from digest.deliver.channels import registry
 
-    cfg = config.delivery.telegram
-    if not cfg.enabled:
-        return [Check("telegram", True, "disabled")]
-    token = config.secret(cfg.token_env)
-    if not token:
-        return [Check("telegram", False, f"{cfg.token_env} is not set (environment or .env)")]
     checks = []
-    # Checking should be quick: no retries, no waiting out rate limits.
-    with BotAPI(cfg.model_copy(update={"max_retries": 0}), token) as api:
-        try:
-            me = api.call("getMe")
-        except TelegramError as exc:
-            hint = " (the token is wrong or revoked)" if exc.status == 401 else ""
-            return [Check("telegram", False, f"getMe failed: {api.scrub(str(exc))}{hint}")]
-        checks.append(Check("telegram", True, f"ok (bot @{me.get('username', '?')})"))
-        if not cfg.chat_ids:
-            checks.append(Check("telegram", False, "delivery.telegram.chat_ids is empty"))
-        for chat_id in cfg.chat_ids:
-            try:
-                chat = api.call("getChat", json={"chat_id": chat_id})
-            except TelegramError as exc:
-                hint = " (wrong id, or the bot was never added to it)" if "chat not found" in exc.description else ""
-                checks.append(Check(f"telegram chat {chat_id}", False, f"{api.scrub(str(exc))}{hint}"))
-                continue
-            name = chat.get("title") or chat.get("username") or chat.get("first_name") or ""
-            checks.append(Check(f"telegram chat {chat_id}", True, f"ok ({chat.get('type', '?')} {name!r})"))
+    for name, channel in registry().items():
+        settings = config.delivery.settings(name)
+        if not settings.enabled:
+            checks.append(Check(name, True, "disabled"))
+            continue
+        with channel(config, settings) as instance:
+            checks += instance.check()
     return checks
-
-
-def check_email(config: Config) -> Check:
-    from digest.deliver.email import EmailError, SMTPSession
-
-    cfg = config.delivery.email
-    if not cfg.enabled:
-        return Check("email", True, "disabled")
-    if not cfg.recipients:
-        return Check("email", False, "delivery.email.recipients is empty")
-    password = config.secret(cfg.password_env) if cfg.username else None
-    session = SMTPSession(cfg, password, config.resolve(cfg.ca_file) if cfg.ca_file else None)
-    try:
-        session.open()
-    except EmailError as exc:
-        return Check("email", False, str(exc))
-    finally:
-        session.close()
-    login = f", logged in as {cfg.username}" if cfg.username else ", no login (delivery.email.username is null)"
-    return Check(
-        "email", True, f"ok ({cfg.smtp_host}:{cfg.smtp_port} {cfg.security}{login}; {len(cfg.recipients)} recipient(s))"
-    )

@@ -310,14 +310,25 @@ def schedule(config_path: Path | None, print_next: int | None) -> None:
     click.echo("scheduler stopped")
 
 
+def known_channels(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """--channel names checked against the channel registry (digest/deliver/channels.py), not a fixed list."""
+    from digest.deliver.channels import registry
+
+    known = registry()
+    for name in value:
+        if name not in known:
+            raise click.BadParameter(f"{name!r} is not a channel (channels: {', '.join(known)})")
+    return value
+
+
 @cli.command()
 @config_option
 @click.option("--date", callback=parse_date, required=True, help="Announcement date YYYY-MM-DD of a built report.")
 @click.option(
     "--channel",
-    type=click.Choice(["telegram", "email"]),
     multiple=True,
-    help="Only this channel (repeatable); default: every enabled channel.",
+    callback=known_channels,
+    help="Only this channel (repeatable: telegram, email, or any registered one); default: every enabled channel.",
 )
 @handle_errors
 def send(config_path: Path | None, date: dt.date, channel: tuple[str, ...]) -> None:

@@ -8,7 +8,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -177,6 +177,16 @@ class Audience:
         return cls(str(entry))
 
 
+class ChannelConfig(Strict):
+    """What every delivery channel's settings have (digest/deliver/channels.py): a switch and targets."""
+
+    enabled: bool = False
+    targets_key: ClassVar[str] = "targets"  # the key listing its targets, for messages
+
+    def targets(self) -> list[Audience]:
+        raise NotImplementedError
+
+
 class ChatTarget(Strict):
     """A chat that gets only some topics: `{id: "-100123", topics: [Computer Vision]}`."""
 
@@ -191,8 +201,8 @@ class RecipientTarget(Strict):
     topics: list[str] | None = None
 
 
-class TelegramConfig(Strict):
-    enabled: bool = False
+class TelegramConfig(ChannelConfig):
+    targets_key: ClassVar[str] = "chat_ids"
     api_url: str = "https://api.telegram.org"
     token_env: str = "TELEGRAM_BOT_TOKEN"
     chat_ids: list[int | str | ChatTarget] = Field(default_factory=list)
@@ -217,8 +227,8 @@ class TelegramConfig(Strict):
         return _env_name(value)
 
 
-class EmailConfig(Strict):
-    enabled: bool = False
+class EmailConfig(ChannelConfig):
+    targets_key: ClassVar[str] = "recipients"
     smtp_host: str = "localhost"
     smtp_port: int = Field(587, ge=1, le=65535)
     security: Literal["starttls", "ssl", "none"] = "starttls"
@@ -253,8 +263,43 @@ class EmailConfig(Strict):
 
 
 class DeliveryConfig(Strict):
+    """One key per channel. Channels other than the built-in two are registered in digest/deliver/channels.py;
+    their settings are validated by their own config model and found with settings(name)."""
+
+    model_config = ConfigDict(extra="allow", validate_default=True)
+
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
+
+    @model_validator(mode="after")
+    def _registered_channels(self) -> DeliveryConfig:
+        from digest.deliver.channels import registry
+
+        known = registry()
+        for name, value in list((self.__pydantic_extra__ or {}).items()):
+            if name not in known:
+                raise ValueError(f"delivery.{name}: unknown key (channels are: {', '.join(known)})")
+            try:
+                self.__pydantic_extra__[name] = known[name].config_model.model_validate(value or {})
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                where = ".".join(str(p) for p in (name, *err["loc"]))
+                raise ValueError(f"delivery.{where}: {err['msg'].removeprefix('Value error, ')}") from None
+        return self
+
+    def settings(self, name: str) -> ChannelConfig:
+        """A channel's settings; its config model's defaults (disabled) when the config does not name it."""
+        from digest.deliver.channels import get
+
+        value = (
+            getattr(self, name, None) if name in type(self).model_fields else (self.__pydantic_extra__ or {}).get(name)
+        )
+        if value is None:
+            channel = get(name)
+            if channel is None:
+                raise ConfigError(f"unknown delivery channel {name!r}")
+            value = channel.config_model()
+        return value
 
 
 class ScheduleConfig(Strict):
@@ -355,15 +400,15 @@ class Config(Strict):
     def _audience_topics(self) -> Config:
         """A target's `topics` must name configured topics: a typo would silently send it nothing."""
         known = {t.name for t in self.categories}
-        for channel, key, targets in (
-            ("telegram", "chat_ids", self.delivery.telegram.chat_ids),
-            ("email", "recipients", self.delivery.email.recipients),
-        ):
-            for i, target in enumerate(targets):
-                unknown = [t for t in (getattr(target, "topics", None) or []) if t not in known]
+        from digest.deliver.channels import registry
+
+        for channel in registry():
+            settings = self.delivery.settings(channel)
+            for i, target in enumerate(settings.targets()):
+                unknown = [t for t in (target.topics or ()) if t not in known]
                 if unknown:
                     raise ValueError(
-                        f"delivery.{channel}.{key}.{i}.topics: unknown topic {unknown[0]!r} "
+                        f"delivery.{channel}.{settings.targets_key}.{i}.topics: unknown topic {unknown[0]!r} "
                         f"(topics are: {', '.join(sorted(known))})"
                     )
         return self

@@ -26,12 +26,12 @@ from digest.config import OTHER
 from digest.edition import report_folder
 from digest.errors import ConfigError
 from digest.models import SECTION_TITLES, Digest, Paper
+from digest.report import digest_json
 from digest.site.urls import anchor
 from digest.text import md_escape, plain_text, telegram_html
 
 __all__ = ["md_escape", "plain_text", "environment", "write_report"]
 
-SCHEMA_VERSION = 2  # digest.json: bump when a field changes meaning or goes away
 # Gmail clips an HTML body over about 102 KB; the email body stays well under it.
 EMAIL_HTML_BUDGET = 90_000
 
@@ -149,80 +149,16 @@ def render_html(
     return template.render(**template_context(digest), chart_src=chart_src or digest.chart_name, list_limit=list_limit)
 
 
-def render_email_html(digest: Digest, env: Environment, budget: int = EMAIL_HTML_BUDGET) -> str:
+def render_email_html(
+    digest: Digest, env: Environment, budget: int = EMAIL_HTML_BUDGET, *, chart_src: str | None = None
+) -> str:
     """The email body: digest.html whole when it fits in `budget` bytes, else with each topic's every-paper
     list cut to titles of its most important papers (pointing to the full list) until it fits."""
     for limit in (None, 40, 20, 10, 5, 0):
-        html_text = render_html(digest, env, list_limit=limit)
+        html_text = render_html(digest, env, chart_src=chart_src, list_limit=limit)
         if len(html_text.encode("utf-8")) <= budget:
             return html_text
     return html_text
-
-
-def digest_json(digest: Digest) -> dict:
-    by_topic = {s.name: s for s in digest.sections}
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "date": digest.date.isoformat(),
-        "title": digest.title,
-        "must_reads": list(digest.must_reads),
-        "counts": digest.counts,
-        "total": len(digest.papers),
-        "site_url": digest.site_url,
-        "llm": {
-            "used": digest.llm_used,
-            "model": digest.usage.model,
-            "calls": digest.usage.calls,
-            "prompt_tokens": digest.usage.prompt_tokens,
-            "completion_tokens": digest.usage.completion_tokens,
-        },
-        "summaries": {
-            name: {
-                "method": s.summary.method,
-                "gist": s.summary.gist,
-                "sections": dict(zip(SECTION_TITLES, s.summary.sections)),
-                "paper_lines": s.summary.paper_lines,
-                "selected": [p.id for p in s.papers],
-                "total": s.total,
-            }
-            for name, s in by_topic.items()
-        },
-        "papers": [
-            {
-                "id": p.id,
-                "title": p.title,
-                "url": p.url,
-                "pdf_url": p.pdf_url,
-                "authors": p.authors,
-                "categories": p.categories,
-                "announce_type": p.announce_type,
-                "topic": digest.assignments[p.id].topic,
-                "importance": digest.assignments[p.id].importance,
-                "classified_by": digest.assignments[p.id].method,
-                "selected": p.id in digest.selected,
-                "line": digest.line_for(p.id),  # the Korean line, where the topic summary wrote one
-                **({"relevance": digest.relevance.get(p.id, 0)} if digest.relevance else {}),
-                **({"followed_author": True} if p.id in digest.followed else {}),
-            }
-            for p in digest.papers
-        ],
-        # Papers `interests.exclude` left out of every report and message: kept here, marked.
-        "excluded": [
-            {
-                "id": p.id,
-                "title": p.title,
-                "url": p.url,
-                "pdf_url": p.pdf_url,
-                "authors": p.authors,
-                "categories": p.categories,
-                "announce_type": p.announce_type,
-                "topic": digest.assignments[p.id].topic if p.id in digest.assignments else None,
-                "importance": digest.assignments[p.id].importance if p.id in digest.assignments else None,
-                "excluded": True,
-            }
-            for p in digest.excluded
-        ],
-    }
 
 
 def write_report(digest: Digest, output_dir: Path, templates_override: Path | None = None) -> Path:

@@ -2,8 +2,8 @@
 Retry-After (HTTP header) or retry_after (Telegram) honoured and capped too, and one injectable clock, so
 a test passes a clock that does not sleep instead of patching private names.
 
-Used by the RSS feed, the export API and the LLM client. Telegram still has its own loop
-(deliver/telegram.py); it moves onto this module next.
+Used by the RSS feed, the export API, the LLM client and the Telegram Bot API client (deliver/telegram.py,
+which fails a 429 asking longer than its cap at once instead of waiting it out).
 """
 
 from __future__ import annotations

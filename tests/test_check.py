@@ -2,6 +2,7 @@
 
 import pytest
 
+from digest.clock import Clock
 from digest.config import TelegramConfig
 from digest.deliver.telegram import BotAPI, Part
 from tests.conftest import write_config
@@ -99,6 +100,22 @@ def test_check_says_ok_for_every_service_that_answers(tmp_path, services, run_cl
     assert smtp.logins == [(smtp.logins[0][0], True)] and not smtp.received
 
 
+def test_check_reaches_a_chat_and_a_recipient_that_want_only_some_topics(tmp_path, services, run_cli):
+    server, telegram, smtp = services
+    config = check_config(
+        tmp_path,
+        server,
+        telegram,
+        smtp,
+        delivery__telegram__chat_ids=[{"id": -1001, "topics": ["Computer Vision"]}],
+        delivery__email__recipients=[{"address": "a@example.com", "topics": ["Computer Vision"]}],
+    )
+    result = run_cli("check", "--config", config, env=ENV)
+    assert result.exit_code == 0, result.output
+    assert "telegram chat -1001: ok (channel 'AI 논문 채널')" in result.output.splitlines()
+    assert f"email: ok (127.0.0.1:{smtp.port} none, logged in as digest; 1 recipient(s))" in result.output
+
+
 def test_check_names_what_is_wrong_and_exits_1(tmp_path, services, run_cli):
     server, telegram, smtp = services
     config = check_config(
@@ -161,7 +178,30 @@ def test_429_waits_retry_after_seconds_then_sends(server):
     with FakeTelegram(TOKEN) as telegram:
         telegram.add_chat(5)
         telegram.script("sendMessage", 429, "Too Many Requests: retry after 7", retry_after=7)
-        with BotAPI(TelegramConfig(api_url=telegram.url), TOKEN, sleep=waits.append) as api:
+        with BotAPI(TelegramConfig(api_url=telegram.url), TOKEN, Clock(sleep=waits.append)) as api:
             api.send(5, Part("sendMessage", "message 1/1", "<b>안녕</b> &amp; 😀"))
         assert waits == [7.0]
         assert [s.text for s in telegram.sent] == ["안녕 & 😀"]
+
+
+def test_telegram_retries_on_the_shared_policy_through_the_injected_clock():
+    """5xx: backoff doubling (capped at max_retry_after_seconds); 429: retry_after as asked; a 429 asking
+    longer than max_retry_after_seconds: no wait at all, the call fails at once."""
+    from digest.deliver.telegram import TelegramError
+
+    waits: list[float] = []
+    settings = {"backoff_seconds": 2.0, "max_retry_after_seconds": 3.0, "max_retries": 4}
+    with FakeTelegram(TOKEN) as telegram:
+        telegram.add_chat(5)
+        telegram.script("sendMessage", 502, "Bad Gateway", times=3)
+        telegram.script("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+        config = TelegramConfig(api_url=telegram.url, **settings)
+        with BotAPI(config, TOKEN, Clock(sleep=waits.append)) as api:
+            api.send(5, Part("sendMessage", "message 1/1", "안녕"))
+            assert waits == [2.0, 3.0, 3.0, 1.0] and [s.text for s in telegram.sent] == ["안녕"]
+
+            waits.clear()
+            telegram.script("sendMessage", 429, "Too Many Requests: retry after 60", retry_after=60)
+            with pytest.raises(TelegramError, match="max_retry_after_seconds 3s: not waiting"):
+                api.send(5, Part("sendMessage", "message 1/1", "안녕"))
+            assert waits == []

@@ -377,8 +377,8 @@ def test_a_715_paper_day_with_real_length_korean_fits_a_phone_in_compact_and_sta
 
 
 def test_compact_takes_a_second_message_only_when_4096_characters_cannot_hold_it(tmp_path):
-    from digest.deliver.report import Report
     from digest.deliver.telegram import render_parts
+    from digest.report import Report
     from tests.fakes.telegram import parse_html
     from tests.test_render import _day_digest
 
@@ -400,8 +400,8 @@ def test_compact_takes_a_second_message_only_when_4096_characters_cannot_hold_it
 
 
 def test_a_chat_that_wants_some_topics_gets_those_and_must_reads_drawn_from_them(tmp_path):
-    from digest.deliver.report import Report
     from digest.deliver.telegram import render_parts
+    from digest.report import Report
     from tests.test_render import _day_digest
 
     digest = _day_digest(n_papers=200)
@@ -417,8 +417,8 @@ def test_a_chat_that_wants_some_topics_gets_those_and_must_reads_drawn_from_them
 
 def test_a_big_day_mails_a_trimmed_body_and_attaches_every_paper_unless_the_site_has_them(tmp_path):
     from digest.deliver.email import build_message
-    from digest.deliver.report import Report
     from digest.render import environment, render_email_html, render_html
+    from digest.report import Report
     from tests.test_render import _day_digest
 
     for site in (None, "https://digest.example/2026-06-30/"):
@@ -435,3 +435,72 @@ def test_a_big_day_mails_a_trimmed_body_and_attaches_every_paper_unless_the_site
             assert (
                 attached == ["digest.html"] and "첨부한 digest.html에 모든 논문이 있습니다" in html_part.get_content()
             )
+
+
+def test_a_chat_and_a_recipient_with_topics_get_only_those_and_the_others_the_whole_day_each_once(
+    tmp_path, rss_server, telegram, smtp, run_cli
+):
+    vision = "Computer Vision"
+    config = delivery_config(
+        tmp_path,
+        rss_server.url,
+        telegram,
+        smtp,
+        delivery__telegram__chat_ids=[{"id": CHATS[0], "topics": [vision]}, CHATS[1]],
+        delivery__email__recipients=[{"address": RECIPIENTS[0], "topics": [vision]}, RECIPIENTS[1]],
+    )
+    result = run_cli("run", "--config", config, env=ENV)
+    assert result.exit_code == 0, result.output
+    assert "delivery: telegram sent 2; email sent 2" in result.output
+    report = tmp_path / "output" / DATE
+    data = json.loads((report / "digest.json").read_text())
+    n_vision = data["counts"][vision]
+    vision_ids = {p["id"] for p in data["papers"] if p["topic"] == vision}
+    others = [t for t, n in data["counts"].items() if t != vision and n]
+    assert 0 < n_vision < SMALL_DAY and others
+
+    photo, message, document = telegram.for_chat(CHATS[0])
+    assert f"arXiv 새 논문 {n_vision}편" in photo.text
+    assert photo.text.strip().splitlines()[-1] == f"{vision} {n_vision}"  # the counts line: only its topic
+    assert f"▍{vision} " in message.text and not any(f"▍{t} " in message.text for t in others)
+    links = re.findall(r'href="https://arxiv\.org/abs/([^"]+)"', message.raw)
+    assert links and set(links) <= vision_ids
+    narrowed = document.file.decode()
+    assert vision in narrowed and not any(f"## {t}" in narrowed for t in others)
+    whole = telegram.for_chat(CHATS[1])
+    assert whole[2].file == (report / "digest.md").read_bytes()
+    assert all(f"▍{t} " in whole[1].text for t in others)
+
+    mails = {r.recipients[0]: r.message for r in smtp.received}
+    assert sorted(mails) == sorted(RECIPIENTS)
+    mine = mails[RECIPIENTS[0]]
+    assert mine["Subject"] == f"[arXiv 다이제스트] {DATE} · {vision} {n_vision}편"
+    plain, related = mine.get_payload()
+    assert plain.get_content().replace("\r\n", "\n").rstrip() == narrowed.rstrip()
+    html_body = related.get_payload()[0].get_content()
+    assert vision in html_body and not any(f"{t} " in html_body for t in others if len(t) > 3)
+    assert mails[RECIPIENTS[1]]["Subject"] == f"[arXiv 다이제스트] {DATE} · {SMALL_DAY}편"
+
+    rows = deliveries(tmp_path)
+    assert {k: (v["status"], v["attempts"]) for k, v in rows.items()} == {
+        **{("telegram", str(c)): ("sent", 1) for c in CHATS},
+        **{("email", r): ("sent", 1) for r in RECIPIENTS},
+    }
+    calls, sent_mails = len(telegram.calls), len(smtp.received)
+    again = run_cli("run", "--config", config, "--date", DATE, env=ENV)
+    assert again.exit_code == 0, again.output
+    assert len(telegram.calls) == calls and len(smtp.received) == sent_mails
+
+
+def test_a_digest_json_from_a_newer_version_is_refused_in_one_line_and_nothing_is_sent(
+    tmp_path, built_report, telegram, smtp, run_cli
+):
+    path = built_report / "digest.json"
+    data = json.loads(path.read_text())
+    assert data["schema_version"] == 2
+    path.write_text(json.dumps({**data, "schema_version": 3}))
+    config = delivery_config(tmp_path, "http://127.0.0.1:9", telegram, smtp)
+    result = run_cli("send", "--config", config, "--date", DATE, env=ENV)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "schema_version 3 is newer than this version reads (2)" in result.output
+    assert not telegram.calls and not smtp.received

@@ -265,8 +265,8 @@ def test_a_bad_base_url_is_a_config_error_naming_the_key(tmp_path, run_cli, valu
 
 
 def test_with_a_base_url_email_and_telegram_link_the_days_page(folder):
-    from digest.deliver.report import load_report
     from digest.deliver.telegram import render_parts
+    from digest.report import load_report
 
     day = folder / "output/2026-06-30"
     assert '<a href="https://example.org/digest/2026-06-30/"' in (day / "digest.html").read_text()

@@ -1,7 +1,9 @@
 """Delivery: send a built report to every enabled channel and target, exactly once per (date, channel, target).
 
-Each target is recorded before and after sending (ledger.py). One failing target never stops the others;
-when any failed, DeliveryError names them after all the others were tried.
+Every channel registered in channels.py goes through one loop (_Job.run): a target is claimed in the ledger
+(ledger.py), sent what its audience gets (all topics, or only its `topics`), and recorded as sent or failed.
+One failing target never stops the others; when any failed, DeliveryError names them after all the others
+were tried.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ from jinja2 import TemplateError
 
 from digest.config import Config
 from digest.deliver import ledger
-from digest.deliver.report import Report, load_report
+from digest.deliver.channels import Channel, ChannelError, Prepared, registry
 from digest.errors import BusyError, ConfigError, DeliveryError
 from digest.progress import Reporter
+from digest.report import Report, load_report
 from digest.store import Store
 
 log = logging.getLogger("digest")
 
-CHANNELS = ("telegram", "email")
 LOCK_TIMEOUT_SECONDS = 900
 
 
@@ -49,7 +51,7 @@ class DeliverySummary:
 
     def line(self) -> str:
         parts = []
-        for channel in CHANNELS:
+        for channel in dict.fromkeys(o.channel for o in self.outcomes):
             mine = [o for o in self.outcomes if o.channel == channel]
             if not mine:
                 continue
@@ -63,7 +65,9 @@ class DeliverySummary:
 
 
 def enabled_channels(config: Config, channels: list[str] | None = None) -> list[str]:
-    return [c for c in CHANNELS if getattr(config.delivery, c).enabled and (channels is None or c in channels)]
+    return [
+        name for name in registry() if config.delivery.settings(name).enabled and (channels is None or name in channels)
+    ]
 
 
 def deliver_report(
@@ -88,9 +92,10 @@ def deliver_report(
             if channel not in wanted:
                 raise ConfigError(f"delivery.{channel}.enabled is false: nothing to send on {channel}")
     if not wanted:
-        reporter.note("delivery: no channel enabled (delivery.telegram.enabled, delivery.email.enabled)")
+        switches = ", ".join(f"delivery.{name}.enabled" for name in registry())
+        reporter.note(f"delivery: no channel enabled ({switches})")
         return DeliverySummary()
-    report = load_report(report_dir)
+    report = load_report(report_dir, config.templates_override)
     summary = DeliverySummary()
     lock = FileLock(str(config.state_path) + ".deliver.lock")
     try:
@@ -103,17 +108,16 @@ def deliver_report(
     try:
         with reporter.stage("deliver") as stage:
             job = _Job(config, store, report, force, run_id, reporter)
-            if "telegram" in wanted:
-                summary.outcomes += job.telegram()
-            if "email" in wanted:
-                summary.outcomes += job.email()
+            known = registry()
+            for name in wanted:
+                with known[name](config, config.delivery.settings(name)) as channel:
+                    summary.outcomes += job.run(channel)
             stage.detail = summary.line()
     finally:
         lock.release()
     if summary.failed:
-        failures = "; ".join(
-            f"{o.channel}{' chat' if o.channel == 'telegram' else ''} {o.target}: {o.error}" for o in summary.failed
-        )
+        nouns = {name: f" {c.target_noun}" if c.target_noun else "" for name, c in registry().items()}
+        failures = "; ".join(f"{o.channel}{nouns.get(o.channel, '')} {o.target}: {o.error}" for o in summary.failed)
         error = DeliveryError(f"{date}: delivery failed for {failures}")
         error.date = date  # type: ignore[attr-defined]  # lets the pipeline record the run's date
         raise error
@@ -143,6 +147,15 @@ class _Job:
         self.force = force
         self.run_id = run_id
         self.reporter = reporter
+        self._audiences: dict[tuple[str, ...] | None, Report] = {}
+
+    def _for(self, topics: tuple[str, ...] | None) -> Report:
+        """The report narrowed to `topics`, rendered once however many targets want the same topics."""
+        if topics not in self._audiences:
+            self._audiences[topics] = self.report.for_audience(
+                topics, self.config.templates_override, self.config.report.must_reads
+            )
+        return self._audiences[topics]
 
     def _pending(self, channel: str, targets: list[str]) -> tuple[list[str], list[Outcome]]:
         todo, skipped = [], []
@@ -189,84 +202,50 @@ class _Job:
         ledger.finish(self.store, self.date, channel, target, "sent", papers=len(self.report.digest.papers))
         return Outcome(channel, target, "sent")
 
-    def telegram(self) -> list[Outcome]:
-        from digest.deliver.telegram import BotAPI, TelegramError, render_parts, send_to_chat
-
-        cfg = self.config.delivery.telegram
-        if not cfg.chat_ids:
-            return [Outcome("telegram", "(no chat)", "failed", "delivery.telegram.chat_ids is empty")]
-        todo, outcomes = self._pending("telegram", [str(c) for c in cfg.chat_ids])
+    def run(self, channel: Channel) -> list[Outcome]:
+        """Every target of one channel: claim it in the ledger, send, record how it ended."""
+        name, settings = channel.name, channel.settings
+        audiences = {a.target: a for a in settings.targets()}
+        if not audiences:
+            return [Outcome(name, "(none)", "failed", f"delivery.{name}.{settings.targets_key} is empty")]
+        todo, outcomes = self._pending(name, list(audiences))
         if not todo:
             return outcomes
-        token = self.config.secret(cfg.token_env)
-        if not token:
-            return outcomes + self._fail_all("telegram", todo, f"{cfg.token_env} is not set (environment or .env)")
         try:
-            parts = render_parts(self.report, self.config.templates_override, cfg.format)
-        except TemplateError as exc:
-            return outcomes + self._fail_all("telegram", todo, f"telegram.html.j2: {exc}")
-        content = content_hash(*(p.text for p in parts), *(p.file[1] for p in parts if p.file))
-        chat_ids = {str(c): c for c in cfg.chat_ids}
-        with BotAPI(cfg, token) as api:
-            for target in todo:
-                claim = self._claim("telegram", target, content, len(parts))
-                if claim is None:
-                    outcomes.append(Outcome("telegram", target, "skipped"))
-                    continue
-                try:
-                    send_to_chat(
-                        api,
-                        chat_ids[target],
-                        parts,
-                        start=claim.start,
-                        on_sent=lambda n, t=target: ledger.progress(self.store, self.date, "telegram", t, n),
-                        interval=cfg.message_interval_seconds,
-                    )
-                except TelegramError as exc:
-                    outcomes.append(self._failed("telegram", target, api.scrub(str(exc))))
-                    continue
-                except Exception as exc:  # noqa: BLE001 - any failure is this chat's, never the other targets'
-                    outcomes.append(self._failed("telegram", target, api.scrub(_unexpected(exc))))
-                    continue
-                except KeyboardInterrupt:  # SIGINT/SIGTERM: the parts confirmed so far are recorded; resume later
-                    self._failed("telegram", target, "interrupted while sending; the next run goes on from here")
-                    raise
-                outcomes.append(self._sent("telegram", target))
-        return outcomes
-
-    def email(self) -> list[Outcome]:
-        from digest.deliver.email import EmailError, SMTPSession, build_message
-
-        cfg = self.config.delivery.email
-        if not cfg.recipients:
-            return [Outcome("email", "(no recipient)", "failed", "delivery.email.recipients is empty")]
-        todo, outcomes = self._pending("email", list(cfg.recipients))
-        if not todo:
-            return outcomes
-        password = self.config.secret(cfg.password_env) if cfg.username else None
-        ca_file = self.config.resolve(cfg.ca_file) if cfg.ca_file else None
-        content = content_hash(self.report.markdown, self.report.html, self.report.chart)
-        session = SMTPSession(cfg, password, ca_file)
-        try:
-            for target in todo:
-                if self._claim("email", target, content, 1) is None:
-                    outcomes.append(Outcome("email", target, "skipped"))
-                    continue
-                try:
-                    session.send(build_message(self.report, cfg.sender, target), target)
-                except EmailError as exc:
-                    outcomes.append(self._failed("email", target, str(exc)))
-                    continue
-                except Exception as exc:  # noqa: BLE001 - any failure is this recipient's, never the others'
-                    outcomes.append(self._failed("email", target, session.scrub(_unexpected(exc))))
-                    continue
-                except KeyboardInterrupt:  # SIGINT/SIGTERM: whether this mail left is unknown; it is sent again
-                    self._failed("email", target, "interrupted while sending; the next run sends it")
-                    raise
-                ledger.progress(self.store, self.date, "email", target, 1)
-                outcomes.append(self._sent("email", target))
-        finally:
-            session.close()
+            channel.open()
+        except ChannelError as exc:
+            return outcomes + self._fail_all(name, todo, str(exc))
+        prepared: dict[tuple[str, ...] | None, Prepared] = {}
+        for target in todo:
+            topics = audiences[target].topics
+            try:
+                if topics not in prepared:
+                    prepared[topics] = channel.prepare(self._for(topics))
+            except TemplateError as exc:
+                outcomes += self._fail_all(name, [target], str(exc))
+                continue
+            mine = prepared[topics]
+            claim = self._claim(name, target, mine.content, mine.parts)
+            if claim is None:
+                outcomes.append(Outcome(name, target, "skipped"))
+                continue
+            try:
+                channel.deliver(
+                    mine,
+                    target,
+                    start=claim.start,
+                    on_sent=lambda n, t=target: ledger.progress(self.store, self.date, name, t, n),
+                )
+            except ChannelError as exc:
+                outcomes.append(self._failed(name, target, channel.scrub(str(exc))))
+                continue
+            except Exception as exc:  # noqa: BLE001 - any failure is this target's, never the other targets'
+                outcomes.append(self._failed(name, target, channel.scrub(_unexpected(exc))))
+                continue
+            except KeyboardInterrupt:  # SIGINT/SIGTERM: the parts confirmed so far are recorded; resume later
+                self._failed(name, target, "interrupted while sending; the next run goes on from here")
+                raise
+            outcomes.append(self._sent(name, target))
         return outcomes
 
 

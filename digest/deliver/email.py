@@ -7,12 +7,16 @@ import base64
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from digest.config import EmailConfig, secret_forms
-from digest.deliver.report import Report
+from digest.check import Check
+from digest.config import Config, EmailConfig, secret_forms
+from digest.deliver import content_hash
+from digest.deliver.channels import Channel, ChannelError, Prepared, register
+from digest.report import Report
 
 
 class EmailError(Exception):
@@ -20,7 +24,12 @@ class EmailError(Exception):
 
 
 def subject_for(report: Report) -> str:
-    return f"[arXiv 다이제스트] {report.date.isoformat()} · {len(report.digest.papers)}편"
+    """`[arXiv 다이제스트] 2026-06-30 · 715편`; for a recipient of some topics, each of them with its count."""
+    if report.topics is None:
+        counted = f"{len(report.digest.papers)}편"
+    else:
+        counted = " · ".join(f"{t} {report.digest.counts.get(t, 0)}편" for t in report.topics)
+    return f"[arXiv 다이제스트] {report.date.isoformat()} · {counted}"
 
 
 def build_message(report: Report, sender: str, recipient: str) -> EmailMessage:
@@ -33,8 +42,7 @@ def build_message(report: Report, sender: str, recipient: str) -> EmailMessage:
     msg.set_content(report.markdown)
     cid = make_msgid(domain="arxiv-digest.local")
     # digest.html points at the chart by file name (it sits beside it on disk); in the mail it is a cid: part.
-    html = report.email_body.replace(f'src="{report.chart_name}"', f'src="cid:{cid[1:-1]}"')
-    msg.add_alternative(html, subtype="html")
+    msg.add_alternative(report.email_html_for(f"cid:{cid[1:-1]}"), subtype="html")
     msg.get_payload()[1].add_related(
         report.chart, maintype="image", subtype="png", cid=cid, filename=report.chart_name, disposition="inline"
     )
@@ -166,3 +174,48 @@ def _quietly_close(smtp: smtplib.SMTP) -> None:
         smtp.quit()
     except (OSError, smtplib.SMTPException):
         smtp.close()
+
+
+@register
+class EmailChannel(Channel):
+    """One multipart message per recipient over one SMTP connection (see SMTPSession)."""
+
+    name = "email"
+    config_model = EmailConfig
+    settings: EmailConfig
+
+    def __init__(self, config: Config, settings: EmailConfig):
+        super().__init__(config, settings)
+        password = config.secret(settings.password_env) if settings.username else None
+        ca_file = config.resolve(settings.ca_file) if settings.ca_file else None
+        self._session = SMTPSession(settings, password, ca_file)
+
+    def prepare(self, report: Report) -> Prepared:
+        return Prepared(content_hash(report.markdown, report.html, report.chart), 1, report)
+
+    def deliver(self, prepared: Prepared, target: str, *, start: int, on_sent: Callable[[int], None]) -> None:
+        try:
+            self._session.send(build_message(prepared.payload, self.settings.sender, target), target)  # type: ignore[arg-type]
+        except EmailError as exc:
+            raise ChannelError(str(exc)) from None
+        on_sent(1)
+
+    def scrub(self, text: str) -> str:
+        return self._session.scrub(text)
+
+    def close(self) -> None:
+        self._session.close()
+
+    def check(self) -> list[Check]:
+        cfg = self.settings
+        if not cfg.recipients:
+            return [Check("email", False, "delivery.email.recipients is empty")]
+        try:
+            self._session.open()
+        except EmailError as exc:
+            return [Check("email", False, str(exc))]
+        finally:
+            self._session.close()
+        login = f", logged in as {cfg.username}" if cfg.username else ", no login (delivery.email.username is null)"
+        where = f"{cfg.smtp_host}:{cfg.smtp_port} {cfg.security}"
+        return [Check("email", True, f"ok ({where}{login}; {len(cfg.recipients)} recipient(s))")]

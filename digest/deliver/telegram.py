@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from jinja2 import TemplateError
 
-from digest.config import TelegramConfig
-from digest.deliver.report import Report
+from digest.check import Check
+from digest.config import Config, TelegramConfig
+from digest.deliver import content_hash
+from digest.deliver.channels import Channel, ChannelError, Prepared, register
 from digest.deliver.tghtml import CAPTION_LIMIT, fits, pack, split_html, to_plain
 from digest.errors import describe_error
 from digest.rank import for_topics
 from digest.render import environment, template_context
+from digest.report import Report
+from digest.retry import SYSTEM_CLOCK, Clock, retrying
 
 log = logging.getLogger("digest")
 # httpx logs every request URL at INFO level, and every Bot API URL contains the token.
@@ -31,10 +35,20 @@ logging.getLogger("httpcore").setLevel(logging.WARNING)
 class TelegramError(Exception):
     """A Bot API call that failed; the text never contains the token."""
 
-    def __init__(self, message: str, status: int = 0, description: str = ""):
+    def __init__(
+        self,
+        message: str,
+        status: int = 0,
+        description: str = "",
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.description = description
+        self.retryable = retryable  # a network error, a 5xx, or a 429 asking no longer than the cap
+        self.retry_after = retry_after  # what a 429 asked to wait, in seconds
 
     @property
     def bad_formatting(self) -> bool:
@@ -103,13 +117,15 @@ def _with_closing(messages: list[str], closing: str) -> list[str]:
 
 
 class BotAPI:
-    """A Bot API client: retries network errors and 5xx with backoff, waits out 429 `retry_after`."""
+    """A Bot API client on the shared retry policy (digest/retry.py): network errors and 5xx are retried with
+    backoff, a 429 waits Telegram's `retry_after`, and one asking longer than
+    delivery.telegram.max_retry_after_seconds fails at once. Waits go through the injectable `clock`."""
 
-    def __init__(self, config: TelegramConfig, token: str, sleep: Callable[[float], None] = time.sleep):
+    def __init__(self, config: TelegramConfig, token: str, clock: Clock = SYSTEM_CLOCK):
         self._config = config
         self._token = token
         self._base = f"{config.api_url.rstrip('/')}/bot{token}/"
-        self._sleep = sleep
+        self._clock = clock
         self._client = httpx.Client(timeout=config.timeout_seconds)
 
     def close(self) -> None:
@@ -124,59 +140,54 @@ class BotAPI:
     def scrub(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
 
-    def _backoff(self, attempt: int) -> float:
-        """Exponential, but never longer than the cap on Telegram's own waits."""
-        return min(self._config.backoff_seconds * 2**attempt, self._config.max_retry_after_seconds)
-
     def call(
         self, method: str, *, json: dict | None = None, data: dict | None = None, files: dict | None = None
     ) -> dict:
-        attempt = 0
-        while True:
-            try:
-                response = self._client.post(self._base + method, json=json, data=data, files=files)
-            except httpx.HTTPError as exc:
-                # str(exc) of some httpx errors includes the URL (and so the token): scrub it.
-                problem = self.scrub(describe_error(exc))
-                if attempt < self._config.max_retries:
-                    self._sleep(self._backoff(attempt))
-                    attempt += 1
-                    continue
-                raise TelegramError(problem) from None
-            try:
-                payload = response.json()
-            except ValueError:
-                payload = None
-            if not isinstance(payload, dict):
-                payload = {}
-            if response.status_code == 200 and payload.get("ok"):
-                return payload.get("result") or {}
-            description = self.scrub(str(payload.get("description") or response.reason_phrase))
-            parameters = payload.get("parameters") or {}
-            problem = f"HTTP {response.status_code} {description}"
-            if parameters.get("migrate_to_chat_id"):
-                new_id = parameters["migrate_to_chat_id"]
-                problem += f" (the group is now chat {new_id}: update delivery.telegram.chat_ids)"
-            if response.status_code == 429:
-                wait = _seconds(parameters.get("retry_after"))
-                cap = self._config.max_retry_after_seconds
-                if wait > cap:
-                    problem += (
-                        f" (Telegram asks to wait {wait:.0f}s, more than delivery.telegram.max_retry_after_seconds "
-                        f"{cap:g}s: not waiting; the next run resumes this chat)"
-                    )
-                    raise TelegramError(problem, response.status_code, description)
-            if attempt < self._config.max_retries:
-                if response.status_code == 429:
-                    log.info("telegram %s: rate limited, waiting %.0fs as Telegram asks", method, wait)
-                    self._sleep(wait)
-                    attempt += 1
-                    continue
-                if response.status_code >= 500:
-                    self._sleep(self._backoff(attempt))
-                    attempt += 1
-                    continue
-            raise TelegramError(problem, response.status_code, description)
+        cfg = self._config
+        policy = retrying(
+            retries=cfg.max_retries,
+            backoff=cfg.backoff_seconds,
+            retryable=lambda exc: isinstance(exc, TelegramError) and exc.retryable,
+            server_wait=lambda exc: getattr(exc, "retry_after", None),
+            # A backoff never waits longer than Telegram itself may make us wait.
+            max_wait=cfg.max_retry_after_seconds,
+            clock=self._clock,
+            what=f"telegram {method}",
+        )
+        return policy(self._call_once, method, json=json, data=data, files=files)
+
+    def _call_once(self, method: str, *, json: dict | None, data: dict | None, files: dict | None) -> dict:
+        try:
+            response = self._client.post(self._base + method, json=json, data=data, files=files)
+        except httpx.HTTPError as exc:
+            # str(exc) of some httpx errors includes the URL (and so the token): scrub it.
+            raise TelegramError(self.scrub(describe_error(exc)), retryable=True) from None
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            payload = {}
+        if response.status_code == 200 and payload.get("ok"):
+            return payload.get("result") or {}
+        status = response.status_code
+        description = self.scrub(str(payload.get("description") or response.reason_phrase))
+        parameters = payload.get("parameters") or {}
+        problem = f"HTTP {status} {description}"
+        if parameters.get("migrate_to_chat_id"):
+            new_id = parameters["migrate_to_chat_id"]
+            problem += f" (the group is now chat {new_id}: update delivery.telegram.chat_ids)"
+        if status == 429:
+            wait = _seconds(parameters.get("retry_after"))
+            cap = self._config.max_retry_after_seconds
+            if wait > cap:
+                problem += (
+                    f" (Telegram asks to wait {wait:.0f}s, more than delivery.telegram.max_retry_after_seconds "
+                    f"{cap:g}s: not waiting; the next run resumes this chat)"
+                )
+                raise TelegramError(problem, status, description)
+            raise TelegramError(problem, status, description, retryable=True, retry_after=wait)
+        raise TelegramError(problem, status, description, retryable=status >= 500)
 
     def send(self, chat_id: int | str, part: Part, *, html: bool = True) -> None:
         text = part.text if html else to_plain(part.text)
@@ -208,7 +219,7 @@ def send_to_chat(
     start: int = 0,
     on_sent: Callable[[int], None] = lambda n: None,
     interval: float = 0.0,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> None:
     """Send parts[start:] in order; after each one, on_sent(number of parts now sent).
 
@@ -217,7 +228,7 @@ def send_to_chat(
     for index in range(start, len(parts)):
         part = parts[index]
         if index > start and interval:
-            sleep(interval)
+            clock.sleep(interval)
         try:
             try:
                 api.send(chat_id, part)
@@ -233,3 +244,84 @@ def send_to_chat(
                 raise
             raise TelegramError(f"{part.label}: {exc}", exc.status, exc.description) from None
         on_sent(index + 1)
+
+
+@register
+class TelegramChannel(Channel):
+    """Each chat gets the chart with a caption, the messages, then digest.md (see render_parts)."""
+
+    name = "telegram"
+    config_model = TelegramConfig
+    target_noun = "chat"
+    settings: TelegramConfig
+
+    def __init__(self, config: Config, settings: TelegramConfig):
+        super().__init__(config, settings)
+        self._api: BotAPI | None = None
+        # The chat id as configured (a number stays a number in the Bot API call).
+        self._ids = {a.target: getattr(c, "id", c) for a, c in zip(settings.targets(), settings.chat_ids, strict=True)}
+
+    def open(self) -> None:
+        token = self.config.secret(self.settings.token_env)
+        if not token:
+            raise ChannelError(f"{self.settings.token_env} is not set (environment or .env)")
+        self._api = BotAPI(self.settings, token)
+
+    def prepare(self, report: Report) -> Prepared:
+        try:
+            parts = render_parts(report, self.config.templates_override, self.settings.format)
+        except TemplateError as exc:
+            raise TemplateError(f"telegram.html.j2: {exc}") from None
+        content = content_hash(*(p.text for p in parts), *(p.file[1] for p in parts if p.file))
+        return Prepared(content, len(parts), parts)
+
+    def deliver(self, prepared: Prepared, target: str, *, start: int, on_sent: Callable[[int], None]) -> None:
+        assert self._api is not None, "open() first"
+        try:
+            send_to_chat(
+                self._api,
+                self._ids.get(target, target),
+                prepared.payload,  # type: ignore[arg-type]
+                start=start,
+                on_sent=on_sent,
+                interval=self.settings.message_interval_seconds,
+            )
+        except TelegramError as exc:
+            raise ChannelError(self.scrub(str(exc))) from None
+
+    def scrub(self, text: str) -> str:
+        return self._api.scrub(text) if self._api else text
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+
+    def check(self) -> list[Check]:
+        cfg = self.settings
+        token = self.config.secret(cfg.token_env)
+        if not token:
+            return [Check("telegram", False, f"{cfg.token_env} is not set (environment or .env)")]
+        checks = []
+        # Checking should be quick: no retries, no waiting out rate limits.
+        with BotAPI(cfg.model_copy(update={"max_retries": 0}), token) as api:
+            try:
+                me = api.call("getMe")
+            except TelegramError as exc:
+                hint = " (the token is wrong or revoked)" if exc.status == 401 else ""
+                return [Check("telegram", False, f"getMe failed: {api.scrub(str(exc))}{hint}")]
+            checks.append(Check("telegram", True, f"ok (bot @{me.get('username', '?')})"))
+            if not cfg.chat_ids:
+                checks.append(Check("telegram", False, "delivery.telegram.chat_ids is empty"))
+            for target in cfg.targets():
+                chat_id = self._ids[target.target]
+                try:
+                    chat = api.call("getChat", json={"chat_id": chat_id})
+                except TelegramError as exc:
+                    hint = (
+                        " (wrong id, or the bot was never added to it)" if "chat not found" in exc.description else ""
+                    )
+                    checks.append(Check(f"telegram chat {chat_id}", False, f"{api.scrub(str(exc))}{hint}"))
+                    continue
+                name = chat.get("title") or chat.get("username") or chat.get("first_name") or ""
+                checks.append(Check(f"telegram chat {chat_id}", True, f"ok ({chat.get('type', '?')} {name!r})"))
+        return checks

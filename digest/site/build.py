@@ -28,6 +28,7 @@ from markupsafe import Markup
 
 from digest.config import OTHER, Config
 from digest.render import plain_text
+from digest.report import read_json
 from digest.site import search
 from digest.site.svg import topic_rows_svg
 from digest.site.urls import anchor, topic_slugs
@@ -409,7 +410,7 @@ class SiteBuilder:
         return cached["docs"], cached["words"]
 
     def _build_day(self, date: str, path: Path, key: str, previous: str | None) -> dict:
-        data = json.loads(path.read_bytes())
+        data = read_json(path)
         summary, docs, page = read_day(data, self.known)
         abstracts = {p["id"]: " ".join(p["abstract"].split()) for p in data["papers"] if p.get("abstract")}
         if len(abstracts) < len(data["papers"]):

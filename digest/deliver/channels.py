@@ -1,0 +1,98 @@
+"""Delivery channels behind one interface, and the registry the CLI, `digest check` and the config read.
+
+A channel is a class registered with @register: its `name` (the key under `delivery:` and the value of
+`digest send --channel`), its `config_model` (a ChannelConfig: `enabled` and its targets), `check()` for
+`digest check`, and prepare()/deliver() for one target. The claim -> send -> finish loop with the
+exactly-once ledger is written once, in digest/deliver/__init__.py, for every channel.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from digest.check import Check
+    from digest.config import ChannelConfig, Config
+    from digest.report import Report
+
+
+class ChannelError(Exception):
+    """A send that failed, as one line without any secret."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What one target of a channel receives, built once per audience."""
+
+    content: str  # a hash of it: a target partly sent the same content resumes, a changed one starts again
+    parts: int  # how many sends it takes (the ledger records how many arrived)
+    payload: object
+
+
+class Channel(ABC):
+    """One way to deliver a report; one instance per delivery run (or check), closed after it."""
+
+    name: ClassVar[str]
+    config_model: ClassVar[type[ChannelConfig]]
+    target_noun: ClassVar[str] = ""  # in failure lines: "telegram chat -1001: ..."
+
+    def __init__(self, config: Config, settings: ChannelConfig):
+        self.config = config
+        self.settings = settings
+
+    @abstractmethod
+    def check(self) -> list[Check]:
+        """Reach the service once and say, one Check each, what works (the channel is enabled)."""
+
+    def open(self) -> None:  # noqa: B027 - optional: most channels need no setup
+        """Get ready to send; raise ChannelError when nothing can be sent (a secret is missing)."""
+
+    @abstractmethod
+    def prepare(self, report: Report) -> Prepared:
+        """Render what a target of this report receives; may raise jinja2.TemplateError."""
+
+    @abstractmethod
+    def deliver(self, prepared: Prepared, target: str, *, start: int, on_sent: Callable[[int], None]) -> None:
+        """Send parts[start:] to target, calling on_sent(parts now sent) after each; ChannelError on failure."""
+
+    def scrub(self, text: str) -> str:
+        """Text without this channel's secrets."""
+        return text
+
+    def close(self) -> None:  # noqa: B027 - optional: only channels holding connections close them
+        """Release connections."""
+
+    def __enter__(self) -> Channel:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+_REGISTRY: dict[str, type[Channel]] = {}
+BUILT_IN = ("telegram", "email")  # their order in summaries and checks
+
+
+def register(channel: type[Channel]) -> type[Channel]:
+    """Class decorator: make a channel known to the config, `digest check` and `digest send --channel`."""
+    _REGISTRY[channel.name] = channel
+    return channel
+
+
+def unregister(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def registry() -> dict[str, type[Channel]]:
+    """Every known channel by name, the built-in ones first."""
+    import digest.deliver.email
+    import digest.deliver.telegram  # noqa: F401 - importing a channel module registers it
+
+    return {n: _REGISTRY[n] for n in BUILT_IN if n in _REGISTRY} | _REGISTRY
+
+
+def get(name: str) -> type[Channel] | None:
+    return registry().get(name)

@@ -1,0 +1,221 @@
+"""The report model: what render writes to digest.json (digest_json) and what delivery and the site read
+back (load_report, read_json), side by side so a field changes in one place.
+
+digest.json carries `schema_version`; a reader refuses a newer one with one line instead of guessing, and
+reads older ones with the defaults of the fields they lack.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from digest.errors import DigestError
+from digest.models import SECTION_TITLES, Assignment, Digest, LLMUsage, Paper, TopicSection, TopicSummary
+
+SCHEMA_VERSION = 2  # digest.json: bump when a field changes meaning or goes away
+
+
+@dataclass
+class Report:
+    digest: Digest
+    markdown: str
+    html: str
+    chart: bytes
+    email_html: str = ""  # digest.html trimmed to an email's size; digest.html itself when absent
+    topics: tuple[str, ...] | None = None  # the topics this report was narrowed to (None: every topic)
+    templates_override: Path | None = None  # the templates it was rendered with, to render it again
+
+    def email_html_for(self, chart_src: str) -> str:
+        """The email body rendered again with the chart at `chart_src` (a cid: reference in a mail)."""
+        from digest.render import environment, render_email_html
+
+        return render_email_html(self.digest, environment(self.templates_override), chart_src=chart_src)
+
+    @property
+    def email_body(self) -> str:
+        return self.email_html or self.html
+
+    @property
+    def date(self) -> dt.date:
+        return self.digest.date
+
+    @property
+    def chart_name(self) -> str:
+        return self.digest.chart_name
+
+    def for_audience(
+        self,
+        topics: tuple[str, ...] | list[str] | None,
+        templates_override: Path | None = None,
+        must_reads: int | None = None,
+    ) -> Report:
+        """The report a target that wants only `topics` receives: those topics' papers, sections and counts,
+        must-reads drawn from them, and digest.md/digest.html/email.html rendered again for them alone.
+        Raises jinja2.TemplateError when a template cannot render."""
+        if topics is None:
+            return self
+        from digest.rank import for_topics
+        from digest.render import environment, render_email_html, render_html, render_markdown
+
+        wanted = set(topics)
+        count = len(self.digest.must_reads) if must_reads is None else must_reads  # report.must_reads
+        narrowed = for_topics(self.digest, tuple(topics), count)
+        mine = {i for i, a in narrowed.assignments.items() if a.topic in wanted}
+        narrowed = dataclasses.replace(
+            narrowed,
+            papers=[p for p in narrowed.papers if p.id in mine],
+            selected=narrowed.selected & mine,
+            excluded=[p for p in narrowed.excluded if p.id in mine],
+        )
+        env = environment(templates_override)
+        return Report(
+            narrowed,
+            render_markdown(narrowed, env),
+            render_html(narrowed, env),
+            self.chart,
+            render_email_html(narrowed, env),
+            tuple(topics),
+            templates_override,
+        )
+
+
+def read_json(path: Path) -> dict:
+    """A digest.json as a dict, refused with one line when a newer version of arxiv-digest wrote it."""
+    data = json.loads(path.read_bytes())
+    if not isinstance(data, dict):
+        raise ValueError("not an object")
+    version = data.get("schema_version", 1)
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise DigestError(
+            f"{path}: schema_version {version} is newer than this version reads ({SCHEMA_VERSION}); "
+            "a newer arxiv-digest wrote it"
+        )
+    return data
+
+
+def load_report(folder: Path, templates_override: Path | None = None) -> Report:
+    """Read digest.json, digest.md, digest.html and the chart of one date; one clear line if any is missing."""
+    data_path = folder / "digest.json"
+    try:
+        digest = read_digest(read_json(data_path))
+        return Report(
+            digest,
+            (folder / "digest.md").read_text(encoding="utf-8"),
+            (folder / "digest.html").read_text(encoding="utf-8"),
+            (folder / digest.chart_name).read_bytes(),
+            email.read_text(encoding="utf-8") if (email := folder / "email.html").exists() else "",
+            templates_override=templates_override,
+        )
+    except FileNotFoundError as exc:
+        raise DigestError(
+            f"no complete report in {folder} ({Path(exc.filename).name} is missing); build it with `digest run --date`"
+        ) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DigestError(f"{data_path}: not a digest.json this version can read ({exc})") from None
+
+
+def _paper(p: dict) -> Paper:
+    return Paper(p["id"], p["title"], "", p.get("authors", []), p.get("categories", []), p.get("announce_type", "new"))
+
+
+def read_digest(data: dict) -> Digest:
+    """The Digest a digest.json describes (abstracts are not in it: the store has them)."""
+    papers = {p["id"]: _paper(p) for p in data["papers"]}
+    assignments = {
+        p["id"]: Assignment(p["id"], p["topic"], int(p.get("importance", 0)), p.get("classified_by", ""))
+        for p in data["papers"]
+    }
+    sections = []
+    for name, s in data["summaries"].items():
+        summary = TopicSummary(name, list(s["sections"].values()), s["paper_lines"], s["method"], s.get("gist", ""))
+        sections.append(TopicSection(name, [papers[i] for i in s["selected"]], summary, s["total"]))
+    llm = data.get("llm", {})
+    usage = LLMUsage(
+        llm.get("model"), llm.get("calls", 0), llm.get("prompt_tokens", 0), llm.get("completion_tokens", 0)
+    )
+    return Digest(
+        date=dt.date.fromisoformat(data["date"]),
+        title=data["title"],
+        papers=list(papers.values()),
+        assignments=assignments,
+        selected={p["id"] for p in data["papers"] if p.get("selected")},
+        sections=sections,
+        counts=data["counts"],
+        usage=usage,
+        llm_used=bool(llm.get("used")),
+        must_reads=[i for i in data.get("must_reads", []) if i in papers],
+        site_url=data.get("site_url"),
+        relevance={p["id"]: int(p["relevance"]) for p in data["papers"] if "relevance" in p},
+        followed=frozenset(p["id"] for p in data["papers"] if p.get("followed_author")),
+        excluded=[_paper(p) for p in data.get("excluded", [])],
+    )
+
+
+def digest_json(digest: Digest) -> dict:
+    by_topic = {s.name: s for s in digest.sections}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "date": digest.date.isoformat(),
+        "title": digest.title,
+        "must_reads": list(digest.must_reads),
+        "counts": digest.counts,
+        "total": len(digest.papers),
+        "site_url": digest.site_url,
+        "llm": {
+            "used": digest.llm_used,
+            "model": digest.usage.model,
+            "calls": digest.usage.calls,
+            "prompt_tokens": digest.usage.prompt_tokens,
+            "completion_tokens": digest.usage.completion_tokens,
+        },
+        "summaries": {
+            name: {
+                "method": s.summary.method,
+                "gist": s.summary.gist,
+                "sections": dict(zip(SECTION_TITLES, s.summary.sections)),
+                "paper_lines": s.summary.paper_lines,
+                "selected": [p.id for p in s.papers],
+                "total": s.total,
+            }
+            for name, s in by_topic.items()
+        },
+        "papers": [
+            {
+                "id": p.id,
+                "title": p.title,
+                "url": p.url,
+                "pdf_url": p.pdf_url,
+                "authors": p.authors,
+                "categories": p.categories,
+                "announce_type": p.announce_type,
+                "topic": digest.assignments[p.id].topic,
+                "importance": digest.assignments[p.id].importance,
+                "classified_by": digest.assignments[p.id].method,
+                "selected": p.id in digest.selected,
+                "line": digest.line_for(p.id),  # the Korean line, where the topic summary wrote one
+                **({"relevance": digest.relevance.get(p.id, 0)} if digest.relevance else {}),
+                **({"followed_author": True} if p.id in digest.followed else {}),
+            }
+            for p in digest.papers
+        ],
+        # Papers `interests.exclude` left out of every report and message: kept here, marked.
+        "excluded": [
+            {
+                "id": p.id,
+                "title": p.title,
+                "url": p.url,
+                "pdf_url": p.pdf_url,
+                "authors": p.authors,
+                "categories": p.categories,
+                "announce_type": p.announce_type,
+                "topic": digest.assignments[p.id].topic if p.id in digest.assignments else None,
+                "importance": digest.assignments[p.id].importance if p.id in digest.assignments else None,
+                "excluded": True,
+            }
+            for p in digest.excluded
+        ],
+    }
