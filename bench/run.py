@@ -105,6 +105,13 @@ def write_config(folder: Path, rss_url: str, llm_url: str, args: argparse.Namesp
         "llm": {"base_url": llm_url, "concurrency": args.concurrency, "batch_size": args.batch_size},
         "log": {"file": "output/digest.log"},
     }
+    if args.interests:
+        # What a lab's channel would set: relevance then rides in every classification call.
+        config["interests"] = {
+            "description": "LLM inference efficiency on GPUs, Korean NLP, medical imaging",
+            "keywords": ["speculative decoding", "kv cache", "quantiz*", "korean", "radiology"],
+            "authors": ["Tri Dao"],
+        }
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -268,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="re-runs per day (median) (default 3)")
     parser.add_argument("--stages", action="store_true", help="also print each day's stage times (from its log)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--interests", action="store_true", help="set `interests` (relevance in the classification calls)"
+    )
     args = parser.parse_args(argv)
 
     days = [bundled_day(), fixture_day()] if args.fixture_days else []
