@@ -233,19 +233,10 @@ def chromium_search(site: Path, queries: list[str]) -> list[tuple[str, float, in
 
     server = make_server(site, 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    from tests.browser import selenium_options
+
     profile = tempfile.mkdtemp()
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(arg)
+    options = selenium_options("/usr/bin/chromium", profile)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     rows = []
     try:

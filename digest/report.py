@@ -155,6 +155,19 @@ def read_digest(data: dict) -> Digest:
     )
 
 
+def _arxiv_fields(p: Paper) -> dict:
+    """A paper as arXiv describes it, the same for shown and excluded papers."""
+    return {
+        "id": p.id,
+        "title": p.title,
+        "url": p.url,
+        "pdf_url": p.pdf_url,
+        "authors": p.authors,
+        "categories": p.categories,
+        "announce_type": p.announce_type,
+    }
+
+
 def digest_json(digest: Digest) -> dict:
     by_topic = {s.name: s for s in digest.sections}
     return {
@@ -185,13 +198,7 @@ def digest_json(digest: Digest) -> dict:
         },
         "papers": [
             {
-                "id": p.id,
-                "title": p.title,
-                "url": p.url,
-                "pdf_url": p.pdf_url,
-                "authors": p.authors,
-                "categories": p.categories,
-                "announce_type": p.announce_type,
+                **_arxiv_fields(p),
                 "topic": digest.assignments[p.id].topic,
                 "importance": digest.assignments[p.id].importance,
                 "classified_by": digest.assignments[p.id].method,
@@ -205,13 +212,7 @@ def digest_json(digest: Digest) -> dict:
         # Papers `interests.exclude` left out of every report and message: kept here, marked.
         "excluded": [
             {
-                "id": p.id,
-                "title": p.title,
-                "url": p.url,
-                "pdf_url": p.pdf_url,
-                "authors": p.authors,
-                "categories": p.categories,
-                "announce_type": p.announce_type,
+                **_arxiv_fields(p),
                 "topic": digest.assignments[p.id].topic if p.id in digest.assignments else None,
                 "importance": digest.assignments[p.id].importance if p.id in digest.assignments else None,
                 "excluded": True,

@@ -15,16 +15,29 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-FLAGS = [
+# What every headless Chromium here needs: root (no sandbox), no GPU, and no background calls to hosts the
+# closed network refuses.
+HEADLESS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
     "--disable-component-update",
     "--no-first-run",
-    "--hide-scrollbars",
-    "--allow-file-access-from-files",
 ]
+FLAGS = [*HEADLESS, "--hide-scrollbars", "--allow-file-access-from-files"]
+
+
+def selenium_options(binary: str, profile: str):
+    """ChromeOptions for Selenium with the same headless flags and a profile folder of its own."""
+    from selenium import webdriver
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for arg in (*HEADLESS, f"--user-data-dir={profile}"):
+        options.add_argument(arg)
+    return options
+
 
 # Runs in the outer page once the report has loaded in the iframe; writes its findings into the outer DOM.
 MEASURE = """

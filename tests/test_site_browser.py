@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from digest.site.serve import make_server
+from tests.browser import selenium_options
 from tests.site_days import HOSTILE_TITLE, shared_site
 
 CHROMIUM = os.environ.get("DIGEST_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -50,18 +51,7 @@ def browser():
     from selenium.webdriver.chrome.service import Service
 
     profile = tempfile.mkdtemp(prefix="chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(arg)
+    options = selenium_options(CHROMIUM, profile)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_window_size(390, 844)
     yield driver
