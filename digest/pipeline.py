@@ -511,7 +511,9 @@ def select(
     from digest.classify import OfflineClassifier, offline_rank
 
     limit = config.report.max_papers_per_category
+    depth = max(limit, config.report.summary_candidates)  # how far down the candidates reach
     wanted = set(must or ())
+    relevance = relevance or {}
     # Keyword scores only: the learned model (trained on construction) is not needed here.
     offline = OfflineClassifier(config.categories, config.arxiv.categories, shipped=False)
     chosen = []
@@ -519,10 +521,8 @@ def select(
         members = [p for p in papers if assignments[p.id].topic == name]
         if not members:
             continue
-        relevance = relevance or {}
         importance = {p.id: assignments[p.id].importance + relevance.get(p.id, 0) for p in members}
         # Only papers that can make the cut (or the candidates) need the (slower) offline score.
-        depth = max(limit, config.report.summary_candidates)
         cut = sorted(importance.values(), reverse=True)[min(depth, len(members)) - 1]
         tiebreak = {p.id: offline_rank(p, offline.scores(p).get(name, 0.0)) for p in members if importance[p.id] >= cut}
         ranked = [
