@@ -245,7 +245,9 @@ def chromium_search(site: Path, queries: list[str]) -> list[tuple[str, float, in
             from urllib.parse import quote
 
             driver.get(f"{base}search.html?q={quote(query)}")
-            WebDriverWait(driver, 20).until(lambda d: "검색 중" not in d.find_element(By.ID, "status").text)
+            WebDriverWait(driver, 20, poll_frequency=0.02).until(
+                lambda d: "검색 중" not in d.find_element(By.ID, "status").text
+            )
             ms = driver.execute_script(
                 "var nav = performance.getEntriesByType('navigation')[0];"
                 "var res = performance.getEntriesByType('resource').filter(function (r) {"

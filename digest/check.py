@@ -76,11 +76,11 @@ def _one_call(config: Config) -> tuple[bool, str]:
     """Classify one paper of the bundled day through the same client, ladder and checks as a run."""
     from digest.errors import DigestError
     from digest.llm import LLM, MODES
-    from digest.pipeline import demo_fetcher
+    from digest.pipeline import demo_listing
     from digest.prompts import CLASSIFY_SCHEMA_NAME, ClassifyAnswer, classify_messages, classify_schema_model
     from digest.store import Store
 
-    paper = demo_fetcher()(None).papers[0]
+    paper = demo_listing().papers[0]
     # One retry at most: a check should answer within seconds.
     quick = config.model_copy(
         update={"llm": config.llm.model_copy(update={"max_retries": min(1, config.llm.max_retries)})}

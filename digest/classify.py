@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from digest.config import OTHER, TopicConfig
 from digest.models import Assignment, Paper
 from digest.text import answer_id
-from digest.topic_model import CentroidModel, examples_fingerprint, shipped_examples, tokens
+from digest.topic_model import examples_fingerprint, shipped_examples, tokens, trained
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -171,7 +171,7 @@ class OfflineClassifier:
         extra = [(p, t) for p, t in learned_from if t in names]
         # Shipped examples of topics this config lacks still shape the word weights; their centroids are never
         # scored (only configured topics and Other are).
-        model = CentroidModel.train(extra, shipped=shipped) if shipped or extra else None
+        model = trained(extra, shipped=shipped) if shipped or extra else None
         self.model = model if model is not None and model.covers([t.name for t in topics]) else None
         examples = [*(shipped_examples() if shipped else ()), *extra]
         self.fingerprint = OFFLINE_VERSION + ("|" + examples_fingerprint(examples) if self.model else "|keywords")

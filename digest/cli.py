@@ -304,9 +304,12 @@ def schedule(config_path: Path | None, print_next: int | None) -> None:
     )
     upcoming = next_fire_times(sched.cron, sched.timezone, 1)
     first = upcoming[0].isoformat() if upcoming else "never"
-    log.info("scheduler started: cron %r in %s, next run %s", sched.cron, sched.timezone, first)
-    click.echo(f"scheduler running: cron '{sched.cron}' in {sched.timezone}; next run {first}. Ctrl+C stops.")
-    run_forever(scheduler)
+
+    def started() -> None:
+        log.info("scheduler started: cron %r in %s, next run %s", sched.cron, sched.timezone, first)
+        click.echo(f"scheduler running: cron '{sched.cron}' in {sched.timezone}; next run {first}. Ctrl+C stops.")
+
+    run_forever(scheduler, started)
     click.echo("scheduler stopped")
 
 

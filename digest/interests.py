@@ -22,6 +22,8 @@ ABSTRACT_POINTS = 2  # a keyword in the abstract (counted once per keyword)
 
 def _fold(text: str) -> str:
     """Case- and accent-insensitive form: "Müller" and "muller" match."""
+    if text.isascii():  # most titles and abstracts: nothing to decompose
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ValidationError
 from digest.config import Config
 from digest.errors import LLMError
 from digest.models import LLMUsage
+from digest.net import tls_context
 from digest.prompts import PROMPT_VERSION
 from digest.retry import SYSTEM_CLOCK, Clock, retry_after_seconds, retrying
 from digest.store import Store
@@ -206,6 +207,7 @@ class LLM:
                     base_url=self.base_url,
                     timeout=self.settings.timeout_seconds,
                     max_retries=0,
+                    http_client=openai.DefaultHttpxClient(verify=tls_context()),
                 )
             return self._client
 
@@ -660,7 +662,7 @@ _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 
 def rough_tokens(text: str) -> int:
     """A low estimate of a prompt's tokens (English ~4.5 characters a token, Hangul ~1.5 a token)."""
-    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
+    ascii_chars = len(text.encode("ascii", "ignore"))
     return int(ascii_chars / 4.5 + (len(text) - ascii_chars) / 1.5)
 
 

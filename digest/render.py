@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import functools
 import importlib.util
 import json
 import logging
@@ -57,7 +58,9 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
+@functools.lru_cache(maxsize=8)
 def environment(override: Path | None = None) -> Environment:
+    """One per templates folder: jinja compiles a template once per environment (and reloads an edited one)."""
     loaders = [FileSystemLoader(str(override))] if override else []
     loaders.append(FileSystemLoader(str(templates_dir())))
     env = Environment(

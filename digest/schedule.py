@@ -140,15 +140,14 @@ def build_scheduler(
     cron: str,
     timezone: str,
     misfire_grace_seconds: int,
-    blocking: bool = True,
     trigger: BaseTrigger | None = None,
 ) -> BaseScheduler:
-    """One job, never two at once; missed fires within the grace period run once on wake-up."""
-    from apscheduler.schedulers.background import BackgroundScheduler
-    from apscheduler.schedulers.blocking import BlockingScheduler
+    """One job, never two at once; missed fires within the grace period run once on wake-up.
 
-    cls = BlockingScheduler if blocking else BackgroundScheduler
-    scheduler = cls(timezone=ZoneInfo(timezone))
+    The scheduler runs in its own thread once started; `run_forever` keeps the process on it."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler(timezone=ZoneInfo(timezone))
     scheduler.add_job(
         _guarded(job),
         trigger or cron_trigger(cron, timezone),
@@ -179,16 +178,22 @@ def _guarded(job: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
-def run_forever(scheduler: BaseScheduler) -> None:
-    """Start a blocking scheduler; SIGINT/SIGTERM stop it after the run in progress, if any, finishes."""
+def run_forever(scheduler: BaseScheduler, started: Callable[[], object] = lambda: None) -> None:
+    """Start the scheduler and wait; SIGINT/SIGTERM stop it after the run in progress, if any, finishes.
+
+    The handlers are in place before the scheduler starts and only set an event the main thread waits on,
+    so a signal at any moment (even during start-up) stops the process. `started` says so once it runs."""
+    received: list[int] = []
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        if not stopping.is_set():
-            stopping.set()
-            log.info("received %s: stopping after the current run", signal.Signals(signum).name)
-            threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+        received.append(signum)
+        stopping.set()
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     scheduler.start()
+    started()
+    stopping.wait()
+    log.info("received %s: stopping after the current run", signal.Signals(received[0]).name)
+    scheduler.shutdown(wait=True)

@@ -109,6 +109,19 @@ class CentroidModel:
         return dict(zip(self.topics, cosines.tolist()))
 
 
+def trained(examples: Iterable[tuple[Paper, str]], *, shipped: bool = False) -> CentroidModel:
+    """`CentroidModel.train`, remembered for the last few sets of examples: a scheduler or a backfill trains a
+    set once, not once per run (training on the shipped papers alone takes most of a second)."""
+    key = tuple((p.id, p.title, p.abstract, tuple(p.categories), topic) for p, topic in examples)
+    return _trained(key, shipped)
+
+
+@functools.lru_cache(maxsize=4)
+def _trained(key: tuple[tuple[str, str, str, tuple[str, ...], str], ...], shipped: bool) -> CentroidModel:
+    examples = ((Paper(id_, title, text, [], list(cats), "new"), topic) for id_, title, text, cats, topic in key)
+    return CentroidModel.train(examples, shipped=shipped)
+
+
 def _unit_vector(feats: Counter[str], idf: dict[str, float]) -> dict[str, float]:
     vector = {w: (1 + math.log(c)) * idf[w] for w, c in feats.items() if w in idf}
     norm = math.sqrt(sum(x * x for x in vector.values())) or 1.0

@@ -99,6 +99,8 @@ def write_config(folder: Path, server_url: str = "http://127.0.0.1:9", **overrid
             "catch_up_days": 0,
         },
         "log": {"file": "output/digest.log"},
+        # The archive site has its own tests (tests/test_site*.py turn it on); elsewhere it would only cost time.
+        "site": {"enabled": False},
     }
     for dotted, value in overrides.items():
         node = config

@@ -45,7 +45,13 @@ def build_days(folder: Path, days: dict[dt.date, list[Paper]], *, llm: bool = Tr
     """Run the pipeline (no delivery) for each day in folder; the site is refreshed after each run.
     Returns the config path."""
     with FakeOpenAI() as fake:
-        settings = {"llm__backoff_seconds": 0.01, "llm__max_retries": 2, "llm__timeout_seconds": 10, **overrides}
+        settings = {
+            "site__enabled": True,
+            "llm__backoff_seconds": 0.01,
+            "llm__max_retries": 2,
+            "llm__timeout_seconds": 10,
+            **overrides,
+        }
         if llm:
             settings["llm__base_url"] = fake.url
         config_path = write_config(folder, **settings)

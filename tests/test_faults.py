@@ -327,13 +327,14 @@ def test_a_report_moved_aside_by_a_killed_run_is_restored_and_temp_folders_remov
     assert sorted(p.name for p in output.iterdir() if p.name.startswith(f".{DATE}")) == []
 
 
-def test_a_rebuild_never_leaves_a_moment_without_a_report(tmp_path):
+def test_a_rebuild_never_leaves_a_moment_without_a_report(tmp_path, monkeypatch):
     import datetime as dt
-    import sys
-    import threading
+    import os
+    import shutil
+    from pathlib import Path
 
+    from digest import render
     from digest.models import Assignment, Digest, Paper, TopicSection, TopicSummary
-    from digest.render import write_report
 
     paper = Paper("2606.00001", "A title", "An abstract.", ["Ann"], ["cs.LG"], "new")
     summary = TopicSummary("LLM", [["한 문장입니다."]] * 5, {paper.id: "한 줄 요약입니다."}, "extractive")
@@ -346,27 +347,30 @@ def test_a_rebuild_never_leaves_a_moment_without_a_report(tmp_path):
         [TopicSection("LLM", [paper], summary, 1)],
         {"LLM": 1, "Other": 0},
     )
-    final = write_report(digest, tmp_path)
-    missing, done = [], threading.Event()
+    final = render.write_report(digest, tmp_path)
+    # A reader may look between any two file-system steps of the swap: look after each one.
+    seen: list[tuple[str, bool]] = []
 
-    def watch():
-        while not done.is_set():
-            if not (final / "digest.md").exists():
-                missing.append(1)
+    def looking(step):
+        def wrapped(*args, **kwargs):
+            result = step(*args, **kwargs)
+            seen.append((step.__name__, (final / "digest.md").exists()))
+            return result
 
-    watcher = threading.Thread(target=watch)
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # let the watcher look between any two steps of the swap
-    watcher.start()
-    try:
-        for _ in range(100):
-            write_report(digest, tmp_path)
-    finally:
-        done.set()
-        watcher.join()
-        sys.setswitchinterval(switch)
-    assert not missing
+        return wrapped
+
+    for owner, name in [(Path, "rename"), (Path, "replace"), (os, "rename"), (os, "replace"), (shutil, "rmtree")]:
+        monkeypatch.setattr(owner, name, looking(getattr(owner, name)))
+    monkeypatch.setattr(render, "_exchange", looking(render._exchange))
+    render.write_report(digest, tmp_path)
+    assert seen and all(there for _, there in seen), seen
     assert [p.name for p in tmp_path.iterdir()] == [DATE]
+
+    # Where the atomic exchange is missing, the report is moved aside for a moment: this test sees that.
+    seen.clear()
+    monkeypatch.setattr(render, "_exchange", lambda a, b: False)
+    render.write_report(digest, tmp_path)
+    assert ("rename", False) in seen
 
 
 # ----- 7. signals -----

@@ -13,8 +13,8 @@ import digest.schedule
 from digest.clock import Clock, fixed
 from digest.errors import FetchError
 from digest.models import Paper
+from digest.net import USER_AGENT
 from digest.sources.listing import IncompleteListing, fetch_pages, merge_pages, parse_page
-from digest.sources.rss import USER_AGENT
 from tests.conftest import RSS_CATEGORIES, day_feed_2026_06_30, write_config
 from tests.fakes.arxiv_listing import (
     CATEGORIES,

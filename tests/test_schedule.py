@@ -1,11 +1,12 @@
 import datetime as dt
 import subprocess
 import sys
+import textwrap
 import time
 from zoneinfo import ZoneInfo
 
 import pytest
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from digest.cli import setup_logging
 from digest.config import Config, load_config
@@ -107,8 +108,7 @@ def test_scheduler_fires_the_real_run_and_survives_a_failure(tmp_path, server):
         cron="* * * * *",
         timezone="Asia/Seoul",
         misfire_grace_seconds=60,
-        blocking=False,
-        trigger=CronTrigger(second="*", timezone=SEOUL),
+        trigger=IntervalTrigger(seconds=0.25, timezone=SEOUL),  # the cron, fired four times a second
     )
     scheduler.start()
     try:
@@ -158,6 +158,30 @@ def test_stale_feed_is_not_a_new_digest(tmp_path, server, run_cli):
         f"2026-07-01: the feed looks stale (all {SMALL_DAY} papers were announced on an earlier date)" in result.output
     )
     assert not (tmp_path / "output/2026-07-01").exists()
+
+
+def test_a_signal_while_the_scheduler_starts_still_stops_it():
+    # The signal lands inside scheduler.start(), before the scheduler runs: it used to be lost (the process
+    # then ran on, deaf to the signal it had been sent).
+    code = textwrap.dedent(
+        """
+        import signal
+        from digest.schedule import build_scheduler, run_forever
+
+        scheduler = build_scheduler(print, cron="* * * * *", timezone="Asia/Seoul", misfire_grace_seconds=60)
+        start = scheduler.start
+
+        def start_while_signalled(*args, **kwargs):
+            signal.raise_signal(signal.SIGTERM)
+            start(*args, **kwargs)
+
+        scheduler.start = start_while_signalled
+        run_forever(scheduler)
+        print("stopped", scheduler.running)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
+    assert (done.returncode, done.stdout) == (0, "stopped False\n"), done.stderr
 
 
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])

@@ -242,7 +242,7 @@ def test_the_preview_server_serves_the_site_on_localhost(site):
 
 def test_a_site_that_cannot_be_built_does_not_fail_the_run(tmp_path, rss_server, run_cli):
     (tmp_path / "blocker").write_text("a file where the site folder should be")
-    config = write_config(tmp_path, rss_server.url, site__dir="blocker/site")
+    config = write_config(tmp_path, rss_server.url, site__enabled=True, site__dir="blocker/site")
     result = run_cli("run", "--config", str(config), "--no-deliver")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "output/2026-06-30/digest.md").exists()

@@ -76,7 +76,9 @@ def search(browser, base: str, query: str) -> list[tuple[str, str]]:
     from urllib.parse import quote
 
     browser.get(f"{base}search.html?q={quote(query)}")
-    WebDriverWait(browser, 10).until(lambda d: "검색 중" not in d.find_element(By.ID, "status").text)
+    WebDriverWait(browser, 10, poll_frequency=0.05).until(
+        lambda d: "검색 중" not in d.find_element(By.ID, "status").text
+    )
     return [(a.text, a.get_attribute("href")) for a in browser.find_elements(By.CSS_SELECTOR, "#results li a.title")]
 
 
@@ -108,7 +110,7 @@ def test_opening_an_abstract_loads_it_from_beside_the_page(browser, base, folder
     first = browser.find_element(By.CSS_SELECTOR, "li.paper")
     first.find_element(By.CSS_SELECTOR, "details.abs summary").click()
     text = first.find_element(By.CSS_SELECTOR, "details.abs p")
-    WebDriverWait(browser, 5).until(lambda d: "불러오는 중" not in text.text)
+    WebDriverWait(browser, 5, poll_frequency=0.05).until(lambda d: "불러오는 중" not in text.text)
     assert len(text.text) > 200
 
 
@@ -164,7 +166,7 @@ def test_typing_searches_as_you_go_and_keeps_the_url_linkable(browser, base):
     search(browser, base, "")
     box = browser.find_element(By.ID, "q")
     box.send_keys("geometric denoising")
-    WebDriverWait(browser, 10).until(
+    WebDriverWait(browser, 10, poll_frequency=0.05).until(
         lambda d: "geometric" in d.current_url and "검색 결과" in d.find_element(By.ID, "status").text
     )
     titles = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#results li a.title")]

@@ -21,6 +21,7 @@ from digest.deliver import content_hash
 from digest.deliver.channels import Channel, ChannelError, Prepared, register
 from digest.deliver.tghtml import CAPTION_LIMIT, fits, pack, split_html, to_plain
 from digest.errors import describe_error
+from digest.net import tls_context
 from digest.rank import for_topics
 from digest.render import environment, template_context
 from digest.report import Report
@@ -126,7 +127,7 @@ class BotAPI:
         self._token = token
         self._base = f"{config.api_url.rstrip('/')}/bot{token}/"
         self._clock = clock
-        self._client = httpx.Client(timeout=config.timeout_seconds)
+        self._client = httpx.Client(timeout=config.timeout_seconds, verify=tls_context())
 
     def close(self) -> None:
         self._client.close()

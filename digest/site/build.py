@@ -12,6 +12,7 @@ The site never calls a model: it shows what the reports hold.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -84,6 +85,7 @@ def _code_version() -> str:
     return _sha(*(f.read_bytes() for f in files))
 
 
+@functools.cache
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),

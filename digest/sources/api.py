@@ -23,9 +23,9 @@ import httpx
 
 from digest.errors import FetchError, describe_error
 from digest.models import Listing, Paper, strip_version
+from digest.net import http_client
 from digest.retry import SYSTEM_CLOCK, Clock, retry_after_seconds, retrying
 from digest.sources.calendar import ArxivCalendar, Window
-from digest.sources.rss import USER_AGENT
 
 if TYPE_CHECKING:
     from digest.config import Config
@@ -138,7 +138,7 @@ class ApiClient:
         """Every result of the query, oldest submission first, one page at a time."""
         params = {"search_query": query, "sortBy": "submittedDate", "sortOrder": "ascending"}
         results: list[ApiEntry] = []
-        with httpx.Client(timeout=self.timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}) as http:
+        with http_client(self.timeout) as http:
             first = self._page(http, params, 0, first=True)
             results += first.entries
             while first.entries and len(results) < first.total_results:

@@ -37,7 +37,8 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from digest.errors import FetchError
 from digest.models import ARXIV_ID_RE, Listing, Paper, strip_version
-from digest.sources.rss import USER_AGENT, split_authors
+from digest.net import http_client
+from digest.sources.rss import split_authors
 
 log = logging.getLogger(__name__)
 
@@ -306,8 +307,7 @@ def fetch_pages(
     can fall back to the RSS feed.
     """
     pages = []
-    headers = {"User-Agent": USER_AGENT}
-    with httpx.Client(timeout=timeout, follow_redirects=True, headers=headers) as client:
+    with http_client(timeout) as client:
         for index, category in enumerate(categories):
             if index and delay:
                 sleep(delay)

@@ -12,9 +12,9 @@ import feedparser
 import httpx
 from feedparser.exceptions import CharacterEncodingOverride, NonXMLContentType
 
-from digest import __version__
 from digest.errors import FetchError, describe_error, short_url
 from digest.models import Listing, Paper, strip_version
+from digest.net import http_client
 from digest.retry import SYSTEM_CLOCK, Clock, retry_after_seconds, retrying
 from digest.sources.calendar import ET
 
@@ -25,7 +25,6 @@ _LEGACY_TITLE = re.compile(
     r"^(?P<title>.*)\s*\(arXiv:(?P<id>\S+?)(?:v\d+)?\s+\[(?P<cat>[^\]]+)\](?P<flag>[^)]*)\)\s*$", re.DOTALL
 )
 _TAGS = re.compile(r"<[^>]+>")
-USER_AGENT = f"arxiv-digest/{__version__} (+https://pypi.org/project/arxiv-digest/)"
 
 
 def feed_url(template: str, categories: list[str]) -> str:
@@ -64,7 +63,7 @@ def fetch_listing(
     """Download and parse the feed; retries transient failures, then raises FetchError naming the URL."""
 
     def attempt() -> Listing:
-        with httpx.Client(timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}) as client:
+        with http_client(timeout) as client:
             response = client.get(url)
             response.raise_for_status()
         try:

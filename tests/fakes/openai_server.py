@@ -90,7 +90,7 @@ _ENCODER = _encoder()
 def estimate_tokens(text: str) -> int:
     if _ENCODER is not None:
         return len(_ENCODER.encode(text))
-    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
+    ascii_chars = len(text.encode("ascii", "ignore"))
     return math.ceil(ascii_chars / 4) + (len(text) - ascii_chars)
 
 
