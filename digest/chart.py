@@ -10,6 +10,7 @@ import json
 import struct
 import threading
 from pathlib import Path
+from types import ModuleType
 
 FONT_PACKAGE = "koreanize_matplotlib"  # ships NanumGothic (SIL OFL 1.1); see digest/data/FONT-LICENSE.txt
 FONT_FILES = ("NanumGothic.ttf", "NanumGothicBold.ttf")
@@ -51,12 +52,12 @@ _configure_lock = threading.Lock()
 
 
 @functools.cache
-def _setup_matplotlib():
+def _setup_matplotlib() -> ModuleType:
     with _configure_lock:  # the warm-up thread and the renderer may both arrive here first
         return _configure()
 
 
-def _configure():
+def _configure() -> ModuleType:  # matplotlib.pyplot
     import matplotlib
 
     matplotlib.use("Agg")

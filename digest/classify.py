@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from digest.config import Config
     from digest.llm import LLM
+    from digest.prompts import ClassifyAnswer
     from digest.store import Store
 
 TITLE_WEIGHT = 3.0
@@ -350,7 +351,7 @@ class LLMClassifier:
         }
         return BatchResult([found.get(p.id) or fallback[p.id] for p in papers], hashes)
 
-    def _accept(self, answer, sent: list[Paper], found: dict[str, Assignment]) -> list[Assignment]:
+    def _accept(self, answer: ClassifyAnswer, sent: list[Paper], found: dict[str, Assignment]) -> list[Assignment]:
         """The answer's items that name a paper we sent (not yet answered) and a known topic."""
         wanted = {p.id for p in sent} - set(found)
         accepted: dict[str, Assignment] = {}

@@ -237,7 +237,7 @@ def backfill(
         sys.exit(1)
 
 
-def demo_config(config):
+def demo_config(config: Config) -> Config:
     """The demo's own folder and state under output/demo/: a later `digest run` finds the real state as
     the demo found it (on a fresh install: no date built, so nothing to catch up)."""
     demo_dir = config.output_dir / "demo"

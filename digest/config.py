@@ -170,7 +170,7 @@ class Audience:
     topics: tuple[str, ...] | None = None
 
     @classmethod
-    def of(cls, entry, key: str) -> Audience:
+    def of(cls, entry: str | BaseModel, key: str) -> Audience:
         if isinstance(entry, BaseModel):
             topics = getattr(entry, "topics", None)
             return cls(str(getattr(entry, key)), tuple(topics) if topics is not None else None)

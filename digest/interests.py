@@ -12,8 +12,12 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from digest.models import Assignment, Paper
+
+if TYPE_CHECKING:
+    from digest.config import InterestsConfig
 
 MAX_RELEVANCE = 10
 TITLE_POINTS = 4  # a keyword in the title
@@ -55,7 +59,7 @@ class Interests:
     exclude: tuple[str, ...] = ()
 
     @classmethod
-    def from_config(cls, section) -> Interests:
+    def from_config(cls, section: InterestsConfig | None) -> Interests:
         if section is None:
             return cls()
         return cls(section.description or None, tuple(section.keywords), tuple(section.authors), tuple(section.exclude))

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from apscheduler.triggers.base import BaseTrigger
     from apscheduler.triggers.cron import CronTrigger
 
+    from digest.config import Config
+
 log = logging.getLogger("digest.schedule")
 
 _DAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
@@ -98,7 +100,7 @@ def next_fire_times(expr: str, timezone: str, count: int, now: dt.datetime | Non
     return times
 
 
-def fire_lines(config, count: int, *, clock: Clock = SYSTEM_CLOCK) -> list[str]:
+def fire_lines(config: Config, count: int, *, clock: Clock = SYSTEM_CLOCK) -> list[str]:
     """`--print-next`: each of the next fires, and which listing date it builds (the calendar's rule:
     the listing pages switch at 20:00 ET; with `arxiv.listing_url: null`, the RSS feed at midnight ET)."""
     from digest.sources.calendar import ArxivCalendar, rss_feed_date

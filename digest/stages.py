@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -36,7 +36,7 @@ class TopicChoice:
     candidates: list[Paper] = field(default_factory=list)  # the ranking's top few, best first (LLM picks)
     required: list[str] = field(default_factory=list)  # ids that must stay featured (the topic's must-reads)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[object]:
         """Unpacks as (name, selected, members), the shape select() had before candidates."""
         return iter((self.name, self.selected, self.members))
 

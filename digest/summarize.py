@@ -13,7 +13,10 @@ from digest.models import Paper, TopicSummary
 from digest.text import answer_id, strip_llm
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from digest.llm import LLM
+    from digest.prompts import PaperLine
 
 EXTRACTIVE = "extractive"
 EXTRACTIVE_VERSION = 3  # part of the stored extractive summaries' setup key: bump when their shape changes
@@ -331,7 +334,9 @@ def _ask_lines(llm: LLM, name: str, missing: list[Paper], round_: int) -> list:
     return answer.value.paper_lines
 
 
-def _accept_lines(items: list, selected: list[Paper], lines: dict[str, str], trusted) -> dict[str, str]:
+def _accept_lines(
+    items: list[PaperLine], selected: list[Paper], lines: dict[str, str], trusted: Callable[[str], str]
+) -> dict[str, str]:
     """`lines` plus the items that name a paper we sent and say something we can show."""
     sent = {p.id for p in selected}
     lines = dict(lines)

@@ -139,7 +139,7 @@ def content_hash(*pieces: str | bytes) -> str:
 class _Job:
     def __init__(
         self, config: Config, store: Store, report: Report, force: bool, run_id: int | None, reporter: Reporter
-    ):
+    ) -> None:
         self.config = config
         self.store = store
         self.report = report

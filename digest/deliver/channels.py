@@ -39,7 +39,7 @@ class Channel(ABC):
     config_model: ClassVar[type[ChannelConfig]]
     target_noun: ClassVar[str] = ""  # in failure lines: "telegram chat -1001: ..."
 
-    def __init__(self, config: Config, settings: ChannelConfig):
+    def __init__(self, config: Config, settings: ChannelConfig) -> None:
         self.config = config
         self.settings = settings
 
@@ -68,7 +68,7 @@ class Channel(ABC):
     def __enter__(self) -> Channel:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

@@ -90,7 +90,7 @@ class SMTPSession:
     """One connection for all recipients, opened on first use; a failed connect or login is remembered so
     the remaining recipients fail at once instead of each waiting for a timeout."""
 
-    def __init__(self, config: EmailConfig, password: str | None, ca_file: Path | None = None):
+    def __init__(self, config: EmailConfig, password: str | None, ca_file: Path | None = None) -> None:
         self.config = config
         self.password = password
         self.ca_file = ca_file
@@ -184,7 +184,7 @@ class EmailChannel(Channel):
     config_model = EmailConfig
     settings: EmailConfig
 
-    def __init__(self, config: Config, settings: EmailConfig):
+    def __init__(self, config: Config, settings: EmailConfig) -> None:
         super().__init__(config, settings)
         password = config.secret(settings.password_env) if settings.username else None
         ca_file = config.resolve(settings.ca_file) if settings.ca_file else None

@@ -44,7 +44,7 @@ class TelegramError(Exception):
         *,
         retryable: bool = False,
         retry_after: float | None = None,
-    ):
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.description = description
@@ -122,7 +122,7 @@ class BotAPI:
     backoff, a 429 waits Telegram's `retry_after`, and one asking longer than
     delivery.telegram.max_retry_after_seconds fails at once. Waits go through the injectable `clock`."""
 
-    def __init__(self, config: TelegramConfig, token: str, clock: Clock = SYSTEM_CLOCK):
+    def __init__(self, config: TelegramConfig, token: str, clock: Clock = SYSTEM_CLOCK) -> None:
         self._config = config
         self._token = token
         self._base = f"{config.api_url.rstrip('/')}/bot{token}/"
@@ -135,7 +135,7 @@ class BotAPI:
     def __enter__(self) -> BotAPI:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def scrub(self, text: str) -> str:
@@ -203,7 +203,7 @@ class BotAPI:
             self.call(part.method, data={"chat_id": str(chat_id), "caption": text, **mode}, files={key: part.file})
 
 
-def _seconds(value) -> float:
+def _seconds(value: object) -> float:
     """retry_after as Telegram sends it (an integer), 1 s when it is missing or not a number."""
     try:
         wait = float(value)
@@ -256,7 +256,7 @@ class TelegramChannel(Channel):
     target_noun = "chat"
     settings: TelegramConfig
 
-    def __init__(self, config: Config, settings: TelegramConfig):
+    def __init__(self, config: Config, settings: TelegramConfig) -> None:
         super().__init__(config, settings)
         self._api: BotAPI | None = None
         # The chat id as configured (a number stays a number in the Bot API call).

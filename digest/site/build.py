@@ -22,7 +22,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -35,7 +35,11 @@ from digest.site.svg import topic_rows_svg
 from digest.site.urls import anchor, topic_slugs
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from digest.store import Store
+
+T = TypeVar("T")
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -293,7 +297,7 @@ def read_day(data: dict, known_topics: list[str]) -> tuple[dict, list[list], dic
     return summary, docs, page
 
 
-def _abstracts(store, date: str) -> dict[str, str]:
+def _abstracts(store: Store | None, date: str) -> dict[str, str]:
     if store is None:
         return {}
     listing = store.load_listing(dt.date.fromisoformat(date))
@@ -302,7 +306,7 @@ def _abstracts(store, date: str) -> dict[str, str]:
     return {p.id: " ".join(p.abstract.split()) for p in listing.papers}
 
 
-def _open_store(config: Config):
+def _open_store(config: Config) -> Store | None:
     from digest.store import Store
 
     return Store(config.state_path) if config.state_path.exists() else None
@@ -329,7 +333,7 @@ class SiteBuilder:
             self.slugs = topic_slugs([*self.slugs, topic])
         return self.slugs[topic]
 
-    def render(self, name: str, root: str, **context) -> str:
+    def render(self, name: str, root: str, **context: object) -> str:
         return self.env.get_template(name).render(
             root=root,
             site_title=self.config.report.title,
@@ -396,7 +400,7 @@ class SiteBuilder:
             write_file(index, json.dumps(fresh))
         return hashes
 
-    def _jobs(self, job, items: list) -> list:
+    def _jobs(self, job: Callable[[Config, list, SiteBuilder | None], T], items: list) -> list[T]:
         """Run job(config, chunk) over items: in worker processes when there is enough work, else here."""
         workers = min(len(os.sched_getaffinity(0)), MAX_WORKERS)
         if len(items) < PARALLEL_FROM or workers < 2:

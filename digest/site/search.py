@@ -135,7 +135,7 @@ def write_meta(path: Path, segments: Iterable[tuple[str, int]], topics: list[str
     _write_json(path, meta)
 
 
-def _write_json(path: Path, data) -> int:
+def _write_json(path: Path, data: object) -> int:
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     path.write_text(text, encoding="utf-8")
     return len(text.encode("utf-8"))

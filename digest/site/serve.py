@@ -11,7 +11,7 @@ from digest.errors import ConfigError
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the name http.server uses
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the name http.server uses
         pass
 
 

@@ -116,7 +116,7 @@ def parse_feed(content: bytes | str, *, source: str = "rss") -> Listing:
     return Listing(date=date, papers=list(papers.values()), source=source)
 
 
-def _listing_date(parsed) -> dt.date:
+def _listing_date(parsed: feedparser.FeedParserDict) -> dt.date:
     """The announcement date the feed carries: channel pubDate, in its own (US Eastern) offset."""
     for key in ("published", "updated"):
         value = parsed.feed.get(key)
@@ -167,7 +167,7 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(text)).strip()
 
 
-def _entry_to_paper(entry, *, legacy: bool) -> Paper | None:
+def _entry_to_paper(entry: feedparser.FeedParserDict, *, legacy: bool) -> Paper | None:
     raw_id = entry.get("id", "") or entry.get("link", "")
     raw_id = raw_id.removeprefix("oai:arXiv.org:")
     raw_id = re.sub(r"^https?://arxiv\.org/abs/", "", raw_id)

@@ -38,7 +38,7 @@ class Runs(Database):
                 )
         return dead
 
-    def finish_run(self, run_id: int, status: str, **fields) -> None:
+    def finish_run(self, run_id: int, status: str, **fields: object) -> None:
         fields = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v) for k, v in fields.items()}
         if isinstance(fields.get("date"), dt.date | Edition):
             edition = edition_of(fields["date"])
