@@ -376,6 +376,14 @@ def test_a_rebuild_never_leaves_a_moment_without_a_report(tmp_path, monkeypatch)
 # ----- 7. signals -----
 
 
+def _foreground_signals() -> None:
+    # A shell's background job (how a CI script may start the suite) ignores SIGINT and its children inherit
+    # that; Ctrl+C reaches a foreground command with the default disposition, as here.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_run(tmp_path, config, signal_after_fetch_starts, server):
     import os
     import subprocess
@@ -391,6 +399,7 @@ def _start_run(tmp_path, config, signal_after_fetch_starts, server):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=_foreground_signals,
     )
     deadline = time.monotonic() + 30
     while server.hits(FEED) == 0 and time.monotonic() < deadline:  # the run is in its fetch stage
