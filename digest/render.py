@@ -36,7 +36,6 @@ __all__ = ["md_escape", "plain_text", "environment", "write_report"]
 # Gmail clips an HTML body over about 102 KB; the email body stays well under it.
 EMAIL_HTML_BUDGET = 90_000
 
-REPORT_FILES = ("digest.md", "digest.html", "digest.json", "email.html")
 log = logging.getLogger("digest")
 
 

@@ -7,7 +7,8 @@
   app or mail client turns into a link or an action (URLs, bare domains on any TLD, e-mail addresses,
   @handles, #hashtags, /commands, Markdown/HTML links and markup) and every arXiv id that is not one of the
   papers the call was about.
-- Each output format then gets its escaper: `md_escape`, `html_escape`, `telegram_html`.
+- Each output format then gets its escaper: `md_escape`, `telegram_html`, and for HTML pages jinja's
+  autoescape after `plain_text`.
 """
 
 from __future__ import annotations
@@ -276,11 +277,6 @@ def plain_text(text: str) -> str:
 def md_escape(text: str) -> str:
     """Markdown-safe: no emphasis, links, HTML or headings can be formed by the text."""
     return _MD_SPECIAL.sub(r"\\\1", plain_text(text))
-
-
-def html_escape(text: str) -> str:
-    """Text for an HTML page or e-mail body (attributes included)."""
-    return html.escape(plain_text(text), quote=True)
 
 
 def telegram_html(text: str) -> str:
