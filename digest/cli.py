@@ -187,8 +187,7 @@ def run_latest(
         date=date,
         deliver=deliver,
         force=force,
-        skip_if_built=scheduled,
-        command="schedule" if scheduled else "run",
+        scheduled=scheduled,
         reporter=reporter(),
     )
     if result.catch_up_failed:

@@ -29,8 +29,6 @@ from digest.site import day_url, refresh_after_run
 from digest.store import Store
 from digest.text import is_arxiv_id, normalize_paper
 
-log = logging.getLogger("digest")
-
 DEMO_FEED = "demo-2026-06-30.xml.gz"
 SOURCE_NAMES = {"listing": "the listing pages", "rss": "the RSS feed", "api": "the export API", "demo": "the demo"}
 
@@ -81,14 +79,14 @@ def run_latest(
     date: dt.date | None = None,
     deliver: bool = True,
     force: bool = False,
-    skip_if_built: bool = False,
-    command: str = "run",
+    scheduled: bool = False,
     reporter: Reporter | None = None,
     clock: Clock = SYSTEM_CLOCK,
 ) -> RunResult:
     """`digest run` and each scheduled fire, under the state lock: first the listing dates an earlier
     latest-run missed (through the export API), then the latest listing (or `date`). `clock` says what
-    "now" is: which listing is the latest, which dates were missed."""
+    "now" is: which listing is the latest, which dates were missed. A `scheduled` fire leaves a built
+    listing alone and waits for a late arXiv; a manual run rebuilds it from the store."""
     from digest.lock import state_lock
 
     reporter = reporter or Reporter()
@@ -96,10 +94,11 @@ def run_latest(
         store = open_store(config)
         try:
             missed = catch_up(config, store, deliver=deliver, reporter=reporter, clock=clock) if date is None else []
+            command = "schedule" if scheduled else "run"
             options = RunOptions(
-                date=date, force=force, deliver=deliver, command=command, skip_if_built=skip_if_built, clock=clock
+                date=date, force=force, deliver=deliver, command=command, skip_if_built=scheduled, clock=clock
             )
-            fetch = latest_fetcher(config, clock, wait=command == "schedule")  # a fire waits for a late arXiv
+            fetch = latest_fetcher(config, clock, wait=scheduled)
             result = run_date(config, store, options, fetch, reporter)
         finally:
             store.close()
@@ -157,15 +156,18 @@ def latest_fetcher(config: Config, clock: Clock = SYSTEM_CLOCK, *, wait: bool = 
     """
     from digest.sources.calendar import ArxivCalendar
 
-    now, pause = clock.now, clock.sleep
     fallback = rss_fetcher(config, clock)
+    if config.arxiv.listing_url is None:
+        return fallback
+    listing_url = config.arxiv.listing_url
+    now, pause = clock.now, clock.sleep
     arxiv_calendar = ArxivCalendar.from_config(config)
 
     def pages() -> Listing:
         from digest.sources.listing import fetch_pages
 
         return fetch_pages(
-            config.arxiv.listing_url or "",
+            listing_url,
             config.arxiv.categories,
             delay=config.arxiv.api_delay_seconds,
             timeout=config.arxiv.timeout_seconds,
@@ -175,20 +177,23 @@ def latest_fetcher(config: Config, clock: Clock = SYSTEM_CLOCK, *, wait: bool = 
         )
 
     def fetch(date: dt.date | None) -> Listing:
-        from digest.errors import FetchError
         from digest.sources.listing import ListingMismatch
 
         expected = arxiv_calendar.latest_listing_date(now())
-        if config.arxiv.listing_url is None or (date is not None and date != expected):
+        if date is not None and date != expected:
             return fallback(date)
         deadline = now() + dt.timedelta(seconds=config.schedule.misfire_grace_seconds) if wait else now()
+
+        def wait_a_little() -> None:
+            pause(min(config.schedule.retry_seconds, (deadline - now()).total_seconds()))
+
         while True:
             try:
                 listing = pages()
             except FetchError as exc:
                 if isinstance(exc, ListingMismatch) and now() < deadline:
                     log.info("%s; asking again in %d s", exc, config.schedule.retry_seconds)
-                    pause(min(config.schedule.retry_seconds, (deadline - now()).total_seconds()))
+                    wait_a_little()
                     continue
                 log.warning("%s; using the RSS feed instead", exc)
                 return fallback(date)
@@ -203,7 +208,7 @@ def latest_fetcher(config: Config, clock: Clock = SYSTEM_CLOCK, *, wait: bool = 
                 config.schedule.retry_seconds,
                 _utc(deadline),
             )
-            pause(min(config.schedule.retry_seconds, (deadline - now()).total_seconds()))
+            wait_a_little()
         if wait:
             log.warning(
                 "arXiv has not announced %s by %s; the listing pages still show %s",

@@ -104,7 +104,7 @@ def test_scheduler_fires_the_real_run_and_survives_a_failure(tmp_path, server):
     config = load_config(write_config(tmp_path, server.url, arxiv__max_retries=0))
     setup_logging(config)
     scheduler = build_scheduler(
-        lambda: run_latest(config, skip_if_built=True, command="schedule"),
+        lambda: run_latest(config, scheduled=True),
         cron="* * * * *",
         timezone="Asia/Seoul",
         misfire_grace_seconds=60,
