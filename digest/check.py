@@ -8,8 +8,6 @@ import httpx
 
 from digest.config import Config
 
-OPENAI_BASE_URL = "https://api.openai.com/v1"
-
 
 @dataclass(frozen=True)
 class Check:
@@ -41,7 +39,9 @@ def check_llm(config: Config) -> Check:
             f"not used ({cfg.api_key_env} is not set and llm.base_url is null): "
             "runs use the offline classifier and extractive summaries",
         )
-    base = (cfg.base_url or OPENAI_BASE_URL).rstrip("/")
+    from digest.llm import base_url
+
+    base = base_url(cfg)
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
         response = httpx.get(f"{base}/models", headers=headers, timeout=min(cfg.timeout_seconds, 30))

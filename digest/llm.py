@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from digest.config import Config
+from digest.config import Config, LLMConfig
 from digest.errors import LLMError
 from digest.models import LLMUsage
 from digest.net import tls_context
@@ -113,6 +113,13 @@ def response_format(name: str, model: type[BaseModel]) -> dict[str, Any]:
 
 MODES = ("json_schema", "json_object", "text")  # the structured-output ladder, strictest first
 OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+def base_url(settings: LLMConfig) -> str:
+    """The server's address without a trailing slash (OpenAI's when llm.base_url is null)."""
+    return (settings.base_url or OPENAI_BASE_URL).rstrip("/")
+
+
 # OpenAI's reasoning families refuse max_tokens and want max_completion_tokens.
 _COMPLETION_TOKENS_MODELS = re.compile(r"^(o\d|gpt-5|gpt-6)", re.IGNORECASE)
 # How a 400 names the parameter it refuses (OpenAI, vLLM, llama.cpp, LiteLLM-style proxies).
@@ -135,7 +142,6 @@ class Answer:
     value: Any  # the validated pydantic model
     input_hash: str
     cached: bool
-    mode: str | None = None  # the structured-output mode that produced it (None: from the cache)
 
 
 @dataclass
@@ -180,7 +186,7 @@ class LLM:
         self.date = date.isoformat() if date else None
         self.force = force
         self.model = config.llm.model
-        self.base_url = (config.llm.base_url or OPENAI_BASE_URL).rstrip("/")
+        self.base_url = base_url(config.llm)
         self.prompt_version = PROMPT_VERSION
         self._key = config.secret(config.llm.api_key_env)
         self._client: openai.OpenAI | None = None
@@ -241,14 +247,13 @@ class LLM:
         spent = LLMUsage(model=self.model)
         changes = 0
 
-        def attempt() -> tuple[Any, str, str]:
+        def attempt() -> tuple[Any, str]:
             # A changed request (a step down the ladder, the other max-tokens name) is asked at once and is
             # not a retry: the same attempt goes on with the request the server accepts.
             nonlocal changes
             while True:
-                mode = self.mode
                 try:
-                    return *self._attempt(purpose, detail, messages, fmt, mode, input_hash, parse, spent), mode
+                    return self._attempt(purpose, detail, messages, fmt, self.mode, input_hash, parse, spent)
                 except _Attempt as failed:
                     if not failed.again or changes >= 2 * len(MODES):
                         raise
@@ -268,7 +273,7 @@ class LLM:
             log_level=logging.DEBUG,
         )
         try:
-            value, text, mode = policy(attempt)
+            value, text = policy(attempt)
         except _Attempt as failed:
             if not failed.retry:
                 raise LLMError(f"LLM {purpose} {detail} failed: {failed.reason}") from None
@@ -276,7 +281,7 @@ class LLM:
             raise LLMError(f"LLM {purpose} {detail} failed after {attempts} attempts: {failed.reason}") from None
         self._store_cache(input_hash, purpose, text, spent)
         self._remember()
-        return Answer(value, input_hash, cached=False, mode=mode)
+        return Answer(value, input_hash, cached=False)
 
     # ----- one attempt -----
 

@@ -260,7 +260,6 @@ def strip_llm(text: str, allowed_ids: Iterable[str] = ()) -> str:
 
 # ----- escaping per output format -----
 
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _ANY_URL = re.compile(r"(?:https?|ftp)://\S+|www\.\S+", re.IGNORECASE)
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
 
@@ -268,7 +267,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
 def plain_text(text: str) -> str:
     """Untrusted text for any format: no links, URLs, markup or control characters, on one line."""
     text = remove_controls(str(text))
-    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_IMAGE_OR_LINK.sub(r"\1", text)
     text = _ANY_URL.sub("", text)
     text = _HTML_TAG.sub("", text)
     return re.sub(r"\s+", " ", text).strip()
