@@ -458,9 +458,11 @@ class Config(Strict):
     def secrets(self) -> list[str]:
         """Every secret value in play, so that error text can be scrubbed of them."""
         names = [self.llm.api_key_env, self.delivery.telegram.token_env]
-        values = [v for v in (self.secret(n) for n in names) if v]
-        values += secret_forms(self.secret(self.delivery.email.password_env), self.delivery.email.username)
-        return values + [f for v in values for f in secret_forms(v)[1:2]]
+        tokens = [v for v in (self.secret(n) for n in names) if v]
+        # A token's base64 form too (a server may echo an Authorization header); the password's forms are
+        # those SMTP AUTH sends.
+        values = tokens + [f for v in tokens for f in secret_forms(v)[1:2]]
+        return values + secret_forms(self.secret(self.delivery.email.password_env), self.delivery.email.username)
 
 
 def default_config_path() -> Path:
@@ -507,6 +509,7 @@ def load_config(path: Path | None = None, *, missing_ok: bool = False) -> Config
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        # A whole-config check names its own key in the message.
-        where = f"{key}: " if err["loc"] else ""
+        # A check of a whole section (or of the whole config) names the key it found wrong in its message.
+        names_its_key = not err["loc"] or msg.startswith((f"{key}.", f"{key}:"))
+        where = "" if names_its_key else f"{key}: "
         raise ConfigError(f"{path}: {where}{msg}{more}") from exc

@@ -102,10 +102,10 @@ def test_a_channel_registered_in_its_own_module_is_configured_checked_and_sent_e
 
 def test_a_config_naming_an_unregistered_channel_or_a_bad_setting_of_one_is_refused(tmp_path, webhook, run_cli):
     bad = run_cli("check", "--config", str(write_config(tmp_path, delivery__pager__enabled=True)))
-    assert bad.exit_code == 2 and "delivery.pager: unknown key" in bad.output
+    assert bad.exit_code == 2 and "config.yaml: delivery.pager: unknown key (channels are: " in bad.output
     wrong = run_cli(
         "check", "--config", str(write_config(tmp_path, delivery__webhook__urls="x", delivery__webhook__enabled=True))
     )
-    assert wrong.exit_code == 2 and "delivery.webhook.urls" in wrong.output
+    assert wrong.exit_code == 2 and "config.yaml: delivery.webhook.urls" in wrong.output
     unknown = run_cli("send", "--config", str(write_config(tmp_path)), "--date", DATE, "--channel", "pager")
     assert unknown.exit_code == 2 and "'pager' is not a channel" in unknown.output
