@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
+from email.utils import make_msgid
 from pathlib import Path
 
 from digest.errors import DigestError
@@ -28,12 +29,18 @@ class Report:
     email_html: str = ""  # digest.html trimmed to an email's size; digest.html itself when absent
     topics: tuple[str, ...] | None = None  # the topics this report was narrowed to (None: every topic)
     templates_override: Path | None = None  # the templates it was rendered with, to render it again
+    # The chart's Content-ID in a mail: one per report, so that its body is rendered once for every recipient.
+    chart_cid: str = dataclasses.field(default_factory=lambda: make_msgid(domain="arxiv-digest.local"), repr=False)
+    _mail_html: str | None = dataclasses.field(default=None, init=False, repr=False, compare=False)
 
-    def email_html_for(self, chart_src: str) -> str:
-        """The email body rendered again with the chart at `chart_src` (a cid: reference in a mail)."""
-        from digest.render import environment, render_email_html
+    def mail_html(self) -> str:
+        """The email body rendered again with the chart as the mail's inline part `chart_cid`."""
+        if self._mail_html is None:
+            from digest.render import environment, render_email_html
 
-        return render_email_html(self.digest, environment(self.templates_override), chart_src=chart_src)
+            env = environment(self.templates_override)
+            self._mail_html = render_email_html(self.digest, env, chart_src=f"cid:{self.chart_cid[1:-1]}")
+        return self._mail_html
 
     @property
     def email_body(self) -> str:

@@ -40,11 +40,15 @@ def build_message(report: Report, sender: str, recipient: str) -> EmailMessage:
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = make_msgid(domain="arxiv-digest.local")
     msg.set_content(report.markdown)
-    cid = make_msgid(domain="arxiv-digest.local")
     # digest.html points at the chart by file name (it sits beside it on disk); in the mail it is a cid: part.
-    msg.add_alternative(report.email_html_for(f"cid:{cid[1:-1]}"), subtype="html")
+    msg.add_alternative(report.mail_html(), subtype="html")
     msg.get_payload()[1].add_related(
-        report.chart, maintype="image", subtype="png", cid=cid, filename=report.chart_name, disposition="inline"
+        report.chart,
+        maintype="image",
+        subtype="png",
+        cid=report.chart_cid,
+        filename=report.chart_name,
+        disposition="inline",
     )
     if report.email_body != report.html and not report.digest.site_url:
         # The body lists only part of each topic's papers and there is no site page to link: the reader
