@@ -24,6 +24,11 @@ def strip_version(arxiv_id: str) -> str:
     return m.group(1) if m else arxiv_id.strip()
 
 
+def byline(authors: list[str]) -> str:
+    """The first author, with " 외" when there are more."""
+    return authors[0] + (" 외" if len(authors) > 1 else "") if authors else ""
+
+
 @dataclass(frozen=True)
 class Paper:
     id: str  # without version
@@ -47,10 +52,7 @@ class Paper:
 
     @property
     def byline(self) -> str:
-        """The first author, with " 외" when there are more."""
-        if not self.authors:
-            return ""
-        return self.authors[0] + (" 외" if len(self.authors) > 1 else "")
+        return byline(self.authors)
 
 
 @dataclass(frozen=True)

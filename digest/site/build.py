@@ -28,7 +28,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from digest.config import OTHER, Config
-from digest.render import plain_text
+from digest.models import byline
+from digest.render import author_list, plain_text
 from digest.report import read_json
 from digest.site import search
 from digest.site.svg import topic_rows_svg
@@ -55,8 +56,6 @@ CHART_WEEKS = 8
 AUTHORS_SHOWN = 6
 MAX_WORKERS = 2  # processes for a large build (day pages, search months); the machine may be small
 PARALLEL_FROM = 6  # fewer days or months than this are built in this process (no start-up cost)
-# Where a report may carry a paper's own Korean line (besides its topic summary's paper_lines).
-LINE_KEYS = ("line", "line_ko", "korean_line", "summary_ko")
 _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -174,8 +173,7 @@ def _lines(data: dict) -> dict[str, str]:
     for summary in data.get("summaries", {}).values():
         lines.update(summary.get("paper_lines") or {})
     for p in data["papers"]:
-        line = next((p[k] for k in LINE_KEYS if p.get(k)), None)
-        if line:
+        if line := p.get("line"):
             lines[p["id"]] = line
     return lines
 
@@ -214,17 +212,13 @@ class Row:
     @classmethod
     def of(cls, p: dict, line: str) -> Row:
         names = p.get("authors") or []
-        shown = ", ".join(names[:AUTHORS_SHOWN])
-        if len(names) > AUTHORS_SHOWN:
-            shown += f" 외 {len(names) - AUTHORS_SHOWN}명"
-        first = names[0] + (" 외" if len(names) > 1 else "") if names else ""
         return cls(
             p["id"],
             anchor(p["id"]),
             p["title"],
             p.get("url") or f"https://arxiv.org/abs/{p['id']}",
-            shown,
-            first,
+            author_list(names, AUTHORS_SHOWN),
+            byline(names),
             p["topic"],
             p.get("importance", 0),
             (p.get("categories") or [""])[0],
@@ -233,12 +227,10 @@ class Row:
 
 
 def _lite(p: dict, line: str) -> dict:
-    authors = p.get("authors") or []
-    first = authors[0] + (" 외" if len(authors) > 1 else "") if authors else ""
     return {
         "id": p["id"],
         "title": p["title"],
-        "first": first,
+        "first": byline(p.get("authors") or []),
         "imp": p.get("importance", 0),
         "line": line,
         "topic": p["topic"],
@@ -418,9 +410,7 @@ class SiteBuilder:
     def _build_day(self, date: str, path: Path, key: str, previous: str | None) -> dict:
         data = read_json(path)
         summary, docs, page = read_day(data, self.known)
-        abstracts = {p["id"]: " ".join(p["abstract"].split()) for p in data["papers"] if p.get("abstract")}
-        if len(abstracts) < len(data["papers"]):
-            abstracts = {**_abstracts(self.store, date), **abstracts}
+        abstracts = _abstracts(self.store, date)  # digest.json does not carry them
         for topic in page["topics"]:
             members = {p.id: abstracts[p.id] for p in page["ranked"][topic] if abstracts.get(p.id)}
             write_file(self.site / f"{date}/abs-{self.slug(topic)}.json", json.dumps(members, ensure_ascii=False))

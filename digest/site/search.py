@@ -26,6 +26,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
+from digest.render import author_list
+
 DOCS_PER_FILE = 64
 BUCKETS = 64  # posting files per month: few files to write, each a few KB to fetch
 LATIN_KEY = 3  # Latin words are keyed by their first three letters, others (Hangul, CJK) by two characters
@@ -116,8 +118,7 @@ def write_segment(folder: Path, docs: list[list], topics: list[str], words: list
 
 
 def short_authors(authors: str, keep: int = 3) -> str:
-    names = [a for a in authors.split(", ") if a]
-    return ", ".join(names[:keep]) + (f" 외 {len(names) - keep}명" if len(names) > keep else "")
+    return author_list([a for a in authors.split(", ") if a], keep)
 
 
 def write_meta(path: Path, segments: Iterable[tuple[str, int]], topics: list[str], topic_slugs: list[str]) -> None:
