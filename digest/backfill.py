@@ -106,7 +106,8 @@ def backfill(
     fetch = api_fetcher(config, clock=clock)
     every_day = list(days(start, end))
     for position, day in enumerate(every_day, start=1):
-        yield position, len(every_day), _one(config, store, calendar, latest, day, fetch, force, deliver, reporter)
+        outcome = _one(config, store, calendar, latest, day, fetch, force, deliver, reporter, clock)
+        yield position, len(every_day), outcome
 
 
 def _one(
@@ -119,6 +120,7 @@ def _one(
     force: bool,
     deliver: bool,
     reporter: Reporter | None,
+    clock: Clock,
 ) -> DateOutcome:
     reason = calendar.no_listing_reason(day)
     if reason:
@@ -130,7 +132,7 @@ def _one(
         return DateOutcome(
             day, SKIPPED, f"{day}: already built ({papers} papers), skipped; --force rebuilds it", papers
         )
-    options = RunOptions(date=day, force=force, deliver=deliver, command="backfill")
+    options = RunOptions(date=day, force=force, deliver=deliver, command="backfill", clock=clock)
     try:
         result = run_date(config, store, options, fetch, reporter)
     except ConfigError:

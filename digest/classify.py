@@ -208,10 +208,10 @@ class OfflineClassifier:
                 + CALIBRATION.get(name, 0.0)
                 for name in [*scores, OTHER]
             }
-            best = max(combined, key=lambda name: (combined[name], -list(combined).index(name)))
+            best = max(combined, key=combined.__getitem__)  # the first of equals: config order
             return best, scores.get(best, 0.0)
         # Ties go to the topic listed first in config.
-        best = max(scores, key=lambda name: (scores[name], -list(scores).index(name)), default=OTHER)
+        best = max(scores, key=scores.__getitem__, default=OTHER)
         if scores.get(best, 0.0) < MIN_SCORE:
             return OTHER, 0.0
         return best, scores[best]

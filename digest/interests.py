@@ -90,6 +90,8 @@ class Interests:
         return None
 
     def excluded(self, paper: Paper) -> bool:
+        if not self._exclude_patterns:  # the usual config: no need to fold every abstract
+            return False
         text = _fold(f"{paper.title}\n{paper.abstract}")
         return any(p.search(text) for p in self._exclude_patterns)
 

@@ -117,9 +117,9 @@ def fire_lines(config: Config, count: int, *, clock: Clock = SYSTEM_CLOCK) -> li
             lines.append(f"{head}: {f'listing {day} (RSS feed)' if reason is None else f'nothing new ({reason})'}")
             continue
         day = calendar.latest_listing_date(fire)
+        upcoming = calendar.next_listing_date(day)
+        when = calendar.announced_at(upcoming).astimezone(zone)
         if day == previous:
-            upcoming = calendar.next_listing_date(day)
-            when = calendar.announced_at(upcoming).astimezone(zone)
             lines.append(
                 f"{head}: listing {day} again, nothing new to send "
                 f"(arXiv announces {upcoming} at {when:%Y-%m-%d %H:%M %Z})"
@@ -127,8 +127,6 @@ def fire_lines(config: Config, count: int, *, clock: Clock = SYSTEM_CLOCK) -> li
         else:
             since = calendar.announced_at(day).astimezone(zone)
             line = f"{head}: listing {day} (on arXiv since {since:%Y-%m-%d %H:%M %Z})"
-            upcoming = calendar.next_listing_date(day)
-            when = calendar.announced_at(upcoming).astimezone(zone)
             if when.date() == fire.date():  # a cron set before the announcement gets the previous listing
                 line += f", before arXiv announces {upcoming} at {when:%H:%M %Z}"
             lines.append(line)

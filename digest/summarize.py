@@ -236,7 +236,8 @@ def extractive_summary(topic: str, selected: list[Paper], members: list[Paper], 
     )
     # Each abstract sentence serves one part only: the paper's line says what it does, the key points
     # what it measured, the impact what that makes possible, the outlook where it leads.
-    used = {_pick(p, _CONTRIBUTION) for p in selected}
+    contribution = {p.id: _pick(p, _CONTRIBUTION) for p in selected}
+    used = set(contribution.values())
 
     def take(pattern: re.Pattern) -> list[str]:
         found = []
@@ -250,7 +251,7 @@ def extractive_summary(topic: str, selected: list[Paper], members: list[Paper], 
     ahead = take(_OUTLOOK)[:3]
     impact = take(_IMPACT)[:4] or ["선정된 논문의 초록에 응용이나 파급 효과를 말하는 문장이 없습니다."]
     outlook = [f"이 주제로 오늘 {total}편이 발표되었고, 중요도 순으로 {len(selected)}편을 골랐습니다.", *ahead]
-    lines = {p.id: shorten(_pick(p, _CONTRIBUTION), 200) for p in selected}
+    lines = {p.id: shorten(contribution[p.id], 200) for p in selected}
     named = "·".join(t for t, _ in terms[:3])
     gist = (
         f"두드러진 표현: {named} (초록 발췌)"
