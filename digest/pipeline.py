@@ -173,7 +173,7 @@ def latest_fetcher(config: Config, clock: Clock = SYSTEM_CLOCK, *, wait: bool = 
             timeout=config.arxiv.timeout_seconds,
             max_retries=config.arxiv.max_retries,
             backoff=config.arxiv.backoff_seconds,
-            sleep=pause,
+            clock=clock,
         )
 
     def fetch(date: dt.date | None) -> Listing:

@@ -164,7 +164,7 @@ def test_one_request_per_category_spaced_and_naming_the_tool(server):
     serve_pages(server, listing_pages(TUE_JUNE_30, _slice()))
     pauses: list[float] = []
     listing = fetch_pages(
-        f"{server.url}/list/{{category}}/new?skip=0&show=2000", CATEGORIES, delay=3, sleep=pauses.append
+        f"{server.url}/list/{{category}}/new?skip=0&show=2000", CATEGORIES, delay=3, clock=Clock(sleep=pauses.append)
     )
     assert len(listing.papers) == 50
     assert [r.path for r in server.requests] == [f"/list/{c}/new" for c in CATEGORIES]
@@ -172,6 +172,19 @@ def test_one_request_per_category_spaced_and_naming_the_tool(server):
     assert {r.headers["User-Agent"] for r in server.requests} == {USER_AGENT}
     assert USER_AGENT.startswith("arxiv-digest/")
     assert pauses == [3, 3, 3]
+
+
+def test_a_busy_page_is_asked_again_after_the_wait_it_asks_for_on_the_injected_clock(server):
+    pages = listing_pages(TUE_JUNE_30, _slice())
+    busy = Response(503, b"busy", {"Retry-After": "7"})
+    serve_pages(server, {**pages, "cs.CL": [busy, Response(200, pages["cs.CL"], {"Content-Type": "text/html"})]})
+    pauses: list[float] = []
+    listing = fetch_pages(
+        f"{server.url}/list/{{category}}/new", CATEGORIES, delay=3, backoff=0.5, clock=Clock(sleep=pauses.append)
+    )
+    assert len(listing.papers) == 50
+    assert [r.path for r in server.requests].count("/list/cs.CL/new") == 2
+    assert pauses == [3, 7, 3, 3]  # the delay before cs.CL, its Retry-After, then the delays before cs.CV, cs.LG
 
 
 # ----- the morning run, through the CLI -----

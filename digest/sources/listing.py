@@ -27,17 +27,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import httpx
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from digest.errors import FetchError
+from digest.clock import SYSTEM_CLOCK, Clock
+from digest.errors import FetchError, describe_error
 from digest.models import ARXIV_ID_RE, Listing, Paper, strip_version
-from digest.net import http_client
+from digest.net import http_client, server_wait, transient_http_error
+from digest.retry import retrying
 from digest.sources.rss import split_authors
 
 log = logging.getLogger(__name__)
@@ -285,12 +284,6 @@ def _descending_id(paper_id: str) -> tuple:
     return (1, paper_id)
 
 
-def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, httpx.HTTPStatusError):
-        return exc.response.status_code == 429 or exc.response.status_code >= 500
-    return isinstance(exc, httpx.TransportError)
-
-
 def fetch_pages(
     template: str,
     categories: list[str],
@@ -299,21 +292,38 @@ def fetch_pages(
     timeout: float = 60.0,
     max_retries: int = 4,
     backoff: float = 2.0,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Listing:
-    """Every configured category's page, one request each `delay` seconds apart, merged into one listing.
+    """Every configured category's page, one request each `delay` seconds apart, merged into one listing;
+    a page's transient failures are retried on the shared policy (digest/retry.py).
 
     Raises FetchError (IncompleteListing for a cut or partial page) naming the page, so the caller
     can fall back to the RSS feed.
     """
     pages = []
     with http_client(timeout) as client:
+
+        def get(url: str) -> bytes:
+            response = client.get(url)
+            response.raise_for_status()
+            return response.content
+
         for index, category in enumerate(categories):
             if index and delay:
-                sleep(delay)
+                clock.sleep(delay)
             url = listing_url(template, category)
+            policy = retrying(
+                retries=max_retries,
+                backoff=backoff,
+                retryable=transient_http_error,
+                server_wait=server_wait,
+                clock=clock,
+                what=f"arXiv listing page {url}",
+                describe=describe_error,
+                log_level=logging.DEBUG,
+            )
             try:
-                content = _get(client, url, max_retries, backoff)
+                content = policy(get, url)
                 pages.append(parse_page(content, category))
             except httpx.HTTPStatusError as exc:
                 raise FetchError(f"arXiv listing page {url}: HTTP {exc.response.status_code}") from None
@@ -324,17 +334,3 @@ def fetch_pages(
             except FetchError as exc:
                 raise FetchError(f"arXiv listing page {url}: {exc}") from None
     return merge_pages(pages, categories)
-
-
-def _get(client: httpx.Client, url: str, max_retries: int, backoff: float) -> bytes:
-    for attempt in Retrying(
-        retry=retry_if_exception(_retryable),
-        stop=stop_after_attempt(max_retries + 1),
-        wait=wait_exponential(multiplier=backoff, max=60),
-        reraise=True,
-    ):
-        with attempt:
-            response = client.get(url)
-            response.raise_for_status()
-            return response.content
-    raise AssertionError("unreachable")

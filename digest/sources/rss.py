@@ -14,8 +14,8 @@ from feedparser.exceptions import CharacterEncodingOverride, NonXMLContentType
 
 from digest.errors import FetchError, describe_error, short_url
 from digest.models import Listing, Paper, strip_version
-from digest.net import http_client
-from digest.retry import SYSTEM_CLOCK, Clock, retry_after_seconds, retrying
+from digest.net import http_client, server_wait, transient_http_error
+from digest.retry import SYSTEM_CLOCK, Clock, retrying
 from digest.sources.calendar import ET
 
 log = logging.getLogger(__name__)
@@ -32,9 +32,7 @@ def feed_url(template: str, categories: list[str]) -> str:
 
 
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, httpx.HTTPStatusError):
-        return exc.response.status_code == 429 or exc.response.status_code >= 500
-    return isinstance(exc, (httpx.TransportError, _MalformedFeed))
+    return transient_http_error(exc) or isinstance(exc, _MalformedFeed)
 
 
 # feedparser's notes that do not mean lost items: a charset declared differently from the one used.
@@ -49,12 +47,6 @@ def _describe(exc: BaseException) -> str:
 
 class _MalformedFeed(Exception):
     pass
-
-
-def _server_wait(exc: BaseException) -> float | None:
-    if isinstance(exc, httpx.HTTPStatusError):
-        return retry_after_seconds(exc.response.headers.get("Retry-After"))
-    return None
 
 
 def fetch_listing(
@@ -75,7 +67,7 @@ def fetch_listing(
         retries=max_retries,
         backoff=backoff,
         retryable=_retryable,
-        server_wait=_server_wait,
+        server_wait=server_wait,
         clock=clock,
         what=f"arXiv RSS feed {url}",
         describe=_describe,
