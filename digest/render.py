@@ -152,12 +152,21 @@ def render_html(
 
 
 def render_email_html(
-    digest: Digest, env: Environment, budget: int = EMAIL_HTML_BUDGET, *, chart_src: str | None = None
+    digest: Digest,
+    env: Environment,
+    budget: int = EMAIL_HTML_BUDGET,
+    *,
+    chart_src: str | None = None,
+    whole: str | None = None,
 ) -> str:
     """The email body: digest.html whole when it fits in `budget` bytes, else with each topic's every-paper
-    list cut to titles of its most important papers (pointing to the full list) until it fits."""
+    list cut to titles of its most important papers (pointing to the full list) until it fits. `whole` is
+    digest.html already rendered with the same chart_src, when the caller has it."""
     for limit in (None, 40, 20, 10, 5, 0):
-        html_text = render_html(digest, env, chart_src=chart_src, list_limit=limit)
+        if limit is None and whole is not None:
+            html_text = whole
+        else:
+            html_text = render_html(digest, env, chart_src=chart_src, list_limit=limit)
         if len(html_text.encode("utf-8")) <= budget:
             return html_text
     return html_text
@@ -181,7 +190,7 @@ def write_report(digest: Digest, output_dir: Path, templates_override: Path | No
             render_chart(digest.counts, digest.date, tmp / digest.chart_name)
         try:
             markdown, page = render_markdown(digest, env), render_html(digest, env)
-            email_page = render_email_html(digest, env)
+            email_page = render_email_html(digest, env, whole=page)
         except TemplateError as exc:
             raise template_error(exc, templates_override) from None
         (tmp / "digest.md").write_text(markdown, encoding="utf-8")

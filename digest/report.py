@@ -79,12 +79,13 @@ class Report:
             excluded=[p for p in narrowed.excluded if p.id in mine],
         )
         env = environment(templates_override)
+        page = render_html(narrowed, env)
         return Report(
             narrowed,
             render_markdown(narrowed, env),
-            render_html(narrowed, env),
+            page,
             self.chart,
-            render_email_html(narrowed, env),
+            render_email_html(narrowed, env, whole=page),
             tuple(topics),
             templates_override,
         )
