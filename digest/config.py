@@ -273,6 +273,8 @@ class DeliveryConfig(Strict):
 
     @model_validator(mode="after")
     def _registered_channels(self) -> DeliveryConfig:
+        if not self.__pydantic_extra__:  # telegram and email only: no channel module to import
+            return self
         from digest.deliver.channels import registry
 
         known = registry()
@@ -400,10 +402,10 @@ class Config(Strict):
     def _audience_topics(self) -> Config:
         """A target's `topics` must name configured topics: a typo would silently send it nothing."""
         known = {t.name for t in self.categories}
-        from digest.deliver.channels import registry
-
-        for channel in registry():
-            settings = self.delivery.settings(channel)
+        d = self.delivery
+        # The channels this config names (a registered one it does not name has no targets to check).
+        named: dict[str, ChannelConfig] = {"telegram": d.telegram, "email": d.email, **(d.__pydantic_extra__ or {})}
+        for channel, settings in named.items():
             for i, target in enumerate(settings.targets()):
                 unknown = [t for t in (target.topics or ()) if t not in known]
                 if unknown:
