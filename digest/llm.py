@@ -34,15 +34,14 @@ from pydantic import BaseModel, ValidationError
 from digest.config import Config, LLMConfig
 from digest.errors import LLMError
 from digest.models import LLMUsage
-from digest.net import tls_context
+from digest.net import retry_after, retryable_status, tls_context
 from digest.prompts import PROMPT_VERSION
-from digest.retry import SYSTEM_CLOCK, Clock, retry_after_seconds, retrying
+from digest.retry import SYSTEM_CLOCK, Clock, retrying
 from digest.store import Store
 
 if TYPE_CHECKING:
     import openai
 
-RETRYABLE_STATUS = {408, 409, 429}  # and every 5xx
 MAX_RETRY_AFTER = 120.0  # seconds; no wait a server asks for is longer
 MAX_BACKOFF = 60.0  # seconds; the longest wait of our own backoff
 NO_KEY = "no-key"  # the openai client insists on a key; local servers ignore it
@@ -418,9 +417,9 @@ class LLM:
     def _status_failure(self, exc: openai.APIStatusError, mode: str, request: dict[str, Any]) -> _Attempt:
         status = exc.status_code
         reason = self._status_reason(exc)
-        wait = _retry_after(exc.response.headers, self.clock.now())
+        wait = retry_after(exc.response.headers, self.clock.now())
         if status != 400:
-            return _Attempt("error", reason, status in RETRYABLE_STATUS or status >= 500, wait)
+            return _Attempt("error", reason, retryable_status(status), wait)
         message = _error_message(exc)
         param = _refused_param(exc, message)
         if param in ("max_tokens", "max_completion_tokens") and param in request:
@@ -574,16 +573,6 @@ def in_parallel(jobs: list[Callable[[], T]], workers: int, on_result: Callable[[
             on_result(futures[future], result)
     if error is not None:
         raise error
-
-
-def _retry_after(headers: Any, now: dt.datetime) -> float | None:
-    """Seconds to wait from retry-after-ms (OpenAI's) or Retry-After (seconds or an HTTP date)."""
-    try:
-        if headers.get("retry-after-ms"):
-            return max(0.0, float(headers["retry-after-ms"]) / 1000)
-    except (TypeError, ValueError):
-        return None
-    return retry_after_seconds(headers.get("retry-after"), now)
 
 
 def _error_field(exc: openai.APIStatusError, name: str) -> Any:

@@ -8,39 +8,19 @@ which fails a 429 asking longer than its cap at once instead of waiting it out).
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import logging
 import random
 from collections.abc import Callable
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from digest.clock import SYSTEM_CLOCK, Clock, utc_now
+from digest.clock import SYSTEM_CLOCK, Clock
 
-__all__ = ["SYSTEM_CLOCK", "Clock", "DEFAULT_MAX_WAIT", "retry_after_seconds", "retrying"]
+__all__ = ["SYSTEM_CLOCK", "Clock", "DEFAULT_MAX_WAIT", "retrying"]
 
 log = logging.getLogger("digest")
 
 DEFAULT_MAX_WAIT = 60.0  # seconds; no single wait is longer, whatever the server asks
-
-
-def retry_after_seconds(value: str | None, now: dt.datetime | None = None) -> float | None:
-    """A Retry-After header (delta-seconds or an HTTP date) as seconds from now; None if absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - (now or utc_now())).total_seconds())
 
 
 def retrying(

@@ -2,7 +2,8 @@
 
 import datetime as dt
 
-from digest.retry import Clock, retry_after_seconds
+from digest.net import retry_after_seconds
+from digest.retry import Clock
 from digest.sources.rss import fetch_listing
 from tests.conftest import RSS_CATEGORIES, small_day_feed
 from tests.fakes.http import Response

@@ -21,7 +21,7 @@ from digest.deliver import content_hash
 from digest.deliver.channels import Channel, ChannelError, Prepared, register
 from digest.deliver.tghtml import CAPTION_LIMIT, fits, pack, split_html, to_plain
 from digest.errors import describe_error
-from digest.net import tls_context
+from digest.net import http_client, retryable_status
 from digest.rank import for_topics
 from digest.render import environment, template_context
 from digest.report import Report
@@ -127,7 +127,7 @@ class BotAPI:
         self._token = token
         self._base = f"{config.api_url.rstrip('/')}/bot{token}/"
         self._clock = clock
-        self._client = httpx.Client(timeout=config.timeout_seconds, verify=tls_context())
+        self._client = http_client(config.timeout_seconds, follow_redirects=False)
 
     def close(self) -> None:
         self._client.close()
@@ -188,7 +188,7 @@ class BotAPI:
                 )
                 raise TelegramError(problem, status, description)
             raise TelegramError(problem, status, description, retryable=True, retry_after=wait)
-        raise TelegramError(problem, status, description, retryable=status >= 500)
+        raise TelegramError(problem, status, description, retryable=retryable_status(status))
 
     def send(self, chat_id: int | str, part: Part, *, html: bool = True) -> None:
         text = part.text if html else to_plain(part.text)

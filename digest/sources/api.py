@@ -23,8 +23,8 @@ import httpx
 
 from digest.errors import FetchError, describe_error
 from digest.models import Listing, Paper, strip_version
-from digest.net import http_client
-from digest.retry import SYSTEM_CLOCK, Clock, retry_after_seconds, retrying
+from digest.net import http_client, retry_after, retryable_status
+from digest.retry import SYSTEM_CLOCK, Clock, retrying
 from digest.sources.calendar import ArxivCalendar, Window
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class _Malformed(Exception):
 
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, _Status):
-        return exc.status == 429 or exc.status >= 500
+        return retryable_status(exc.status)
     return isinstance(exc, (_EmptyPage, _Malformed, httpx.TransportError))
 
 
@@ -155,7 +155,7 @@ class ApiClient:
             response = http.get(self.api_url, params={**params, "start": start, "max_results": self.page_size})
             self._last_request = self.clock.monotonic()
             if response.status_code != 200:
-                raise _Status(response.status_code, retry_after_seconds(response.headers.get("Retry-After")))
+                raise _Status(response.status_code, retry_after(response.headers, self.clock.now()))
             page = parse_page(response.content)
             if not page.entries and (not first or page.total_results > 0):
                 raise _EmptyPage
