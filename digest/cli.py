@@ -17,6 +17,7 @@ import click
 
 from digest import __version__
 from digest.errors import ConfigError, DigestError, Terminated, describe_error
+from digest.secrets import forget_all, scrub
 
 if TYPE_CHECKING:
     from digest.config import Config
@@ -27,22 +28,9 @@ log = logging.getLogger("digest")
 GC_THRESHOLD = 20_000  # allocations between young-generation collections (Python's default: 700)
 
 
-class Secrets:
-    """Secret values known to this process; every message that leaves it is scrubbed of them."""
-
-    values: list[str] = []
-
-    @classmethod
-    def scrub(cls, text: str) -> str:
-        for value in cls.values:
-            if value and len(value) >= 4:
-                text = text.replace(value, "***")
-        return text
-
-
 class _ScrubFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = Secrets.scrub(record.getMessage())
+        record.msg = scrub(record.getMessage())
         record.args = ()
         return True
 
@@ -77,8 +65,8 @@ def setup_logging(config: Config | None = None) -> None:
 
 
 def fail(message: str, code: int) -> None:
-    click.echo(f"error: {Secrets.scrub(message)}", err=True)
-    log.debug("exit %d: %s", code, Secrets.scrub(message))
+    click.echo(f"error: {scrub(message)}", err=True)
+    log.debug("exit %d: %s", code, scrub(message))
     sys.exit(code)
 
 
@@ -118,7 +106,8 @@ def load(config_path: Path | None, *, missing_ok: bool = False) -> Config:
     from digest.config import load_config
 
     config = load_config(config_path, missing_ok=missing_ok)
-    Secrets.values = config.secrets()
+    forget_all()  # this config's secrets, not those of an earlier one in the same process
+    config.register_secrets()
     setup_logging(config)
     return config
 
@@ -228,7 +217,7 @@ def backfill(
         for position, total, outcome in past.backfill(
             config, store, start, end, force=force, deliver=deliver, reporter=progress
         ):
-            click.echo(Secrets.scrub(f"[{position}/{total}] {outcome.message}"))
+            click.echo(scrub(f"[{position}/{total}] {outcome.message}"))
             outcomes.append(outcome)
         store.close()
     click.echo(past.summary_line(start, end, outcomes))
@@ -364,7 +353,7 @@ def check(config_path: Path | None) -> None:
     click.echo(f"config: ok ({config.base_dir})")
     results = run_checks(config)
     for result in results:
-        click.echo(Secrets.scrub(result.line()))
+        click.echo(scrub(result.line()))
     if not all(r.ok for r in results):
         sys.exit(1)
 

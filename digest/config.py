@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import os
 import re
@@ -68,15 +67,6 @@ def _address(value: str, key: str) -> str:
     if "@" not in address or any(ch.isspace() for ch in address):
         raise ValueError(f"{key}: {value!r} is not an e-mail address")
     return value
-
-
-def secret_forms(secret: str | None, username: str | None = None) -> list[str]:
-    """A secret and its base64 forms on the wire (alone, as SMTP AUTH LOGIN sends it, and inside AUTH PLAIN's
-    `\\0user\\0password` blob): what scrubbing looks for, since a server may echo what it got."""
-    if not secret or len(secret) < 4:
-        return []
-    blobs = [secret.encode("utf-8"), f"\0{username or ''}\0{secret}".encode()]
-    return [secret, *(base64.b64encode(blob).decode("ascii") for blob in blobs)]
 
 
 class Strict(BaseModel):
@@ -457,14 +447,13 @@ class Config(Strict):
             return (dotenv_values(env_file).get(env_name) or "").strip() or None
         return None
 
-    def secrets(self) -> list[str]:
-        """Every secret value in play, so that error text can be scrubbed of them."""
-        names = [self.llm.api_key_env, self.delivery.telegram.token_env]
-        tokens = [v for v in (self.secret(n) for n in names) if v]
-        # A token's base64 form too (a server may echo an Authorization header); the password's forms are
-        # those SMTP AUTH sends.
-        values = tokens + [f for v in tokens for f in secret_forms(v)[1:2]]
-        return values + secret_forms(self.secret(self.delivery.email.password_env), self.delivery.email.username)
+    def register_secrets(self) -> None:
+        """Feed every secret this config names to the one scrubber (digest/secrets.py)."""
+        from digest import secrets
+
+        for name in (self.llm.api_key_env, self.delivery.telegram.token_env):
+            secrets.add_secret(self.secret(name))
+        secrets.add_secret(self.secret(self.delivery.email.password_env), self.delivery.email.username)
 
 
 def default_config_path() -> Path:

@@ -37,6 +37,7 @@ from digest.models import LLMUsage
 from digest.net import retry_after, retryable_status, tls_context
 from digest.prompts import PROMPT_VERSION
 from digest.retry import SYSTEM_CLOCK, Clock, retrying
+from digest.secrets import add_secret, scrub
 from digest.store import Store
 
 if TYPE_CHECKING:
@@ -188,6 +189,7 @@ class LLM:
         self.base_url = base_url(config.llm)
         self.prompt_version = PROMPT_VERSION
         self._key = config.secret(config.llm.api_key_env)
+        add_secret(self._key)
         self._client: openai.OpenAI | None = None
         self.usage = LLMUsage(model=self.model)
         self._lock = threading.Lock()
@@ -492,7 +494,7 @@ class LLM:
                 "completion_tokens": tokens[1],
                 "latency_ms": latency,
                 "outcome": outcome,
-                "error": self._scrub(error) if error else None,
+                "error": scrub(error) if error else None,
                 "mode": mode,
             }
         )
@@ -525,17 +527,14 @@ class LLM:
     def _status_reason(self, exc: openai.APIStatusError) -> str:
         message = _error_message(exc)
         reason = f"HTTP {exc.status_code} from {exc.request.url}"
-        return self._scrub(f"{reason}: {_short(str(message))}" if message else reason)
+        return scrub(f"{reason}: {_short(str(message))}" if message else reason)
 
     def _connection_reason(self, exc: openai.APIConnectionError) -> str:
         import openai
 
         if isinstance(exc, openai.APITimeoutError):
-            return self._scrub(f"no answer within {self.settings.timeout_seconds:g} s from {exc.request.url}")
-        return self._scrub(f"could not connect to {exc.request.url}")
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key and len(self._key) >= 4 else text
+            return scrub(f"no answer within {self.settings.timeout_seconds:g} s from {exc.request.url}")
+        return scrub(f"could not connect to {exc.request.url}")
 
 
 T = TypeVar("T")

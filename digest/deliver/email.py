@@ -13,10 +13,11 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from digest.check import Check
-from digest.config import Config, EmailConfig, secret_forms
+from digest.config import Config, EmailConfig
 from digest.deliver import content_hash
 from digest.deliver.channels import Channel, ChannelError, Prepared, register
 from digest.report import Report
+from digest.secrets import add_secret, scrub
 
 
 class EmailError(Exception):
@@ -97,6 +98,7 @@ class SMTPSession:
     def __init__(self, config: EmailConfig, password: str | None, ca_file: Path | None = None) -> None:
         self.config = config
         self.password = password
+        add_secret(password, config.username)
         self.ca_file = ca_file
         self._smtp: smtplib.SMTP | None = None
         self._broken: str | None = None
@@ -151,9 +153,7 @@ class SMTPSession:
 
     def scrub(self, text: str) -> str:
         """Text without the password, as typed or as AUTH carries it (a server may echo the command)."""
-        for form in secret_forms(self.password, self.config.username):
-            text = text.replace(form, "***")
-        return text
+        return scrub(text)
 
 
 def login(smtp: smtplib.SMTP, username: str, password: str) -> None:
@@ -203,9 +203,6 @@ class EmailChannel(Channel):
         except EmailError as exc:
             raise ChannelError(str(exc)) from None
         on_sent(1)
-
-    def scrub(self, text: str) -> str:
-        return self._session.scrub(text)
 
     def close(self) -> None:
         self._session.close()

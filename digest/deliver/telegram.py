@@ -26,6 +26,7 @@ from digest.rank import for_topics
 from digest.render import environment, template_context
 from digest.report import Report
 from digest.retry import SYSTEM_CLOCK, Clock, retrying
+from digest.secrets import add_secret, scrub
 
 log = logging.getLogger("digest")
 # httpx logs every request URL at INFO level, and every Bot API URL contains the token.
@@ -125,6 +126,7 @@ class BotAPI:
     def __init__(self, config: TelegramConfig, token: str, clock: Clock = SYSTEM_CLOCK) -> None:
         self._config = config
         self._token = token
+        add_secret(token)
         self._base = f"{config.api_url.rstrip('/')}/bot{token}/"
         self._clock = clock
         self._client = http_client(config.timeout_seconds, follow_redirects=False)
@@ -139,7 +141,7 @@ class BotAPI:
         self.close()
 
     def scrub(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+        return scrub(text)
 
     def call(
         self, method: str, *, json: dict | None = None, data: dict | None = None, files: dict | None = None
@@ -289,9 +291,6 @@ class TelegramChannel(Channel):
             )
         except TelegramError as exc:
             raise ChannelError(self.scrub(str(exc))) from None
-
-    def scrub(self, text: str) -> str:
-        return self._api.scrub(text) if self._api else text
 
     def close(self) -> None:
         if self._api is not None:
