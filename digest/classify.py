@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from digest.config import OTHER, TopicConfig
+from digest.ids import answer_id
 from digest.models import Assignment, Paper
-from digest.text import answer_id
 from digest.topic_model import examples_fingerprint, shipped_examples, tokens, trained
 
 if TYPE_CHECKING:

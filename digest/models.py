@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
-
-# Modern ids (2605.01234) and old-style ids (hep-th/9901001), with an optional version suffix.
-ARXIV_ID_RE = re.compile(r"(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(v\d+)?")
 
 SECTION_TITLES = [
     "주요 주제 및 테마",
@@ -16,12 +12,6 @@ SECTION_TITLES = [
     "분야별 영향 분석",
     "결론 및 향후 전망",
 ]
-
-
-def strip_version(arxiv_id: str) -> str:
-    """`2605.01234v2` -> `2605.01234`."""
-    m = ARXIV_ID_RE.fullmatch(arxiv_id.strip())
-    return m.group(1) if m else arxiv_id.strip()
 
 
 def byline(authors: list[str]) -> str:

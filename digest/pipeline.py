@@ -20,6 +20,7 @@ from digest.clock import SYSTEM_CLOCK, Clock
 from digest.config import OTHER, Config
 from digest.edition import Edition, edition_of, report_folder
 from digest.errors import ConfigError, FetchError, Terminated
+from digest.ids import is_arxiv_id
 from digest.interests import Interests, weigh
 from digest.models import Assignment, Digest, Listing, LLMUsage, Paper
 from digest.progress import Reporter
@@ -27,7 +28,7 @@ from digest.rank import must_reads
 from digest.render import recover_reports, write_report
 from digest.site import day_url, refresh_after_run
 from digest.store import Store
-from digest.text import is_arxiv_id, normalize_paper
+from digest.text import normalize_paper
 
 DEMO_FEED = "demo-2026-06-30.xml.gz"
 SOURCE_NAMES = {"listing": "the listing pages", "rss": "the RSS feed", "api": "the export API", "demo": "the demo"}

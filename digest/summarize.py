@@ -9,8 +9,9 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from digest.config import TopicConfig
+from digest.ids import answer_id
 from digest.models import Paper, TopicSummary
-from digest.text import answer_id, strip_llm
+from digest.text import strip_llm
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -19,7 +19,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import replace
 
-from digest.models import Paper, strip_version
+from digest.ids import ARXIV_ID, strip_version
+from digest.models import Paper
 
 # ----- characters that must never reach a reader -----
 
@@ -184,26 +185,6 @@ def normalize_paper(paper: Paper) -> Paper:
     )
 
 
-# ----- arXiv ids -----
-
-# New style 2605.01234 (4 digits after the dot until 2014, 5 since), old style hep-th/9901001, math.AG/0101001.
-_NEW_ID = r"\d{2}(?:0[1-9]|1[0-2])\.\d{4,5}"
-_OLD_ID = r"[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{2}(?:0[1-9]|1[0-2])\d{3}"
-_VALID_ID = re.compile(rf"(?:{_NEW_ID}|{_OLD_ID})(?:v\d+)?")
-
-
-def is_arxiv_id(value: str) -> bool:
-    """Whether `value` is an arXiv identifier (new or old style, with or without a version)."""
-    return _VALID_ID.fullmatch(value) is not None
-
-
-def answer_id(raw: str) -> str:
-    """An id as an LLM wrote it (` arXiv:2605.01234v2`) as the bare id we sent (`2605.01234`)."""
-    value = str(raw).strip()
-    value = re.sub(r"^(?:arxiv\s*:\s*|https?://arxiv\.org/(?:abs|pdf)/)", "", value, flags=re.IGNORECASE)
-    return strip_version(value)
-
-
 # ----- LLM text -----
 
 _MD_IMAGE_OR_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
@@ -219,7 +200,7 @@ _DOMAIN = re.compile(
 _HANDLE = re.compile(r"@\w+")
 _HASHTAG = re.compile(r"(?<![A-Za-z0-9_&#])#\w+")
 _COMMAND_WORD = re.compile(r"(?<![\w/])/[A-Za-z0-9_]+(?:@\w+)?")
-_ID_MENTION = re.compile(rf"(?:arxiv\s*[:：]?\s*)?(?<![\d.])((?:{_NEW_ID}|{_OLD_ID}))(?:v\d+)?(?!\d)", re.IGNORECASE)
+_ID_MENTION = re.compile(rf"(?:arxiv\s*[:：]?\s*)?(?<![\d.])({ARXIV_ID})(?:v\d+)?(?!\d)", re.IGNORECASE)
 _MARKUP = re.compile(r"\*\*|__|~~|`+|^\s*(?:#{1,6}|>+)\s+", re.MULTILINE)
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
 _EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]|<\s*>")

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from digest.ids import answer_id, is_arxiv_id
 from digest.render import environment
-from digest.text import answer_id, is_arxiv_id, normalize_arxiv, strip_llm, telegram_html
+from digest.text import normalize_arxiv, strip_llm, telegram_html
 
 SENT = {"2606.00001", "hep-th/9901001"}
 

@@ -22,7 +22,8 @@ import feedparser
 import httpx
 
 from digest.errors import FetchError, describe_error
-from digest.models import Listing, Paper, strip_version
+from digest.ids import id_order, strip_version
+from digest.models import Listing, Paper
 from digest.net import http_client, retry_after, retryable_status
 from digest.retry import SYSTEM_CLOCK, Clock, retrying
 from digest.sources.calendar import ArxivCalendar, Window
@@ -247,17 +248,9 @@ def fetch_listing(client: ApiClient, categories: list[str], day: dt.date, window
     if outside:
         log.info("export API %s: %d result(s) on the window's edge left to the neighbouring listing", day, outside)
     # The feed's order: new before cross, newest id first within each.
-    ordered = sorted(papers.values(), key=lambda p: _id_key(p.id), reverse=True)
+    ordered = sorted(papers.values(), key=lambda p: id_order(p.id), reverse=True)
     ordered.sort(key=lambda p: p.announce_type != "new")
     return Listing(date=day, papers=ordered, source="api")
-
-
-def _id_key(paper_id: str) -> tuple:
-    """Sort key: new-style ids (2606.01234) after old-style ones (hep-th/9901001), numerically."""
-    head, _, number = paper_id.rpartition("/") if "/" in paper_id else paper_id.partition(".")
-    if "/" in paper_id:
-        return (0, head, int(number) if number.isdigit() else 0)
-    return (1, int(head) if head.isdigit() else 0, int(number) if number.isdigit() else 0)
 
 
 def make_client(config: Config, clock: Clock = SYSTEM_CLOCK) -> ApiClient:

@@ -34,7 +34,8 @@ import httpx
 
 from digest.clock import SYSTEM_CLOCK, Clock
 from digest.errors import FetchError, describe_error
-from digest.models import ARXIV_ID_RE, Listing, Paper, strip_version
+from digest.ids import id_order, is_arxiv_id, strip_version
+from digest.models import Listing, Paper
 from digest.net import http_client, server_wait, transient_http_error
 from digest.retry import retrying
 from digest.sources.rss import split_authors
@@ -231,7 +232,7 @@ def parse_page(content: bytes | str, category: str) -> CategoryPage:
             )
         if section.shown is not None and got != section.shown:
             raise IncompleteListing(f"'{section.heading}' but {got} entries on the page (cut short)")
-        missing = [e for e in section.entries if not e.id or not ARXIV_ID_RE.fullmatch(e.id) or not e.title]
+        missing = [e for e in section.entries if not e.id or not is_arxiv_id(e.id) or not e.title]
         if missing:
             raise IncompleteListing(f"{len(missing)} entries without an arXiv id or title (cut short)")
     if not parser.ended:
@@ -273,15 +274,9 @@ def merge_pages(pages: list[CategoryPage], categories: list[str], source: str = 
                     categories=cats,
                     announce_type=mine if cats[0].lower() in configured else theirs,
                 )
-    ordered = sorted(papers.values(), key=lambda p: (_TYPE_ORDER[p.announce_type], _descending_id(p.id)))
+    ordered = sorted(papers.values(), key=lambda p: id_order(p.id), reverse=True)  # newest id first
+    ordered.sort(key=lambda p: _TYPE_ORDER[p.announce_type])
     return Listing(date=dates.pop(), papers=ordered, source=source)
-
-
-def _descending_id(paper_id: str) -> tuple:
-    m = re.fullmatch(r"(\d{4})\.(\d{4,5})", paper_id)
-    if m:
-        return (0, -int(m[1]), -int(m[2]))
-    return (1, paper_id)
 
 
 def fetch_pages(

@@ -13,7 +13,8 @@ import httpx
 from feedparser.exceptions import CharacterEncodingOverride, NonXMLContentType
 
 from digest.errors import FetchError, describe_error, short_url
-from digest.models import Listing, Paper, strip_version
+from digest.ids import strip_version
+from digest.models import Listing, Paper
 from digest.net import http_client, server_wait, transient_http_error
 from digest.retry import SYSTEM_CLOCK, Clock, retrying
 from digest.sources.calendar import ET
