@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import httpx
 
 from digest.config import Config
-
-
-@dataclass(frozen=True)
-class Check:
-    service: str
-    ok: bool
-    message: str
-
-    def line(self) -> str:
-        return f"{self.service}: {self.message}"
+from digest.deliver.channels import Check
 
 
 def run_checks(config: Config) -> list[Check]:
@@ -119,10 +108,10 @@ def _one_call(config: Config) -> tuple[bool, str]:
 
 def check_channels(config: Config) -> list[Check]:
     """Every registered delivery channel: "disabled", or what its own check() finds."""
-    from digest.deliver.channels import registry
+    from digest.plugins import channels
 
     checks = []
-    for name, channel in registry().items():
+    for name, channel in channels().items():
         settings = config.delivery.settings(name)
         if not settings.enabled:
             checks.append(Check(name, True, "disabled"))

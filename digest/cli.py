@@ -302,10 +302,10 @@ def schedule(config_path: Path | None, print_next: int | None) -> None:
 
 
 def known_channels(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
-    """--channel names checked against the channel registry (digest/deliver/channels.py), not a fixed list."""
-    from digest.deliver.channels import registry
+    """--channel names checked against the channel registry (digest/plugins.py), not a fixed list."""
+    from digest.plugins import channels
 
-    known = registry()
+    known = channels()
     for name in value:
         if name not in known:
             raise click.BadParameter(f"{name!r} is not a channel (channels: {', '.join(known)})")
@@ -325,7 +325,7 @@ def known_channels(ctx: click.Context, param: click.Parameter, value: tuple[str,
 def send(config_path: Path | None, date: dt.date, channel: tuple[str, ...]) -> None:
     """Deliver an existing report again, to every target (even those that already have it)."""
     from digest import pipeline
-    from digest.deliver import deliver_report
+    from digest.deliver.dispatch import deliver_report
     from digest.edition import report_folder
 
     config = load(config_path)

@@ -168,7 +168,7 @@ class Audience:
 
 
 class ChannelConfig(Strict):
-    """What every delivery channel's settings have (digest/deliver/channels.py): a switch and targets."""
+    """What every delivery channel's settings have (digest/plugins.py finds the channels): a switch and targets."""
 
     enabled: bool = False
     targets_key: ClassVar[str] = "targets"  # the key listing its targets, for messages
@@ -253,8 +253,8 @@ class EmailConfig(ChannelConfig):
 
 
 class DeliveryConfig(Strict):
-    """One key per channel. Channels other than the built-in two are registered in digest/deliver/channels.py;
-    their settings are validated by their own config model and found with settings(name)."""
+    """One key per channel. Channels other than the built-in two are plugins (digest/plugins.py); their
+    settings are validated by their own config model and found with settings(name)."""
 
     model_config = ConfigDict(extra="allow", validate_default=True)
 
@@ -265,11 +265,14 @@ class DeliveryConfig(Strict):
     def _registered_channels(self) -> DeliveryConfig:
         if not self.__pydantic_extra__:  # telegram and email only: no channel module to import
             return self
-        from digest.deliver.channels import registry
+        from digest.plugins import channels, load_failure
 
-        known = registry()
+        known = channels()
         for name, value in list((self.__pydantic_extra__ or {}).items()):
             if name not in known:
+                broken = load_failure(name)
+                if broken:
+                    raise ValueError(f"delivery.{name}: the channel plugin {name!r} could not be loaded ({broken})")
                 raise ValueError(f"delivery.{name}: unknown key (channels are: {', '.join(known)})")
             try:
                 self.__pydantic_extra__[name] = known[name].config_model.model_validate(value or {})
@@ -281,16 +284,16 @@ class DeliveryConfig(Strict):
 
     def settings(self, name: str) -> ChannelConfig:
         """A channel's settings; its config model's defaults (disabled) when the config does not name it."""
-        from digest.deliver.channels import get
+        from digest.plugins import channel as registered
 
         value = (
             getattr(self, name, None) if name in type(self).model_fields else (self.__pydantic_extra__ or {}).get(name)
         )
         if value is None:
-            channel = get(name)
-            if channel is None:
+            found = registered(name)
+            if found is None:
                 raise ConfigError(f"unknown delivery channel {name!r}")
-            value = channel.config_model()
+            value = found.config_model()
         return value
 
 
@@ -313,7 +316,7 @@ class ScheduleConfig(Strict):
 
     @model_validator(mode="after")
     def _cron(self) -> ScheduleConfig:
-        from digest.schedule import cron_trigger
+        from digest.cron import cron_trigger
 
         try:
             cron_trigger(self.cron, self.timezone)

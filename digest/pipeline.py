@@ -437,7 +437,7 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
 def _deliver(
     config: Config, store: Store, date: dt.date, report_dir: Path, options: RunOptions, reporter: Reporter
 ) -> str:
-    from digest.deliver import deliver_report
+    from digest.deliver.dispatch import deliver_report
 
     delivered = deliver_report(
         config, store, date, report_dir, force=options.force, reporter=reporter, run_id=options.run_id

@@ -11,10 +11,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from digest.check import Check
 from digest.config import Audience, ChannelConfig
-from digest.deliver import content_hash
-from digest.deliver.channels import Channel, ChannelError, Prepared, register, unregister
+from digest.deliver.channels import Channel, ChannelError, Check, Prepared, content_hash
+from digest.plugins import register_channel, unregister_channel
 from digest.report import Report
 from tests.conftest import SMALL_DAY, write_config
 from tests.fakes.http import FakeServer, Response
@@ -61,12 +60,12 @@ class WebhookChannel(Channel):
 
 @pytest.fixture
 def webhook():
-    register(WebhookChannel)
+    register_channel(WebhookChannel)
     server = FakeServer()
     server.route("/hook", Response(200, "ok"))
     with server:
         yield server
-    unregister("webhook")
+    unregister_channel("webhook")
 
 
 def test_a_channel_registered_in_its_own_module_is_configured_checked_and_sent_exactly_once(

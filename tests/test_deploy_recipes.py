@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from digest.config import Config
-from digest.schedule import next_fire_times
+from digest.cron import next_fire_times
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 

@@ -10,9 +10,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from digest.cli import setup_logging
 from digest.config import Config, load_config
+from digest.cron import crontab_day_of_week, next_fire_times
 from digest.lock import state_lock
 from digest.pipeline import run_latest
-from digest.schedule import build_scheduler, crontab_day_of_week, next_fire_times
+from digest.schedule import build_scheduler
 from digest.store import Store
 from tests.conftest import RSS_CATEGORIES, SMALL_DAY, small_day_feed, write_config
 from tests.fakes.http import Response

@@ -1,22 +1,35 @@
 """Delivery channels behind one interface, and the registry the CLI, `digest check` and the config read.
 
-A channel is a class registered with @register: its `name` (the key under `delivery:` and the value of
-`digest send --channel`), its `config_model` (a ChannelConfig: `enabled` and its targets), `check()` for
-`digest check`, and prepare()/deliver() for one target. The claim -> send -> finish loop with the
-exactly-once ledger is written once, in digest/deliver/__init__.py, for every channel.
+A channel is a class registered with @register (digest/plugins.py; found through the `digest.channels`
+entry-point group): its `name` (the key under `delivery:` and the value of `digest send --channel`), its
+`config_model` (a ChannelConfig: `enabled` and its targets), `check()` for `digest check`, and
+prepare()/deliver() for one target. The claim -> send -> finish loop with the exactly-once ledger is
+written once, in digest/deliver/dispatch.py, for every channel.
 """
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from digest.check import Check
     from digest.config import ChannelConfig, Config
     from digest.report import Report
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of `digest check`: a service, whether it works, what was found."""
+
+    service: str
+    ok: bool
+    message: str
+
+    def line(self) -> str:
+        return f"{self.service}: {self.message}"
 
 
 class ChannelError(Exception):
@@ -74,27 +87,10 @@ class Channel(ABC):
         self.close()
 
 
-_REGISTRY: dict[str, type[Channel]] = {}
-BUILT_IN = ("telegram", "email")  # their order in summaries and checks
-
-
-def register(channel: type[Channel]) -> type[Channel]:
-    """Class decorator: make a channel known to the config, `digest check` and `digest send --channel`."""
-    _REGISTRY[channel.name] = channel
-    return channel
-
-
-def unregister(name: str) -> None:
-    _REGISTRY.pop(name, None)
-
-
-def registry() -> dict[str, type[Channel]]:
-    """Every known channel by name, the built-in ones first."""
-    import digest.deliver.email
-    import digest.deliver.telegram  # noqa: F401 - importing a channel module registers it
-
-    return {n: _REGISTRY[n] for n in BUILT_IN if n in _REGISTRY} | _REGISTRY
-
-
-def get(name: str) -> type[Channel] | None:
-    return registry().get(name)
+def content_hash(*pieces: str | bytes) -> str:
+    """What a target receives, as a short hash: the ledger resumes a partly sent target only for the same."""
+    h = hashlib.sha256()
+    for piece in pieces:
+        h.update(piece.encode("utf-8") if isinstance(piece, str) else piece)
+        h.update(b"\0")
+    return h.hexdigest()[:16]

@@ -12,10 +12,9 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from digest.check import Check
 from digest.config import Config, EmailConfig
-from digest.deliver import content_hash
-from digest.deliver.channels import Channel, ChannelError, Prepared, register
+from digest.deliver.channels import Channel, ChannelError, Check, Prepared, content_hash
+from digest.plugins import register_channel
 from digest.report import Report
 from digest.secrets import add_secret, scrub
 
@@ -180,7 +179,7 @@ def _quietly_close(smtp: smtplib.SMTP) -> None:
         smtp.close()
 
 
-@register
+@register_channel
 class EmailChannel(Channel):
     """One multipart message per recipient over one SMTP connection (see SMTPSession)."""
 

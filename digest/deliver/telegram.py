@@ -15,13 +15,12 @@ from pathlib import Path
 import httpx
 from jinja2 import TemplateError
 
-from digest.check import Check
 from digest.config import Config, TelegramConfig
-from digest.deliver import content_hash
-from digest.deliver.channels import Channel, ChannelError, Prepared, register
+from digest.deliver.channels import Channel, ChannelError, Check, Prepared, content_hash
 from digest.deliver.tghtml import CAPTION_LIMIT, fits, pack, split_html, to_plain
 from digest.errors import describe_error
 from digest.net import http_client, retryable_status
+from digest.plugins import register_channel
 from digest.rank import for_topics
 from digest.render import environment, template_context
 from digest.report import Report
@@ -249,7 +248,7 @@ def send_to_chat(
         on_sent(index + 1)
 
 
-@register
+@register_channel
 class TelegramChannel(Channel):
     """Each chat gets the chart with a caption, the messages, then digest.md (see render_parts)."""
 

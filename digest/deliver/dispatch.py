@@ -1,0 +1,249 @@
+"""Delivery: send a built report to every enabled channel and target, exactly once per (date, channel, target).
+
+Every channel (digest/plugins.py) goes through one loop (_Job.run): a target is claimed in the ledger
+(ledger.py), sent what its audience gets (all topics, or only its `topics`), and recorded as sent or failed.
+One failing target never stops the others; when any failed, DeliveryError names them after all the others
+were tried.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+from jinja2 import TemplateError
+
+from digest import plugins
+from digest.config import Config
+from digest.deliver import ledger
+from digest.deliver.channels import Channel, ChannelError, Prepared
+from digest.errors import BusyError, ConfigError, DeliveryError
+from digest.progress import Reporter
+from digest.report import Report, load_report
+from digest.store import Store
+
+log = logging.getLogger("digest")
+
+LOCK_TIMEOUT_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class Outcome:
+    channel: str
+    target: str
+    status: str  # sent | skipped | failed
+    error: str | None = None
+
+
+@dataclass
+class DeliverySummary:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def line(self) -> str:
+        parts = []
+        for channel in dict.fromkeys(o.channel for o in self.outcomes):
+            mine = [o for o in self.outcomes if o.channel == channel]
+            if not mine:
+                continue
+            counts = [
+                f"{status} {n}"
+                for status in ("sent", "skipped", "failed")
+                if (n := sum(1 for o in mine if o.status == status))
+            ]
+            parts.append(f"{channel} {', '.join(counts)}")
+        return "; ".join(parts) or "nothing to deliver"
+
+
+def enabled_channels(config: Config, channels: list[str] | None = None) -> list[str]:
+    return [
+        name
+        for name in plugins.channels()
+        if config.delivery.settings(name).enabled and (channels is None or name in channels)
+    ]
+
+
+def deliver_report(
+    config: Config,
+    store: Store,
+    date: dt.date,
+    report_dir: Path,
+    *,
+    force: bool = False,
+    channels: list[str] | None = None,
+    reporter: Reporter | None = None,
+    run_id: int | None = None,
+) -> DeliverySummary:
+    """Send the report in report_dir to every enabled channel (or only `channels`).
+
+    Targets already sent for this date are skipped unless `force`. Raises DeliveryError naming the
+    failed channel and targets once every target was tried."""
+    reporter = reporter or Reporter()
+    wanted = enabled_channels(config, channels)
+    if channels:
+        for channel in channels:
+            if channel not in wanted:
+                raise ConfigError(f"delivery.{channel}.enabled is false: nothing to send on {channel}")
+    if not wanted:
+        switches = ", ".join(f"delivery.{name}.enabled" for name in plugins.channels())
+        reporter.note(f"delivery: no channel enabled ({switches})")
+        return DeliverySummary()
+    report = load_report(report_dir, config.templates_override)
+    summary = DeliverySummary()
+    lock = FileLock(str(config.state_path) + ".deliver.lock")
+    try:
+        lock.acquire(timeout=LOCK_TIMEOUT_SECONDS)
+    except Timeout:
+        raise BusyError(
+            f"another digest process has been delivering for {LOCK_TIMEOUT_SECONDS}s "
+            f"(lock {lock.lock_file}); try again later"
+        ) from None
+    try:
+        with reporter.stage("deliver") as stage:
+            job = _Job(config, store, report, force, run_id, reporter)
+            known = plugins.channels()
+            for name in wanted:
+                with known[name](config, config.delivery.settings(name)) as channel:
+                    summary.outcomes += job.run(channel)
+            stage.detail = summary.line()
+    finally:
+        lock.release()
+    if summary.failed:
+        nouns = {name: f" {c.target_noun}" if c.target_noun else "" for name, c in plugins.channels().items()}
+        failures = "; ".join(f"{o.channel}{nouns.get(o.channel, '')} {o.target}: {o.error}" for o in summary.failed)
+        error = DeliveryError(f"{date}: delivery failed for {failures}")
+        error.date = date  # type: ignore[attr-defined]  # lets the pipeline record the run's date
+        raise error
+    if not summary.count("sent") and summary.count("skipped"):
+        reporter.note(
+            f"{date}: already delivered to every target ({summary.line()}); `digest send` or --force sends again"
+        )
+    return summary
+
+
+class _Job:
+    def __init__(
+        self, config: Config, store: Store, report: Report, force: bool, run_id: int | None, reporter: Reporter
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.report = report
+        self.date = report.date
+        self.force = force
+        self.run_id = run_id
+        self.reporter = reporter
+        self._audiences: dict[tuple[str, ...] | None, Report] = {}
+
+    def _for(self, topics: tuple[str, ...] | None) -> Report:
+        """The report narrowed to `topics`, rendered once however many targets want the same topics."""
+        if topics not in self._audiences:
+            self._audiences[topics] = self.report.for_audience(
+                topics, self.config.templates_override, self.config.report.must_reads
+            )
+        return self._audiences[topics]
+
+    def _pending(self, channel: str, targets: list[str]) -> tuple[list[str], list[Outcome]]:
+        todo, skipped = [], []
+        for target in targets:
+            old = ledger.row(self.store, self.date, channel, target)
+            if old is not None and old["status"] == "sent" and not self.force:
+                skipped.append(Outcome(channel, target, "skipped"))
+                papers = len(self.report.digest.papers)
+                if old["papers"] is not None and old["papers"] < papers:
+                    self.reporter.note(
+                        f"{channel} {target}: got this date's report with {old['papers']} papers, it now has "
+                        f"{papers}; `digest send --date {self.date}` sends the whole day"
+                    )
+            else:
+                todo.append(target)
+        return todo, skipped
+
+    def _fail_all(self, channel: str, targets: list[str], error: str) -> list[Outcome]:
+        for target in targets:
+            ledger.fail_unclaimed(self.store, self.date, channel, target, error, self.run_id)
+            log.error("%s %s: %s", channel, target, error)
+        return [Outcome(channel, t, "failed", error) for t in targets]
+
+    def _claim(self, channel: str, target: str, content: str, parts: int) -> ledger.Claim | None:
+        claim = ledger.claim(
+            self.store, self.date, channel, target, content=content, parts=parts, force=self.force, run_id=self.run_id
+        )
+        if claim is not None and claim.interrupted:
+            self.reporter.note(
+                f"{channel} {target}: a previous run stopped while sending this report "
+                f"({'after part ' + str(claim.start) + ' of ' + str(parts) if claim.start else 'nothing confirmed'}); "
+                "the part in flight may have arrived, sending it again"
+            )
+        elif claim is not None and claim.resumed:
+            self.reporter.note(f"{channel} {target}: {claim.start} of {parts} parts arrived before; sending the rest")
+        return claim
+
+    def _failed(self, channel: str, target: str, error: str) -> Outcome:
+        ledger.finish(self.store, self.date, channel, target, "failed", error)
+        log.error("%s %s: %s", channel, target, error)
+        return Outcome(channel, target, "failed", error)
+
+    def _sent(self, channel: str, target: str) -> Outcome:
+        ledger.finish(self.store, self.date, channel, target, "sent", papers=len(self.report.digest.papers))
+        return Outcome(channel, target, "sent")
+
+    def run(self, channel: Channel) -> list[Outcome]:
+        """Every target of one channel: claim it in the ledger, send, record how it ended."""
+        name, settings = channel.name, channel.settings
+        audiences = {a.target: a for a in settings.targets()}
+        if not audiences:
+            return [Outcome(name, "(none)", "failed", f"delivery.{name}.{settings.targets_key} is empty")]
+        todo, outcomes = self._pending(name, list(audiences))
+        if not todo:
+            return outcomes
+        try:
+            channel.open()
+        except ChannelError as exc:
+            return outcomes + self._fail_all(name, todo, str(exc))
+        prepared: dict[tuple[str, ...] | None, Prepared] = {}
+        for target in todo:
+            topics = audiences[target].topics
+            try:
+                if topics not in prepared:
+                    prepared[topics] = channel.prepare(self._for(topics))
+            except TemplateError as exc:
+                outcomes += self._fail_all(name, [target], str(exc))
+                continue
+            mine = prepared[topics]
+            claim = self._claim(name, target, mine.content, mine.parts)
+            if claim is None:
+                outcomes.append(Outcome(name, target, "skipped"))
+                continue
+            try:
+                channel.deliver(
+                    mine,
+                    target,
+                    start=claim.start,
+                    on_sent=lambda n, t=target: ledger.progress(self.store, self.date, name, t, n),
+                )
+            except ChannelError as exc:
+                outcomes.append(self._failed(name, target, channel.scrub(str(exc))))
+                continue
+            except Exception as exc:  # noqa: BLE001 - any failure is this target's, never the other targets'
+                outcomes.append(self._failed(name, target, channel.scrub(_unexpected(exc))))
+                continue
+            except KeyboardInterrupt:  # SIGINT/SIGTERM: the parts confirmed so far are recorded; resume later
+                self._failed(name, target, "interrupted while sending; the next run goes on from here")
+                raise
+            outcomes.append(self._sent(name, target))
+        return outcomes
+
+
+def _unexpected(exc: Exception) -> str:
+    """One line for a failure no channel code foresaw (a library raising something odd): never a traceback."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
