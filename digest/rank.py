@@ -62,13 +62,18 @@ def must_reads(
 
 
 def for_topics(digest: Digest, topics: list[str] | tuple[str, ...], count: int) -> Digest:
-    """The digest as a target that wants only `topics` sees it: those topics' sections and counts, and
-    must-reads drawn again from their selected papers (so a one-topic chat still gets `count` of them)."""
+    """The digest as a target that wants only `topics` sees it, the one narrowing every channel uses: those
+    topics' papers, sections and counts, and `count` must-reads drawn again from their selected papers (so a
+    one-topic chat still gets that many)."""
     wanted = set(topics)
     sections = [s for s in digest.sections if s.name in wanted]
     selected = [p for s in sections for p in s.papers]
+    mine = {i for i, a in digest.assignments.items() if a.topic in wanted}
     return dataclasses.replace(
         digest,
+        papers=[p for p in digest.papers if p.id in mine],
+        selected=digest.selected & mine,
+        excluded=[p for p in digest.excluded if p.id in mine],
         sections=sections,
         counts={name: n for name, n in digest.counts.items() if name in wanted},
         must_reads=must_reads(

@@ -27,7 +27,8 @@ from digest.config import OTHER
 from digest.edition import report_folder
 from digest.errors import ConfigError
 from digest.models import SECTION_TITLES, Digest, Paper
-from digest.report import digest_json
+from digest.rank import for_topics
+from digest.report import Report, digest_json
 from digest.site.urls import anchor
 from digest.text import md_escape, plain_text, telegram_html
 
@@ -104,16 +105,15 @@ class MustRead:
     line: str
 
 
-def must_read_items(digest: Digest, topics: list[str] | None = None) -> list[MustRead]:
-    """The digest's must-reads (only those of `topics` when given), with their topic and Korean line."""
+def must_read_items(digest: Digest) -> list[MustRead]:
+    """The digest's must-reads with their topic and Korean line."""
     papers = {p.id: p for p in digest.papers}
     items = []
     for paper_id in digest.must_reads:
         if paper_id not in papers or paper_id not in digest.assignments:
             continue
         topic = digest.assignments[paper_id].topic
-        if topics is None or topic in topics:
-            items.append(MustRead(papers[paper_id], topic, digest.line_for(paper_id)))
+        items.append(MustRead(papers[paper_id], topic, digest.line_for(paper_id)))
     return items
 
 
@@ -170,6 +170,54 @@ def render_email_html(
         if len(html_text.encode("utf-8")) <= budget:
             return html_text
     return html_text
+
+
+def for_audience(report: Report, topics: tuple[str, ...] | list[str] | None, must_reads: int) -> Report:
+    """The report a target that wants only `topics` receives: those topics' papers, sections and counts,
+    `must_reads` must-reads drawn from them (rank.for_topics, the one narrowing), and digest.md,
+    digest.html and the email body rendered again for them alone. Raises jinja2.TemplateError."""
+    if topics is None:
+        return report
+    narrowed = for_topics(report.digest, tuple(topics), must_reads)
+    env = environment(report.templates_override)
+    page = render_html(narrowed, env)
+    return Report(
+        narrowed,
+        render_markdown(narrowed, env),
+        page,
+        report.chart,
+        render_email_html(narrowed, env, whole=page),
+        tuple(topics),
+        report.templates_override,
+    )
+
+
+def mail_html(report: Report, chart_cid: str) -> str:
+    """The email body with the chart as the mail's inline part `chart_cid` (`<...@host>`)."""
+    return render_email_html(report.digest, environment(report.templates_override), chart_src=f"cid:{chart_cid[1:-1]}")
+
+
+@dataclass(frozen=True)
+class TelegramTexts:
+    """What telegram.html.j2 makes of a digest (HTML parse mode); deliver/telegram.py splits and sends it."""
+
+    caption: str  # under the chart photo
+    compact: str  # the must-reads and one line per topic (format: compact)
+    must_reads: str  # format: full, the first message
+    topics: list[str]  # format: full, one per topic
+    closing: str  # format: full, the footer
+
+
+def telegram_texts(digest: Digest, templates_override: Path | None = None) -> TelegramTexts:
+    env = environment(templates_override)
+    module = env.get_template("telegram.html.j2").make_module(template_context(digest))
+    return TelegramTexts(
+        str(module.caption()).strip(),
+        str(module.compact()),
+        str(module.must_reads_block()),
+        [str(module.topic(section)) for section in digest.sections],
+        str(module.closing()).strip(),
+    )
 
 
 def write_report(digest: Digest, output_dir: Path, templates_override: Path | None = None) -> Path:

@@ -1,5 +1,6 @@
 """The report model: what render writes to digest.json (digest_json) and what delivery and the site read
-back (load_report, read_json), side by side so a field changes in one place.
+back (load_report, read_json), side by side so a field changes in one place. Rendering a report again
+(for an audience, for a mail) is render.py's.
 
 digest.json carries `schema_version`; a reader refuses a newer one with one line instead of guessing, and
 reads older ones with the defaults of the fields they lack.
@@ -7,11 +8,9 @@ reads older ones with the defaults of the fields they lack.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
-from email.utils import make_msgid
 from pathlib import Path
 
 from digest.errors import DigestError
@@ -29,18 +28,6 @@ class Report:
     email_html: str = ""  # digest.html trimmed to an email's size; digest.html itself when absent
     topics: tuple[str, ...] | None = None  # the topics this report was narrowed to (None: every topic)
     templates_override: Path | None = None  # the templates it was rendered with, to render it again
-    # The chart's Content-ID in a mail: one per report, so that its body is rendered once for every recipient.
-    chart_cid: str = dataclasses.field(default_factory=lambda: make_msgid(domain="arxiv-digest.local"), repr=False)
-    _mail_html: str | None = dataclasses.field(default=None, init=False, repr=False, compare=False)
-
-    def mail_html(self) -> str:
-        """The email body rendered again with the chart as the mail's inline part `chart_cid`."""
-        if self._mail_html is None:
-            from digest.render import environment, render_email_html
-
-            env = environment(self.templates_override)
-            self._mail_html = render_email_html(self.digest, env, chart_src=f"cid:{self.chart_cid[1:-1]}")
-        return self._mail_html
 
     @property
     def email_body(self) -> str:
@@ -53,42 +40,6 @@ class Report:
     @property
     def chart_name(self) -> str:
         return self.digest.chart_name
-
-    def for_audience(
-        self,
-        topics: tuple[str, ...] | list[str] | None,
-        templates_override: Path | None = None,
-        must_reads: int | None = None,
-    ) -> Report:
-        """The report a target that wants only `topics` receives: those topics' papers, sections and counts,
-        must-reads drawn from them, and digest.md/digest.html/email.html rendered again for them alone.
-        Raises jinja2.TemplateError when a template cannot render."""
-        if topics is None:
-            return self
-        from digest.rank import for_topics
-        from digest.render import environment, render_email_html, render_html, render_markdown
-
-        wanted = set(topics)
-        count = len(self.digest.must_reads) if must_reads is None else must_reads  # report.must_reads
-        narrowed = for_topics(self.digest, tuple(topics), count)
-        mine = {i for i, a in narrowed.assignments.items() if a.topic in wanted}
-        narrowed = dataclasses.replace(
-            narrowed,
-            papers=[p for p in narrowed.papers if p.id in mine],
-            selected=narrowed.selected & mine,
-            excluded=[p for p in narrowed.excluded if p.id in mine],
-        )
-        env = environment(templates_override)
-        page = render_html(narrowed, env)
-        return Report(
-            narrowed,
-            render_markdown(narrowed, env),
-            page,
-            self.chart,
-            render_email_html(narrowed, env, whole=page),
-            tuple(topics),
-            templates_override,
-        )
 
 
 def read_json(path: Path) -> dict:

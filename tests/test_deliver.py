@@ -401,12 +401,13 @@ def test_compact_takes_a_second_message_only_when_4096_characters_cannot_hold_it
 
 def test_a_chat_that_wants_some_topics_gets_those_and_must_reads_drawn_from_them(tmp_path):
     from digest.deliver.telegram import render_parts
+    from digest.render import for_audience
     from digest.report import Report
     from tests.test_render import _day_digest
 
     digest = _day_digest(n_papers=200)
-    report = Report(digest, "# md", "<html></html>", b"png")
-    [message] = [p.text for p in render_parts(report, fmt="compact", topics=["Computer Vision"])[1:-1]]
+    report = for_audience(Report(digest, "# md", "<html></html>", b"png"), ["Computer Vision"], 5)
+    [message] = [p.text for p in render_parts(report, fmt="compact")[1:-1]]
     vision = {p.id for s in digest.sections if s.name == "Computer Vision" for p in s.papers}
     links = re.findall(r'href="https://arxiv\.org/abs/([^"]+)"', message)
     assert len(links) == 5 and set(links) <= vision  # five must-reads, all from the one topic it wants

@@ -201,10 +201,10 @@ def test_an_unexpected_failure_of_one_recipient_leaves_the_others_and_no_row_sen
 
     real = email.build_message
 
-    def build(report, sender, recipient):
+    def build(report, sender, recipient, body=None):
         if recipient == "a@example.com":
             raise UnicodeEncodeError("ascii", "é", 0, 1, "a library bug")
-        return real(report, sender, recipient)
+        return real(report, sender, recipient, body)
 
     monkeypatch.setattr(email, "build_message", build)
     feed_route(server, small_feed(20))

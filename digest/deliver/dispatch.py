@@ -22,6 +22,7 @@ from digest.deliver import ledger
 from digest.deliver.channels import Channel, ChannelError, Prepared
 from digest.errors import BusyError, ConfigError, DeliveryError
 from digest.progress import Reporter
+from digest.render import for_audience
 from digest.report import Report, load_report
 from digest.store import Store
 
@@ -146,9 +147,7 @@ class _Job:
     def _for(self, topics: tuple[str, ...] | None) -> Report:
         """The report narrowed to `topics`, rendered once however many targets want the same topics."""
         if topics not in self._audiences:
-            self._audiences[topics] = self.report.for_audience(
-                topics, self.config.templates_override, self.config.report.must_reads
-            )
+            self._audiences[topics] = for_audience(self.report, topics, self.config.report.must_reads)
         return self._audiences[topics]
 
     def _pending(self, channel: str, targets: list[str]) -> tuple[list[str], list[Outcome]]:

@@ -8,6 +8,7 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from digest.config import Config, EmailConfig
 from digest.deliver.channels import Channel, ChannelError, Check, Prepared, content_hash
 from digest.plugins import register_channel
+from digest.render import mail_html
 from digest.report import Report
 from digest.secrets import add_secret, scrub
 
@@ -32,7 +34,9 @@ def subject_for(report: Report) -> str:
     return f"[arXiv 다이제스트] {report.date.isoformat()} · {counted}"
 
 
-def build_message(report: Report, sender: str, recipient: str) -> EmailMessage:
+def build_message(report: Report, sender: str, recipient: str, body: MailBody | None = None) -> EmailMessage:
+    """One recipient's message; `body` is the HTML body made once per report (mail_body), made here if absent."""
+    body = body or mail_body(report)
     msg = EmailMessage()
     msg["Subject"] = subject_for(report)
     msg["From"] = sender
@@ -41,12 +45,12 @@ def build_message(report: Report, sender: str, recipient: str) -> EmailMessage:
     msg["Message-ID"] = make_msgid(domain="arxiv-digest.local")
     msg.set_content(report.markdown)
     # digest.html points at the chart by file name (it sits beside it on disk); in the mail it is a cid: part.
-    msg.add_alternative(report.mail_html(), subtype="html")
+    msg.add_alternative(body.html, subtype="html")
     msg.get_payload()[1].add_related(
         report.chart,
         maintype="image",
         subtype="png",
-        cid=report.chart_cid,
+        cid=body.chart_cid,
         filename=report.chart_name,
         disposition="inline",
     )
@@ -55,6 +59,19 @@ def build_message(report: Report, sender: str, recipient: str) -> EmailMessage:
         # gets every paper in the attachment, as the body says.
         msg.add_attachment(report.html, subtype="html", filename="digest.html")
     return msg
+
+
+@dataclass(frozen=True)
+class MailBody:
+    """The HTML body of one report's mail, rendered once for every recipient, and its chart's Content-ID."""
+
+    html: str
+    chart_cid: str
+
+
+def mail_body(report: Report) -> MailBody:
+    cid = make_msgid(domain="arxiv-digest.local")
+    return MailBody(mail_html(report, cid), cid)
 
 
 def tls_context(ca_file: Path | None) -> ssl.SSLContext:
@@ -194,11 +211,12 @@ class EmailChannel(Channel):
         self._session = SMTPSession(settings, password, ca_file)
 
     def prepare(self, report: Report) -> Prepared:
-        return Prepared(content_hash(report.markdown, report.html, report.chart), 1, report)
+        return Prepared(content_hash(report.markdown, report.html, report.chart), 1, (report, mail_body(report)))
 
     def deliver(self, prepared: Prepared, target: str, *, start: int, on_sent: Callable[[int], None]) -> None:
         try:
-            self._session.send(build_message(prepared.payload, self.settings.sender, target), target)  # type: ignore[arg-type]
+            report, body = prepared.payload  # type: ignore[misc]
+            self._session.send(build_message(report, self.settings.sender, target, body), target)
         except EmailError as exc:
             raise ChannelError(str(exc)) from None
         on_sent(1)

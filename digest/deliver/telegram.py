@@ -10,7 +10,6 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 from jinja2 import TemplateError
@@ -21,8 +20,7 @@ from digest.deliver.tghtml import CAPTION_LIMIT, fits, pack, split_html, to_plai
 from digest.errors import describe_error
 from digest.net import http_client, retryable_status
 from digest.plugins import register_channel
-from digest.rank import for_topics
-from digest.render import environment, template_context
+from digest.render import telegram_texts
 from digest.report import Report
 from digest.retry import SYSTEM_CLOCK, Clock, retrying
 from digest.secrets import add_secret, scrub
@@ -66,31 +64,23 @@ class Part:
     file: tuple[str, bytes, str] | None = None  # (filename, bytes, content type)
 
 
-def render_parts(
-    report: Report,
-    templates_override: Path | None = None,
-    fmt: str = "compact",
-    topics: list[str] | tuple[str, ...] | None = None,
-) -> list[Part]:
+def render_parts(report: Report, fmt: str = "compact") -> list[Part]:
     """The report as Telegram sends it: a photo with a caption, the messages, then digest.md.
 
     compact: the must-reads and one line per topic in one message (a second only when 4096 characters
     cannot hold it). full: the must-reads, then each topic starting its own message (its synthesis folded
-    in an expandable blockquote), the footer last. Every message fits Telegram's limits. A chat that wants
-    only some `topics` gets those, with must-reads drawn from them."""
+    in an expandable blockquote), the footer last. Every message fits Telegram's limits. A report narrowed
+    to an audience (render.for_audience) is sent as it is."""
     digest = report.digest
-    if topics is not None:
-        digest = for_topics(digest, topics, len(digest.must_reads))
-    env = environment(templates_override)
-    module = env.get_template("telegram.html.j2").make_module(template_context(digest))
-    caption = split_html(str(module.caption()).strip(), CAPTION_LIMIT)
+    texts = telegram_texts(digest, report.templates_override)
+    caption = split_html(texts.caption, CAPTION_LIMIT)
     if fmt == "full":
-        messages = pack([_tidy(str(module.must_reads_block()))])
-        for section in digest.sections:
-            messages += split_html(_tidy(str(module.topic(section))))
-        messages = _with_closing(messages, str(module.closing()).strip())
+        messages = pack([_tidy(texts.must_reads)])
+        for topic in texts.topics:
+            messages += split_html(_tidy(topic))
+        messages = _with_closing(messages, texts.closing)
     else:
-        messages = pack([_tidy(str(module.compact()))])
+        messages = pack([_tidy(texts.compact)])
     date = digest.date.isoformat()
     parts = [Part("sendPhoto", "chart", caption[0] if caption else "", (digest.chart_name, report.chart, "image/png"))]
     parts += [Part("sendMessage", f"message {i}/{len(messages)}", m) for i, m in enumerate(messages, start=1)]
@@ -271,7 +261,7 @@ class TelegramChannel(Channel):
 
     def prepare(self, report: Report) -> Prepared:
         try:
-            parts = render_parts(report, self.config.templates_override, self.settings.format)
+            parts = render_parts(report, self.settings.format)
         except TemplateError as exc:
             raise TemplateError(f"telegram.html.j2: {exc}") from None
         content = content_hash(*(p.text for p in parts), *(p.file[1] for p in parts if p.file))
