@@ -16,7 +16,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from digest.models import Paper
-from digest.pipeline import DEMO_FEED
+from digest.sources.demo import DEMO_FEED
 from digest.sources.rss import parse_feed
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -39,7 +39,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.days import CATEGORIES, Day, bundled_day, fixture_day, synthetic_day  # noqa: E402
-from digest.pipeline import keep_announce_types  # noqa: E402
+from digest.sources.clean import keep_announce_types  # noqa: E402
 from digest.sources.rss import parse_feed  # noqa: E402
 from tests.fakes.http import FakeServer, Response  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI, estimate_tokens  # noqa: E402

@@ -231,6 +231,13 @@ def offline_classifier(config: Config, store: Store, date: dt.date) -> OfflineCl
     return OfflineClassifier(config.categories, config.arxiv.categories, learned_from)
 
 
+def keyword_tiebreak(config: Config) -> Callable[[Paper, str], float]:
+    """How rank.select orders papers of equal importance within a topic: by the keywords' fit to that topic
+    (offline_rank). Keywords only: the learned model is not needed to break ties, and costs a training."""
+    keywords = OfflineClassifier(config.categories, config.arxiv.categories, shipped=False)
+    return lambda paper, topic: offline_rank(paper, keywords.scores(paper).get(topic, 0.0))
+
+
 def offline_importance(paper: Paper, topic_score: float) -> int:
     """A deterministic 1-10 score: topical fit, concrete contributions, a new submission, a full abstract."""
     return max(1, min(10, round(offline_rank(paper, topic_score))))

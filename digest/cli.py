@@ -1,4 +1,5 @@
-"""The command line: a thin click layer over pipeline.py. Maps project errors to one line and an exit code."""
+"""The command line: click only. Each command parses its options, calls one function in digest/commands/,
+prints what it returns, and maps project errors to one line and the contract's exit code."""
 
 from __future__ import annotations
 
@@ -16,52 +17,20 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from digest import __version__
-from digest.errors import ConfigError, DigestError, Terminated, describe_error
+from digest.errors import DigestError, Terminated, describe_error
 from digest.secrets import forget_all, scrub
 
 if TYPE_CHECKING:
     from digest.config import Config
-    from digest.pipeline import RunResult
     from digest.progress import Reporter
 
 log = logging.getLogger("digest")
 GC_THRESHOLD = 20_000  # allocations between young-generation collections (Python's default: 700)
 
 
-class _ScrubFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = scrub(record.getMessage())
-        record.args = ()
-        return True
-
-
-def setup_logging(config: Config | None = None) -> None:
-    """Console logs (quiet on a terminal, where rich shows progress) and a rotating log file."""
-    from logging.handlers import RotatingFileHandler
-
-    root = logging.getLogger("digest")
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(logging.DEBUG)
-    root.propagate = False
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel(logging.WARNING if sys.stderr.isatty() else logging.INFO)
-    console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
-    console.addFilter(_ScrubFilter())
-    root.addHandler(console)
-    if config is not None and config.log_path is not None:
-        try:
-            config.log_path.parent.mkdir(parents=True, exist_ok=True)
-            file_handler = RotatingFileHandler(
-                config.log_path, maxBytes=config.log.max_bytes, backupCount=config.log.backups, encoding="utf-8"
-            )
-        except OSError as exc:
-            raise ConfigError(f"log.file: cannot write {config.log_path}: {exc}") from exc
-        file_handler.setLevel(getattr(logging, config.log.level))
-        file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        file_handler.addFilter(_ScrubFilter())
-        root.addHandler(file_handler)
+def say(line: str) -> None:
+    """One line to stdout, scrubbed of every secret this process knows."""
+    click.echo(scrub(line))
 
 
 def fail(message: str, code: int) -> None:
@@ -104,6 +73,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def load(config_path: Path | None, *, missing_ok: bool = False) -> Config:
     from digest.config import load_config
+    from digest.logs import setup_logging
 
     config = load_config(config_path, missing_ok=missing_ok)
     forget_all()  # this config's secrets, not those of an earlier one in the same process
@@ -127,6 +97,17 @@ def parse_date(ctx: click.Context, param: click.Parameter, value: str | None) ->
         raise click.BadParameter(f"{value!r} is not a date like 2026-06-30") from None
 
 
+def known_channels(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """--channel names checked against the channel registry (digest/plugins.py), not a fixed list."""
+    from digest.plugins import channels
+
+    known = channels()
+    for name in value:
+        if name not in known:
+            raise click.BadParameter(f"{name!r} is not a channel (channels: {', '.join(known)})")
+    return value
+
+
 config_option = click.option(
     "--config",
     "config_path",
@@ -142,10 +123,6 @@ def cli() -> None:
     """arXiv 데일리 다이제스트: the day's new AI papers on arXiv as one Korean digest."""
 
 
-def print_result(result: RunResult) -> None:
-    click.echo(result.message)
-
-
 @cli.command()
 @config_option
 @click.option("--date", callback=parse_date, help="Announcement date YYYY-MM-DD (default: the latest).")
@@ -154,37 +131,12 @@ def print_result(result: RunResult) -> None:
 @handle_errors
 def run(config_path: Path | None, date: dt.date | None, no_deliver: bool, force: bool) -> None:
     """Fetch, classify, summarize, render and deliver one announcement date."""
-    config = load(config_path)
-    if date is not None:
-        from digest.backfill import check_run_date
+    from digest.commands.run import run as run_command
 
-        reason = check_run_date(config, date)
-        if reason:
-            click.echo(reason)  # a weekend or a holiday: nothing to build, and not an error
-            return
-    print_result(run_latest(config, date=date, deliver=not no_deliver, force=force))
-
-
-def run_latest(
-    config: Config, *, date: dt.date | None = None, deliver: bool = True, force: bool = False, scheduled: bool = False
-) -> RunResult:
-    """`digest run` and each scheduled fire: pipeline.run_latest, and one error line if catching up failed."""
-    from digest import pipeline
-
-    result = pipeline.run_latest(
-        config,
-        date=date,
-        deliver=deliver,
-        force=force,
-        scheduled=scheduled,
-        reporter=reporter(),
-    )
-    if result.catch_up_failed:
-        print_result(result)
-        raise DigestError(
-            f"catching up missed listings failed for {', '.join(d.isoformat() for d in result.catch_up_failed)}"
-        )
-    return result
+    result = run_command(load(config_path), date=date, deliver=not no_deliver, force=force, reporter=reporter())
+    say(result.message)
+    if result.problem():
+        raise DigestError(result.problem())
 
 
 @cli.command()
@@ -204,35 +156,12 @@ def backfill(
     force: bool,
 ) -> None:
     """Build reports for past dates through the export API, one listing date at a time."""
-    from digest import backfill as past
-    from digest import pipeline
-    from digest.lock import state_lock
+    from digest.commands.backfill import backfill_command, date_range
 
     config = load(config_path)
-    start, end = past.date_range(one_date, start, end, config=config)
-    progress = reporter()
-    outcomes = []
-    with state_lock(config.state_path, config.state.lock_timeout_seconds, progress.note):
-        store = pipeline.open_store(config)
-        for position, total, outcome in past.backfill(
-            config, store, start, end, force=force, deliver=deliver, reporter=progress
-        ):
-            click.echo(scrub(f"[{position}/{total}] {outcome.message}"))
-            outcomes.append(outcome)
-        store.close()
-    click.echo(past.summary_line(start, end, outcomes))
-    if any(o.kind == past.FAILED for o in outcomes):
+    start, end = date_range(one_date, start, end, config=config)
+    if not backfill_command(config, start, end, force=force, deliver=deliver, reporter=reporter(), say=say):
         sys.exit(1)
-
-
-def demo_config(config: Config) -> Config:
-    """The demo's own folder and state under output/demo/: a later `digest run` finds the real state as
-    the demo found it (on a fresh install: no date built, so nothing to catch up)."""
-    demo_dir = config.output_dir / "demo"
-    demo = config.model_copy(deep=True)
-    demo.report.output_dir = demo_dir
-    demo.state.path = demo_dir / "digest.sqlite3"
-    return demo
 
 
 @cli.command()
@@ -240,15 +169,11 @@ def demo_config(config: Config) -> Config:
 @handle_errors
 def demo(config_path: Path | None) -> None:
     """Run the whole pipeline offline on the real arXiv day bundled with the package (no key, no network)."""
-    from digest import pipeline
+    from digest.commands.demo import demo as demo_command
 
-    config = demo_config(load(config_path, missing_ok=True))
-    store = pipeline.open_store(config)
-    options = pipeline.RunOptions(force=True, deliver=False, use_llm=False, command="demo")
-    result = pipeline.run_date(config, store, options, pipeline.demo_fetcher(), reporter())
-    click.echo(f"demo: {result.papers} papers of arXiv's {result.date} announcement (bundled, offline)")
-    click.echo(f"report: {result.report_dir / 'digest.md'}")
-    click.echo(f"also:   {result.report_dir / 'digest.html'}, digest.json, paper_{result.date}.png")
+    _, lines = demo_command(load(config_path, missing_ok=True), reporter())
+    for line in lines:
+        say(line)
 
 
 @cli.command()
@@ -257,11 +182,10 @@ def demo(config_path: Path | None) -> None:
 @handle_errors
 def status(config_path: Path | None, last: int) -> None:
     """Recent runs: date, papers, topics, LLM calls and tokens, deliveries and failures."""
-    from digest.status import status_lines
+    from digest.commands.status import status_lines
 
-    config = load(config_path)
-    for line in status_lines(config, last):
-        click.echo(line)
+    for line in status_lines(load(config_path), last):
+        say(line)
 
 
 @cli.command()
@@ -276,40 +200,15 @@ def status(config_path: Path | None, last: int) -> None:
 @handle_errors
 def schedule(config_path: Path | None, print_next: int | None) -> None:
     """Run in the foreground, firing `digest run` on schedule.cron in schedule.timezone."""
-    from digest.schedule import build_scheduler, fire_lines, next_fire_times, run_forever
+    from digest.commands.schedule import fire_lines
+    from digest.commands.schedule import schedule as schedule_command
 
     config = load(config_path)
-    sched = config.schedule
     if print_next:
         for line in fire_lines(config, print_next):
-            click.echo(line)
+            say(line)
         return
-    scheduler = build_scheduler(
-        lambda: run_latest(config, scheduled=True),
-        cron=sched.cron,
-        timezone=sched.timezone,
-        misfire_grace_seconds=sched.misfire_grace_seconds,
-    )
-    upcoming = next_fire_times(sched.cron, sched.timezone, 1)
-    first = upcoming[0].isoformat() if upcoming else "never"
-
-    def started() -> None:
-        log.info("scheduler started: cron %r in %s, next run %s", sched.cron, sched.timezone, first)
-        click.echo(f"scheduler running: cron '{sched.cron}' in {sched.timezone}; next run {first}. Ctrl+C stops.")
-
-    run_forever(scheduler, started)
-    click.echo("scheduler stopped")
-
-
-def known_channels(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
-    """--channel names checked against the channel registry (digest/plugins.py), not a fixed list."""
-    from digest.plugins import channels
-
-    known = channels()
-    for name in value:
-        if name not in known:
-            raise click.BadParameter(f"{name!r} is not a channel (channels: {', '.join(known)})")
-    return value
+    schedule_command(config, reporter(), say)
 
 
 @cli.command()
@@ -319,27 +218,15 @@ def known_channels(ctx: click.Context, param: click.Parameter, value: tuple[str,
     "--channel",
     multiple=True,
     callback=known_channels,
-    help="Only this channel (repeatable: telegram, email, or any registered one); default: every enabled channel.",
+    help="Only this channel (repeatable: telegram, email, or any installed one); default: every enabled channel.",
 )
 @handle_errors
 def send(config_path: Path | None, date: dt.date, channel: tuple[str, ...]) -> None:
     """Deliver an existing report again, to every target (even those that already have it)."""
-    from digest import pipeline
-    from digest.deliver.dispatch import deliver_report
-    from digest.edition import report_folder
+    from digest.commands.send import send as send_command
 
-    config = load(config_path)
-    store = pipeline.open_store(config)
-    summary = deliver_report(
-        config,
-        store,
-        date,
-        report_folder(config.output_dir, date),
-        force=True,
-        channels=list(channel) or None,
-        reporter=reporter(),
-    )
-    click.echo(f"{date}: delivery: {summary.line()}")
+    summary = send_command(load(config_path), date, list(channel) or None, reporter())
+    say(f"{date}: delivery: {summary.line()}")
 
 
 @cli.command()
@@ -347,13 +234,13 @@ def send(config_path: Path | None, date: dt.date, channel: tuple[str, ...]) -> N
 @handle_errors
 def check(config_path: Path | None) -> None:
     """Validate the config and reach each configured service once (LLM, Telegram, SMTP)."""
-    from digest.check import run_checks
+    from digest.commands.check import run_checks
 
     config = load(config_path)
-    click.echo(f"config: ok ({config.base_dir})")
+    say(f"config: ok ({config.base_dir})")
     results = run_checks(config)
     for result in results:
-        click.echo(scrub(result.line()))
+        say(result.line())
     if not all(r.ok for r in results):
         sys.exit(1)
 
@@ -372,13 +259,9 @@ def check(config_path: Path | None) -> None:
 @handle_errors
 def site(config_path: Path | None, port: int | None) -> None:
     """Build (incrementally) the static archive site from everything stored into site.dir."""
-    from digest.site import build_site
-    from digest.site.serve import serve
+    from digest.commands.site import site as site_command
 
-    config = load(config_path)
-    click.echo(build_site(config).line())
-    if port is not None:
-        serve(config.site_dir, port, click.echo)
+    site_command(load(config_path), port, say)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 SECTION_TITLES = [
@@ -52,6 +53,10 @@ class Listing:
     date: dt.date
     papers: list[Paper]
     source: str  # listing | rss | api | demo
+
+
+# A fetcher answers "the listing for this date" (None = the latest announcement); digest/sources/ makes them.
+Fetcher = Callable[[dt.date | None], Listing]
 
 
 @dataclass(frozen=True)

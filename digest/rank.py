@@ -1,17 +1,37 @@
-"""Which papers a reader who reads nothing else should see: the day's must-reads (오늘의 핵심 논문).
+"""Ranking, in one place: which papers each topic features (select), the day's must-reads (오늘의 핵심 논문)
+a reader who reads nothing else should see, the counts per topic, and what an audience that wants only some
+topics sees (for_topics).
 
-One function decides: importance, and relevance to `interests` when they are set (a followed author's
-paper always makes the list).
+Importance decides, plus relevance to `interests` when they are set (a followed author's paper always makes
+the must-reads).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from digest.config import OTHER
+from digest.config import OTHER, Config
 from digest.models import Assignment, Digest, Paper
 
 PER_TOPIC = 2  # a sensible spread: no topic takes more than this while others have candidates
+
+
+@dataclass(frozen=True)
+class TopicChoice:
+    """One topic going into the summarize stage."""
+
+    name: str
+    selected: list[Paper]  # the ranking's pick (must-reads of the topic included)
+    members: list[Paper]  # every paper of the topic
+    candidates: list[Paper] = field(default_factory=list)  # the ranking's top few, best first (LLM picks)
+    required: list[str] = field(default_factory=list)  # ids that must stay featured (the topic's must-reads)
+
+    def offered(self, picks: bool) -> list[Paper]:
+        """What the summary is asked about: the candidates when the summarizer picks among them, else the
+        selected."""
+        return self.candidates if picks and len(self.candidates) > len(self.selected) else self.selected
 
 
 def must_reads(
@@ -85,3 +105,50 @@ def for_topics(digest: Digest, topics: list[str] | tuple[str, ...], count: int) 
             followed=digest.followed,
         ),
     )
+
+
+def select(
+    config: Config,
+    papers: list[Paper],
+    assignments: dict[str, Assignment],
+    must: list[str] | None = None,
+    relevance: dict[str, int] | None = None,
+    tiebreak: Callable[[Paper, str], float] | None = None,
+) -> list[TopicChoice]:
+    """Per non-empty topic in config order: its top `max_papers_per_category` papers by importance plus
+    relevance to the interests (plus any must-read of the topic that did not make it), and all of them.
+
+    Ties (an LLM gives many papers a 7) go to the paper `tiebreak(paper, topic)` scores higher (the
+    pipeline passes classify.keyword_tiebreak), then to feed order: not to whichever was announced first."""
+    limit = config.report.max_papers_per_category
+    depth = max(limit, config.report.summary_candidates)  # how far down the candidates reach
+    wanted = set(must or ())
+    relevance = relevance or {}
+    chosen = []
+    for name in config.topic_names:
+        members = [p for p in papers if assignments[p.id].topic == name]
+        if not members:
+            continue
+        importance = {p.id: assignments[p.id].importance + relevance.get(p.id, 0) for p in members}
+        # Only papers that can make the cut (or the candidates) need the (slower) offline score.
+        cut = sorted(importance.values(), reverse=True)[min(depth, len(members)) - 1]
+        ties = {p.id: tiebreak(p, name) for p in members if importance[p.id] >= cut} if tiebreak else {}
+        ranked = [
+            p
+            for _, p in sorted(
+                enumerate(members), key=lambda ip: (-importance[ip[1].id], -ties.get(ip[1].id, 0), ip[0])
+            )
+        ]
+        top = ranked[:limit]
+        top += [p for p in ranked[limit:] if p.id in wanted]
+        candidates = top + [p for p in ranked[:depth] if p not in top]
+        required = [p.id for p in top if p.id in wanted]
+        chosen.append(TopicChoice(name, top, members, candidates, required))
+    return chosen
+
+
+def topic_counts(config: Config, papers: list[Paper], assignments: dict[str, Assignment]) -> dict[str, int]:
+    counts = {name: 0 for name in [*config.topic_names, OTHER]}
+    for p in papers:
+        counts[assignments[p.id].topic] = counts.get(assignments[p.id].topic, 0) + 1
+    return counts

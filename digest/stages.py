@@ -11,38 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from digest.classify import BatchResult, OfflineClassifier, offline_classifier, setup_key
 from digest.config import Config
 from digest.models import Assignment, Listing, Paper, TopicSection, TopicSummary
 from digest.progress import Reporter
+from digest.rank import TopicChoice
 from digest.store import Store
 from digest.summarize import EXTRACTIVE, EXTRACTIVE_VERSION, extractive_summary
 
 if TYPE_CHECKING:
     from digest.llm import LLM
-
-
-@dataclass(frozen=True)
-class TopicChoice:
-    """One topic going into the summarize stage."""
-
-    name: str
-    selected: list[Paper]  # the ranking's pick (must-reads of the topic included)
-    members: list[Paper]  # every paper of the topic
-    candidates: list[Paper] = field(default_factory=list)  # the ranking's top few, best first (LLM picks)
-    required: list[str] = field(default_factory=list)  # ids that must stay featured (the topic's must-reads)
-
-    def __iter__(self) -> Iterator[object]:
-        """Unpacks as (name, selected, members), the shape select() had before candidates."""
-        return iter((self.name, self.selected, self.members))
-
-    def offered(self, way: Way) -> list[Paper]:
-        """What the summary is asked about: the candidates when the way picks among them, else the selected."""
-        return self.candidates if way.picks and len(self.candidates) > len(self.selected) else self.selected
 
 
 Chosen = list[TopicChoice]
@@ -159,7 +140,7 @@ def summarize(store: Store, listing: Listing, chosen: Chosen, way: Way, reporter
     done: dict[str, TopicSummary] = {}
     todo: list[tuple[TopicChoice, str]] = []
     for choice in chosen:
-        key = summary_key(way, choice.offered(way), choice.members, choice.selected)
+        key = summary_key(way, choice.offered(way.picks), choice.members, choice.selected)
         stored = store.load_summary(listing.date, choice.name, key)
         if stored is not None:
             done[choice.name] = stored
@@ -182,7 +163,7 @@ def summarize(store: Store, listing: Listing, chosen: Chosen, way: Way, reporter
             functools.partial(
                 way.summarize,
                 c.name,
-                c.offered(way),
+                c.offered(way.picks),
                 c.members,
                 listing.papers,
                 len(c.selected),
@@ -198,6 +179,6 @@ def summarize(store: Store, listing: Listing, chosen: Chosen, way: Way, reporter
 def _featured(choice: TopicChoice, summary: TopicSummary, way: Way) -> list[Paper]:
     """The papers the summary features: those its paper_lines name, in its order (the LLM picked them
     among the candidates), else the ranking's selection."""
-    offered = {p.id: p for p in choice.offered(way)}
+    offered = {p.id: p for p in choice.offered(way.picks)}
     named = [offered[i] for i in summary.paper_lines if i in offered]
     return named if len(named) == len(choice.selected) else choice.selected

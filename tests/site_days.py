@@ -10,6 +10,7 @@ from pathlib import Path
 from digest import pipeline
 from digest.config import load_config
 from digest.models import Listing, Paper
+from digest.store import open_store
 from tests.conftest import FIXTURES, day_papers, write_config
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -56,7 +57,7 @@ def build_days(folder: Path, days: dict[dt.date, list[Paper]], *, llm: bool = Tr
             settings["llm__base_url"] = fake.url
         config_path = write_config(folder, **settings)
         config = load_config(config_path)
-        store = pipeline.open_store(config)
+        store = open_store(config)
         try:
             for date, papers in days.items():
                 listing = Listing(date, papers, "api")

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from digest import pipeline
 from digest.clock import Clock, fixed
+from digest.commands.run import run as run_latest
 from digest.config import load_config
+from digest.sources.latest import rss_fetcher
 from tests.conftest import RSS_CATEGORIES, SMALL_DAY, write_config
 from tests.fakes.arxiv_api import FakeArxivApi
 
@@ -185,14 +186,14 @@ def _morning_of(day: str) -> Clock:
 
 
 def test_the_feeds_own_date_comes_from_the_feed(tmp_path, rss_server, api, config):
-    fetch = pipeline.rss_fetcher(load_config(Path(config)), clock=_morning_of("2026-06-30"))
+    fetch = rss_fetcher(load_config(Path(config)), clock=_morning_of("2026-06-30"))
     listing = fetch(dt.date(2026, 6, 30))
     assert (listing.source, len(listing.papers)) == ("rss", SMALL_DAY)
     assert [r.path for r in rss_server.requests] == [f"/rss/{RSS_CATEGORIES}"]
 
 
 def test_a_stale_feed_falls_back_to_the_export_api(tmp_path, rss_server, api, config):
-    fetch = pipeline.rss_fetcher(load_config(Path(config)), clock=_morning_of("2026-07-01"))
+    fetch = rss_fetcher(load_config(Path(config)), clock=_morning_of("2026-07-01"))
     listing = fetch(dt.date(2026, 7, 1))  # the feed still carries 2026-06-30
     assert (listing.source, listing.date, len(listing.papers)) == ("api", dt.date(2026, 7, 1), 32)
     assert [r.path for r in rss_server.requests] == [f"/rss/{RSS_CATEGORIES}", "/api/query"]
@@ -209,7 +210,7 @@ def test_run_catches_up_listings_the_feed_never_showed(tmp_path, server, api, ru
     # Mon 2026-07-06 11:00 KST = Sun 07-05 22:00 ET: the feed is empty (weekend), Thu 07-02 and Fri 07-03 are missed.
     sunday_evening_et = fixed(dt.datetime(2026, 7, 5, 22, 0, tzinfo=dt.timezone(dt.timedelta(hours=-4))))
     server.route(f"/rss/{RSS_CATEGORIES}", Response(200, fixture_bytes("rss-physics-2025-12-31-empty-holiday.xml")))
-    result = pipeline.run_latest(load_config(Path(config)), clock=sunday_evening_et)
+    result = run_latest(load_config(Path(config)), clock=sunday_evening_et)
     assert (result.status, result.catch_up_failed) == ("empty", []), result.message
     assert built(tmp_path) == ["2026-06-30", "2026-07-01", "2026-07-02", "2026-07-03"]
     runs = (
@@ -220,7 +221,7 @@ def test_run_catches_up_listings_the_feed_never_showed(tmp_path, server, api, ru
     assert [r[0] for r in runs] == ["2026-06-30", "2026-07-01", "2026-07-02", "2026-07-03"]  # oldest first
     # The next fire has nothing left to catch up: no request to the export API.
     requests = len(server.requests)
-    assert pipeline.run_latest(load_config(Path(config)), clock=sunday_evening_et).catch_up_failed == []
+    assert run_latest(load_config(Path(config)), clock=sunday_evening_et).catch_up_failed == []
     assert [r.path for r in server.requests[requests:]] == [f"/rss/{RSS_CATEGORIES}"]
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from digest.config import load_config
 from digest.deliver.tghtml import to_plain
-from digest.pipeline import RunOptions, open_store, run_date
+from digest.pipeline import RunOptions, run_date
+from digest.store import open_store
 from tests.conftest import SMALL_DAY, small_day, write_config
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.smtp import USER, FakeSMTP, self_signed_cert

@@ -8,8 +8,9 @@ import sqlite3
 
 import pytest
 
-import digest.pipeline
-import digest.schedule
+import digest.commands.run
+import digest.commands.schedule
+import digest.sources.latest
 from digest.clock import Clock, fixed
 from digest.errors import FetchError
 from digest.models import Paper
@@ -56,8 +57,8 @@ def clock(monkeypatch):
     fake.slept = []
     fake.clock = Clock(now=lambda: fake.now, sleep=fake.sleep)
     # The command line passes no clock: its default is the one these runs read.
-    monkeypatch.setitem(digest.pipeline.run_latest.__kwdefaults__, "clock", fake.clock)
-    monkeypatch.setitem(digest.schedule.fire_lines.__kwdefaults__, "clock", fake.clock)
+    monkeypatch.setitem(digest.commands.run.run.__kwdefaults__, "clock", fake.clock)
+    monkeypatch.setitem(digest.commands.schedule.fire_lines.__kwdefaults__, "clock", fake.clock)
     return fake
 
 
@@ -265,19 +266,22 @@ def test_the_feed_later_carrying_the_same_day_rebuilds_and_sends_nothing(tmp_pat
     )
     assert report.stat().st_mtime_ns == built_at and _stored(tmp_path, "2026-06-30") == ("listing", 499)
     status = run_cli("status", "--config", config).output
-    assert "listing the RSS feed: the same 499 papers as the listing pages" in status
+    assert "listing: built from the listing pages; the RSS feed carries the same 499 papers" in status
 
     # A feed whose papers differ (here: 33 more, from categories the pages do not cover) is said, not sent.
     server.route(f"/rss/{RSS_CATEGORIES}", Response(200, day_feed_2026_06_30()))
     result = run_cli("run", "--config", config)
-    assert "the RSS feed differs: 33 papers only there, 0 missing there" in result.output
+    assert "the RSS feed does not match (532 papers against 499): 33 only there, 0 missing there" in result.output
     assert report.stat().st_mtime_ns == built_at
     status = run_cli("status", "--config", config).output
-    assert "listing the RSS feed: differs from the listing pages: 532 papers against 499, 33 only there" in status
+    assert (
+        "listing: built from the listing pages; the RSS feed does not match (532 papers against 499): 33 only there ("
+        in status
+    )
 
 
 def test_a_fire_before_the_announcement_asks_again_instead_of_sending_yesterdays(tmp_path, server, clock):
-    from digest.cli import run_latest
+    from digest.commands.run import run as run_latest
     from digest.config import load_config
 
     monday, tuesday = dt.date(2026, 7, 13), dt.date(2026, 7, 14)
@@ -300,7 +304,7 @@ def test_a_fire_before_the_announcement_asks_again_instead_of_sending_yesterdays
 
 
 def test_a_fire_gives_up_waiting_after_the_grace_period_and_sends_nothing(tmp_path, server, clock):
-    from digest.cli import run_latest
+    from digest.commands.run import run as run_latest
     from digest.config import load_config
 
     monday = dt.date(2026, 7, 13)
@@ -362,13 +366,15 @@ def test_print_next_says_when_a_fire_comes_before_the_announcement(tmp_path, run
     ids=["listing-pages", "rss-only"],
 )
 def test_catch_up_stops_before_the_listing_this_run_gets(tmp_path, listing_url, caught_up):
-    from digest.backfill import catch_up_range
+    from digest.commands.backfill import catch_up_range
     from digest.config import Config
     from digest.store import Store
 
     config = Config(base_dir=tmp_path, arxiv={"listing_url": listing_url, "catch_up_days": 7})
     store = Store(config.state_path)
     store.finish_run(store.start_run("run"), "ok", date=dt.date(2026, 7, 9))  # Thursday's built
+    (tmp_path / "output/2026-07-09").mkdir(parents=True)
+    (tmp_path / "output/2026-07-09/digest.json").write_text("{}")
     tuesday_fire = dt.datetime(2026, 7, 14, 1, 30, tzinfo=UTC)
     assert catch_up_range(config, store, fixed(tuesday_fire)) == caught_up
 
@@ -381,7 +387,7 @@ def test_pages_caught_mid_announcement_are_asked_again(tmp_path, server, clock):
     pages = {c: Response(200, render_page(c, tuesday, _slice())) for c in CATEGORIES}
     pages["cs.CV"] = [Response(200, render_page("cs.CV", monday, _slice())), pages["cs.CV"]]
     serve_pages(server, pages)
-    fetch = digest.pipeline.latest_fetcher(load_config(_config(tmp_path, server)), clock.clock, wait=True)
+    fetch = digest.sources.latest.latest_fetcher(load_config(_config(tmp_path, server)), clock.clock, wait=True)
     listing = fetch(None)
     assert (listing.date, len(listing.papers), clock.slept) == (tuesday, 50, [300])
     assert server.hits("/list/cs.AI/new") == 2 and server.hits(f"/rss/{RSS_CATEGORIES}") == 0

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from digest.models import SECTION_TITLES
-from digest.pipeline import demo_fetcher, keep_announce_types
+from digest.sources.clean import keep_announce_types
+from digest.sources.demo import demo_fetcher
 from digest.sources.rss import parse_feed
 from digest.store import Store
 from tests.conftest import SMALL_DAY, small_day_feed, write_config
@@ -563,21 +564,22 @@ def test_a_summary_that_leaves_out_a_line_is_asked_for_it(tmp_path, slice_setup,
 
 
 def test_importance_ties_go_to_the_higher_offline_score():
-    from digest.classify import OfflineClassifier, offline_rank
+    from digest.classify import OfflineClassifier, keyword_tiebreak, offline_rank
     from digest.config import Config
     from digest.models import Assignment
-    from digest.pipeline import select
+    from digest.rank import select
 
     config = Config()
     papers = keep_announce_types(demo_fetcher()(None), ["new", "cross"]).papers
     offline = OfflineClassifier(config.categories, config.arxiv.categories)
     topics = {a.paper_id: a.topic for a in offline.classify_all(papers)}
     tied = {p.id: Assignment(p.id, topics[p.id], 7, "llm") for p in papers}  # every paper a 7
-    for name, selected, members in select(config, papers, tied):
-        ranks = {p.id: offline_rank(p, offline.scores(p)[name]) for p in members}
-        best = sorted(ranks.values(), reverse=True)[: len(selected)]
-        assert [ranks[p.id] for p in selected] == best, name
-    assert any(selected != members[: len(selected)] for _, selected, members in select(config, papers, tied))
+    chosen = select(config, papers, tied, tiebreak=keyword_tiebreak(config))
+    for topic in chosen:
+        ranks = {p.id: offline_rank(p, offline.scores(p)[topic.name]) for p in topic.members}
+        best = sorted(ranks.values(), reverse=True)[: len(topic.selected)]
+        assert [ranks[p.id] for p in topic.selected] == best, topic.name
+    assert any(t.selected != t.members[: len(t.selected)] for t in chosen)
 
 
 def test_figures_are_compared_after_normalising_units_and_tex():

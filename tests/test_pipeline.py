@@ -3,7 +3,8 @@
 import json
 
 from digest.config import load_config
-from digest.pipeline import RunOptions, open_store, run_date
+from digest.pipeline import RunOptions, run_date
+from digest.store import open_store
 from tests.conftest import small_day, write_config
 
 

@@ -94,10 +94,9 @@ def test_rebuilt_report_reuses_its_chart_and_redraws_a_changed_one(tmp_path, mon
 
 def _day_digest(n_papers=60, must=5, llm=True, site_url=None):
     """A real slice of the 2026-06-30 day, classified offline, summarized extractively (or marked as LLM)."""
-    from digest.classify import OfflineClassifier
+    from digest.classify import OfflineClassifier, keyword_tiebreak
     from digest.config import Config
-    from digest.pipeline import select, topic_counts
-    from digest.rank import must_reads
+    from digest.rank import must_reads, select, topic_counts
     from digest.summarize import extractive_summary
     from tests.conftest import day_papers
 
@@ -107,11 +106,11 @@ def _day_digest(n_papers=60, must=5, llm=True, site_url=None):
     assignments = {a.paper_id: a for a in classifier.classify_all(papers)}
     chosen_ids = must_reads(papers, assignments, config.topic_names, must)
     sections = []
-    for name, selected, members in select(config, papers, assignments, chosen_ids):
-        summary = extractive_summary(name, selected, members, papers)
+    for topic in select(config, papers, assignments, chosen_ids, tiebreak=keyword_tiebreak(config)):
+        summary = extractive_summary(topic.name, topic.selected, topic.members, papers)
         if llm:
             summary.method = "llm"
-        sections.append(TopicSection(name, selected, summary, len(members)))
+        sections.append(TopicSection(topic.name, topic.selected, summary, len(topic.members)))
     return Digest(
         date=dt.date(2026, 6, 30),
         title="Daily Artificial Intelligence Insights : Papers",

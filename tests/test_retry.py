@@ -41,8 +41,8 @@ def test_retry_after_reads_seconds_and_http_dates():
 def test_the_llm_client_waits_on_the_same_policy_through_the_injected_clock(tmp_path):
     from digest.config import load_config
     from digest.llm import LLM
-    from digest.pipeline import demo_fetcher
     from digest.prompts import CLASSIFY_SCHEMA_NAME, ClassifyAnswer, classify_messages, classify_schema_model
+    from digest.sources.demo import demo_fetcher
     from digest.store import Store
     from tests.conftest import write_config
     from tests.fakes.openai_server import FakeOpenAI

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
-from digest.cli import setup_logging
+from digest.commands.run import run as run_latest
+from digest.commands.schedule import build_scheduler
 from digest.config import Config, load_config
 from digest.cron import crontab_day_of_week, next_fire_times
 from digest.lock import state_lock
-from digest.pipeline import run_latest
-from digest.schedule import build_scheduler
+from digest.logs import setup_logging
 from digest.store import Store
 from tests.conftest import RSS_CATEGORIES, SMALL_DAY, small_day_feed, write_config
 from tests.fakes.http import Response
@@ -167,7 +167,7 @@ def test_a_signal_while_the_scheduler_starts_still_stops_it():
     code = textwrap.dedent(
         """
         import signal
-        from digest.schedule import build_scheduler, run_forever
+        from digest.commands.schedule import build_scheduler, run_forever
 
         scheduler = build_scheduler(print, cron="* * * * *", timezone="Asia/Seoul", misfire_grace_seconds=60)
         start = scheduler.start

@@ -54,7 +54,7 @@ def test_a_database_of_the_previous_schema_upgrades_without_losing_a_row(tmp_pat
     assert [name.lstrip("_") for name in store.applied_migrations()] == [m.__name__ for m in MIGRATIONS]
     assert _counts(path, list(before)) == before
     day = Edition.day(dt.date(2026, 6, 30))
-    assert store.built_editions() == {"day:2026-06-30"}
+    assert store.is_built(Edition.day(dt.date(2026, 6, 30))) and store.built_days() == [dt.date(2026, 6, 30)]
     assert [(d["channel"], d["status"], d["parts_sent"]) for d in store.deliveries_of(day)] == [
         ("email", "failed", 0),
         ("telegram", "sent", 3),
@@ -93,5 +93,6 @@ def test_a_week_edition_keeps_its_summaries_deliveries_and_runs_apart_from_its_d
     assert store.load_summary(week, "LLM", "k").sections[0] == ["한 주"]
     assert store.load_summary(day, "LLM", "k").sections[0] == ["하루"]
     assert [d["content"] for d in store.deliveries_of(week)] == ["한 주"]
-    assert store.built_editions() == {"day:2026-06-30", "week:2026-W27"}
-    assert store.built_dates() == {"2026-06-30"}
+    assert store.is_built(Edition.day(dt.date(2026, 6, 30))) and store.is_built(Edition.parse("week:2026-W27"))
+    assert not store.is_built(Edition.day(dt.date(2026, 7, 1)))
+    assert store.built_days() == [dt.date(2026, 6, 30)]

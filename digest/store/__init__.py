@@ -6,6 +6,9 @@ Every write happens in a transaction, so a crash leaves the database as it was b
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from digest.errors import ConfigError
 from digest.store.deliveries import Deliveries
 from digest.store.listings import Listings
 from digest.store.llm_ledger import LLMLedger
@@ -18,4 +21,24 @@ class Store(Listings, Work, LLMLedger, Runs, Deliveries):
     """The state database: listings, work (assignments, summaries), the LLM ledger, runs, deliveries."""
 
 
-__all__ = ["MIGRATIONS", "Store"]
+if TYPE_CHECKING:
+    from digest.config import Config
+
+
+def open_store(config: Config) -> Store:
+    """The state database at state.path, the one way every command opens it. An empty file beside built
+    reports is refused: a fresh state would build and deliver them all again."""
+    path = config.state_path
+    if path.is_file() and path.stat().st_size == 0:
+        out = config.output_dir
+        built = sorted(out.glob("????-??-??/digest.json")) if out.is_dir() else []
+        if built:
+            raise ConfigError(
+                f"state.path: {path} is empty (0 bytes) but {out} holds {len(built)} built "
+                f"report(s) (latest {built[-1].parent.name}): a fresh state would build and deliver them "
+                "again. Restore the database from a backup, or delete the empty file to start afresh"
+            )
+    return Store(path)
+
+
+__all__ = ["MIGRATIONS", "Store", "open_store"]

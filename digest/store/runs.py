@@ -54,14 +54,18 @@ class Runs(Database):
     def recent_runs(self, limit: int) -> list[sqlite3.Row]:
         return self.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
 
-    def built_editions(self) -> set[str]:
-        """Edition keys with a successful run recorded."""
-        rows = self.query("SELECT DISTINCT edition FROM runs WHERE status = 'ok' AND edition IS NOT NULL")
-        return {r["edition"] for r in rows}
+    def is_built(self, edition: Edition | dt.date) -> bool:
+        """Whether a successful run is recorded for the edition (one row, by the runs' edition index)."""
+        key = edition_of(edition).key
+        return bool(self.query("SELECT 1 FROM runs WHERE edition = ? AND status = 'ok' LIMIT 1", (key,)))
 
-    def built_dates(self) -> set[str]:
-        """Days (ISO dates) with a successful run recorded."""
-        return {Edition.parse(key).period for key in self.built_editions() if key.startswith("day:")}
+    def built_days(self) -> list[dt.date]:
+        """Days with a successful run recorded, newest first."""
+        rows = self.query(
+            "SELECT DISTINCT date FROM runs WHERE status = 'ok' AND edition LIKE 'day:%' AND date IS NOT NULL "
+            "ORDER BY date DESC"
+        )
+        return [dt.date.fromisoformat(r["date"]) for r in rows]
 
 
 def _alive(pid: int | None) -> bool:

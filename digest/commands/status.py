@@ -7,13 +7,13 @@ import json
 
 from digest.config import Config
 from digest.edition import Edition
-from digest.store import Store
+from digest.store import Store, open_store
 
 
 def status_lines(config: Config, last: int) -> list[str]:
     if not config.state_path.exists():
         return [f"no runs yet (no state database at {config.state_path})"]
-    store = Store(config.state_path)
+    store = open_store(config)
     runs = store.recent_runs(last)
     if not runs:
         return ["no runs yet"]
@@ -56,31 +56,15 @@ def status_lines(config: Config, last: int) -> list[str]:
 
 def _source_lines(store: Store, date: str) -> list[str]:
     """When more than one source gave this date's listing (the pages, later the RSS feed), whether they agree."""
-    from digest.pipeline import SOURCE_NAMES
+    from digest.sources.compare import compare, source_name
 
     rows = store.listing_sources(date)
-    if len(rows) < 2:
-        return []
-    first = rows[0]
-    ids = set(json.loads(first["ids"]))
     lines = []
     for other in rows[1:]:
-        theirs = set(json.loads(other["ids"]))
-        name, base = SOURCE_NAMES.get(other["source"], other["source"]), SOURCE_NAMES.get(first["source"])
-        if theirs == ids:
-            verdict = f"the same {len(ids)} papers as {base}"
-        else:
-            only, missing = sorted(theirs - ids), sorted(ids - theirs)
-            verdict = (
-                f"differs from {base}: {other['paper_count']} papers against {first['paper_count']}, "
-                f"{len(only)} only there{_sample(only)}, {len(missing)} missing there{_sample(missing)}"
-            )
-        lines.append(f"    listing {name}: {verdict}")
+        first = rows[0]
+        found = compare(first["source"], json.loads(first["ids"]), other["source"], json.loads(other["ids"]))
+        lines.append(f"    listing: built from {source_name(first['source'])}; {found.verdict(sample=True)}")
     return lines
-
-
-def _sample(ids: list[str]) -> str:
-    return f" ({', '.join(ids[:3])}{', …' if len(ids) > 3 else ''})" if ids else ""
 
 
 def _delivery_lines(store: Store, edition: Edition) -> list[str]:

@@ -1,19 +1,21 @@
-"""Past dates: which dates a run or a backfill may build, and the backfill loop over a range of dates.
+"""`digest backfill`: which dates a run or a backfill may build, and the loop over a range of dates.
 
-The loop lives here rather than in pipeline.py so that pipeline.py stays the one place that knows the
-order of the stages; a backfill is just run_date() once per listing date, through the export API.
+A backfill is pipeline.run_date() once per listing date, through the export API; pipeline.py stays the one
+place that knows the order of the stages.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from digest.clock import SYSTEM_CLOCK, Clock
+from digest.commands.state import locked_store
 from digest.config import Config
 from digest.errors import ConfigError, DigestError
-from digest.pipeline import Fetcher, RunOptions, is_built, run_date
+from digest.models import Fetcher
+from digest.pipeline import RunOptions, is_built, run_date
 from digest.progress import Reporter
 from digest.sources.calendar import ET, ArxivCalendar, days
 from digest.store import Store
@@ -161,17 +163,15 @@ def catch_up_range(config: Config, store: Store, clock: Clock = SYSTEM_CLOCK) ->
     left out are built through the export API instead, oldest first. Nothing is caught up on a fresh
     install (no date built yet) or beyond `arxiv.catch_up_days`.
     """
-    from digest.pipeline import latest_date
+    from digest.sources.latest import latest_date
 
     if config.arxiv.catch_up_days == 0:
         return None
-    built = sorted(d for d in store.built_dates())
-    if not built:
+    newest = next((day for day in store.built_days() if is_built(config, store, day)), None)
+    if newest is None:
         return None
     today = latest_date(config, clock.now())
-    start = max(
-        dt.date.fromisoformat(built[-1]) + dt.timedelta(days=1), today - dt.timedelta(days=config.arxiv.catch_up_days)
-    )
+    start = max(newest + dt.timedelta(days=1), today - dt.timedelta(days=config.arxiv.catch_up_days))
     end = today - dt.timedelta(days=1)
     calendar = ArxivCalendar.from_config(config)
     if start > end or not calendar.listing_dates(start, end):
@@ -193,3 +193,26 @@ def summary_line(start: dt.date, end: dt.date, outcomes: list[DateOutcome]) -> s
     failed = counts[FAILED]
     parts.append(f"{len(failed)} failed" + (f" ({', '.join(str(o.date) for o in failed)})" if failed else ""))
     return f"backfill {span}: " + ", ".join(parts)
+
+
+def backfill_command(
+    config: Config,
+    start: dt.date,
+    end: dt.date,
+    *,
+    force: bool,
+    deliver: bool,
+    reporter: Reporter,
+    say: Callable[[str], None],
+) -> bool:
+    """`digest backfill`: every date of the range under the state lock, one line each, then a summary line.
+    True when every date went through (no date failed)."""
+    outcomes = []
+    with locked_store(config, reporter) as store:
+        for position, total, outcome in backfill(
+            config, store, start, end, force=force, deliver=deliver, reporter=reporter
+        ):
+            say(f"[{position}/{total}] {outcome.message}")
+            outcomes.append(outcome)
+    say(summary_line(start, end, outcomes))
+    return not any(o.kind == FAILED for o in outcomes)

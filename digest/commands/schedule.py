@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from apscheduler.triggers.base import BaseTrigger
 
     from digest.config import Config
+    from digest.progress import Reporter
 
 log = logging.getLogger("digest.schedule")
 
@@ -97,6 +98,9 @@ def _guarded(job: Callable[[], object]) -> Callable[[], None]:
             log.error("scheduled run failed: %s", exc or type(exc).__name__)
         else:
             log.info("scheduled run: %s", getattr(result, "message", "done"))
+            problem = result.problem() if hasattr(result, "problem") else None
+            if problem:
+                log.error("scheduled run: %s", problem)
 
     return run
 
@@ -120,3 +124,25 @@ def run_forever(scheduler: BaseScheduler, started: Callable[[], object] = lambda
     stopping.wait()
     log.info("received %s: stopping after the current run", signal.Signals(received[0]).name)
     scheduler.shutdown(wait=True)
+
+
+def schedule(config: Config, reporter: Reporter, say: Callable[[str], None]) -> None:
+    """`digest schedule`: fire `digest run` on schedule.cron in schedule.timezone until SIGINT/SIGTERM."""
+    from digest.commands.run import run
+
+    sched = config.schedule
+    scheduler = build_scheduler(
+        lambda: run(config, scheduled=True, reporter=reporter),
+        cron=sched.cron,
+        timezone=sched.timezone,
+        misfire_grace_seconds=sched.misfire_grace_seconds,
+    )
+    upcoming = next_fire_times(sched.cron, sched.timezone, 1)
+    first = upcoming[0].isoformat() if upcoming else "never"
+
+    def started() -> None:
+        log.info("scheduler started: cron %r in %s, next run %s", sched.cron, sched.timezone, first)
+        say(f"scheduler running: cron '{sched.cron}' in {sched.timezone}; next run {first}. Ctrl+C stops.")
+
+    run_forever(scheduler, started)
+    say("scheduler stopped")

@@ -65,9 +65,9 @@ def _one_call(config: Config) -> tuple[bool, str]:
     """Classify one paper of the bundled day through the same client, ladder and checks as a run."""
     from digest.errors import DigestError
     from digest.llm import LLM, MODES
-    from digest.pipeline import demo_listing
     from digest.prompts import CLASSIFY_SCHEMA_NAME, ClassifyAnswer, classify_messages, classify_schema_model
-    from digest.store import Store
+    from digest.sources.demo import demo_listing
+    from digest.store import open_store
 
     paper = demo_listing().papers[0]
     # One retry at most: a check should answer within seconds.
@@ -75,7 +75,7 @@ def _one_call(config: Config) -> tuple[bool, str]:
         update={"llm": config.llm.model_copy(update={"max_retries": min(1, config.llm.max_retries)})}
     )
     try:
-        store = Store(config.state_path)  # the ladder's memory and the ledger, as in a run
+        store = open_store(config)  # the ladder's memory and the ledger, as in a run
     except DigestError as exc:
         return False, str(exc)
     try:

@@ -1,0 +1,15 @@
+"""`digest site`: build the static archive site (incrementally), then optionally preview it locally."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from digest.config import Config
+from digest.site import build_site
+from digest.site.serve import serve
+
+
+def site(config: Config, port: int | None, say: Callable[[str], None]) -> None:
+    say(build_site(config).line())
+    if port is not None:
+        serve(config.site_dir, port, say)
