@@ -22,10 +22,11 @@ from digest.models import Digest, Fetcher, Listing, LLMUsage
 from digest.progress import Reporter
 from digest.rank import must_reads, select, topic_counts
 from digest.render import write_report
-from digest.site import day_url, refresh_after_run
+from digest.site import refresh_after_run
 from digest.sources.clean import clean_listing, keep_announce_types
 from digest.sources.compare import compare, source_name
 from digest.store import Store
+from digest.urls import day_url
 
 log = logging.getLogger("digest.pipeline")
 

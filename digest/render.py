@@ -29,8 +29,8 @@ from digest.errors import ConfigError
 from digest.models import SECTION_TITLES, Digest, Paper
 from digest.rank import for_topics
 from digest.report import Report, digest_json
-from digest.site.urls import anchor
 from digest.text import md_escape, plain_text, telegram_html
+from digest.urls import anchor
 
 __all__ = ["md_escape", "plain_text", "environment", "write_report"]
 

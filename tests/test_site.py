@@ -14,9 +14,10 @@ import feedparser
 import pytest
 
 from digest.config import Config, load_config
-from digest.site import build_site, day_url
+from digest.site import build_site
 from digest.site.search import fold, shard_key, tokens
 from digest.site.serve import make_server
+from digest.urls import day_url
 from tests.conftest import write_config
 from tests.site_days import HOSTILE_TITLE, build_days, fixture_days, shared_site
 

@@ -1,15 +1,14 @@
 """The static archive site: every digest as pages, a feed and a search index, built from the reports.
 
-Public surface: build_site (the `digest site` command), refresh_after_run (the hook `digest run` and
-`digest backfill` call after a report is written), day_url (links from Telegram and email).
+Public surface: build_site (the `digest site` command) and refresh_after_run (the hook `digest run` and
+`digest backfill` call after a report is written). The site's addresses (a day's URL for Telegram and email,
+paper anchors) are digest/urls.py's, which the reports use too.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
-
-from digest.site.urls import anchor, day_url
 
 if TYPE_CHECKING:
     from digest.config import Config
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("digest")
 
-__all__ = ["anchor", "build_site", "day_url", "refresh_after_run"]
+__all__ = ["build_site", "refresh_after_run"]
 
 
 def build_site(config: Config, store: Store | None = None) -> SiteResult:

@@ -33,7 +33,7 @@ from digest.render import author_list, plain_text
 from digest.report import read_json
 from digest.site import search
 from digest.site.svg import topic_rows_svg
-from digest.site.urls import anchor, topic_slugs
+from digest.urls import anchor, topic_slugs
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -30,7 +30,7 @@ from digest.sources.calendar import ArxivCalendar, Window
 
 if TYPE_CHECKING:
     from digest.config import Config
-    from digest.pipeline import Fetcher
+    from digest.models import Fetcher
 
 log = logging.getLogger(__name__)
 
