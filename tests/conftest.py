@@ -14,8 +14,13 @@ import yaml
 from click.testing import CliRunner
 
 from digest.cli import cli
-from digest.models import Listing, Paper
+from digest.config import load_config
+from digest.models import Digest, Listing, Paper, TopicSection
+from digest.pipeline import RunOptions, run_date
+from digest.store import open_store
 from tests.fakes.http import FakeServer, Response
+from tests.fakes.smtp import FakeSMTP
+from tests.fakes.telegram import FakeTelegram
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RSS_CATEGORIES = "cs.AI+cs.CL+cs.CV+cs.LG"
@@ -121,6 +126,77 @@ def run_cli():
         return runner.invoke(cli, list(args), env=env, catch_exceptions=False)
 
     return invoke
+
+
+# ----- the delivery fakes and a built day, shared by the delivery, check, channel and fault tests -----
+
+TOKEN = "7012345678:AAH-fake-token-for-tests_ZZ9"
+SMTP_PASSWORD = "smtp-app-password-4242"
+LLM_KEY = "sk-test-0123456789abcdef"
+ENV = {"TELEGRAM_BOT_TOKEN": TOKEN, "SMTP_PASSWORD": SMTP_PASSWORD}
+CHATS = [-1001, -1002]
+RECIPIENTS = ["a@example.com", "b@example.com"]
+DATE = "2026-06-30"
+
+
+@pytest.fixture
+def telegram():
+    with FakeTelegram(TOKEN) as fake:
+        for chat in CHATS:
+            fake.add_chat(chat, f"channel {chat}")
+        yield fake
+
+
+@pytest.fixture
+def smtp():
+    with FakeSMTP(SMTP_PASSWORD) as fake:
+        yield fake
+
+
+@pytest.fixture
+def built_report(tmp_path):
+    """A small real day built offline, without delivery, into tmp_path/output."""
+    config = load_config(write_config(tmp_path))
+    store = open_store(config)
+    try:
+        listing = small_day()
+        run_date(config, store, RunOptions(date=listing.date, deliver=False, use_llm=False), lambda date: listing)
+    finally:
+        store.close()
+    return tmp_path / "output" / DATE
+
+
+def day_digest(n_papers=60, must=5, llm=True, site_url=None):
+    """A real slice of the 2026-06-30 day, classified offline, summarized extractively (or marked as LLM)."""
+    from digest.classify import OfflineClassifier, keyword_tiebreak
+    from digest.config import Config
+    from digest.rank import must_reads, select, topic_counts
+    from digest.summarize import extractive_summary
+    from tests.conftest import day_papers
+
+    config = Config()
+    papers = day_papers("day-2026-06-30.jsonl")[:n_papers]
+    classifier = OfflineClassifier(config.categories, config.arxiv.categories)
+    assignments = {a.paper_id: a for a in classifier.classify_all(papers)}
+    chosen_ids = must_reads(papers, assignments, config.topic_names, must)
+    sections = []
+    for topic in select(config, papers, assignments, chosen_ids, tiebreak=keyword_tiebreak(config)):
+        summary = extractive_summary(topic.name, topic.selected, topic.members, papers)
+        if llm:
+            summary.method = "llm"
+        sections.append(TopicSection(topic.name, topic.selected, summary, len(topic.members)))
+    return Digest(
+        date=dt.date(2026, 6, 30),
+        title="Daily Artificial Intelligence Insights : Papers",
+        papers=papers,
+        assignments=assignments,
+        selected={p.id for s in sections for p in s.papers},
+        sections=sections,
+        counts=topic_counts(config, papers, assignments),
+        llm_used=llm,
+        must_reads=chosen_ids,
+        site_url=site_url,
+    )
 
 
 def dedent(text: str) -> str:

@@ -15,9 +15,8 @@ from digest.config import Audience, ChannelConfig
 from digest.deliver.channels import Channel, ChannelError, Check, Prepared, content_hash
 from digest.plugins import register_channel, unregister_channel
 from digest.report import Report
-from tests.conftest import SMALL_DAY, write_config
+from tests.conftest import DATE, SMALL_DAY, write_config
 from tests.fakes.http import FakeServer, Response
-from tests.test_deliver import DATE, built_report  # noqa: F401 - the fixture
 
 
 class WebhookConfig(ChannelConfig):

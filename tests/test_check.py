@@ -5,11 +5,10 @@ import pytest
 from digest.clock import Clock
 from digest.config import TelegramConfig
 from digest.deliver.telegram import BotAPI, Part
-from tests.conftest import write_config
+from tests.conftest import LLM_KEY, SMTP_PASSWORD, TOKEN, write_config
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.smtp import USER, FakeSMTP
 from tests.fakes.telegram import FakeTelegram
-from tests.test_deliver import LLM_KEY, SMTP_PASSWORD, TOKEN
 
 
 @pytest.fixture

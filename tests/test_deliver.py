@@ -6,36 +6,22 @@ import sqlite3
 
 import pytest
 
-from digest.config import load_config
 from digest.deliver.tghtml import to_plain
-from digest.pipeline import RunOptions, run_date
-from digest.store import open_store
-from tests.conftest import SMALL_DAY, small_day, write_config
+from tests.conftest import (
+    CHATS,
+    DATE,
+    ENV,
+    LLM_KEY,
+    RECIPIENTS,
+    SMALL_DAY,
+    SMTP_PASSWORD,
+    TOKEN,
+    day_digest,
+    write_config,
+)
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.smtp import USER, FakeSMTP, self_signed_cert
-from tests.fakes.telegram import FakeTelegram, utf16_len
-
-TOKEN = "7012345678:AAH-fake-token-for-tests_ZZ9"
-SMTP_PASSWORD = "smtp-app-password-4242"
-LLM_KEY = "sk-test-0123456789abcdef"
-ENV = {"TELEGRAM_BOT_TOKEN": TOKEN, "SMTP_PASSWORD": SMTP_PASSWORD}
-CHATS = [-1001, -1002]
-RECIPIENTS = ["a@example.com", "b@example.com"]
-DATE = "2026-06-30"
-
-
-@pytest.fixture
-def telegram():
-    with FakeTelegram(TOKEN) as fake:
-        for chat in CHATS:
-            fake.add_chat(chat, f"channel {chat}")
-        yield fake
-
-
-@pytest.fixture
-def smtp():
-    with FakeSMTP(SMTP_PASSWORD) as fake:
-        yield fake
+from tests.fakes.telegram import utf16_len
 
 
 def delivery_config(tmp_path, url, telegram, smtp, **more):
@@ -308,19 +294,6 @@ def test_email_over_tls_verifies_the_server_certificate(tmp_path, cert, security
         assert server.logins == [(server.logins[0][0], True)]
 
 
-@pytest.fixture
-def built_report(tmp_path):
-    """A small real day built offline, without delivery, into tmp_path/output."""
-    config = load_config(write_config(tmp_path))
-    store = open_store(config)
-    try:
-        listing = small_day()
-        run_date(config, store, RunOptions(date=listing.date, deliver=False, use_llm=False), lambda date: listing)
-    finally:
-        store.close()
-    return tmp_path / "output" / DATE
-
-
 def test_a_715_paper_day_with_real_length_korean_fits_a_phone_in_compact_and_stays_valid_in_full(
     tmp_path, telegram, smtp, run_cli
 ):
@@ -381,7 +354,6 @@ def test_compact_takes_a_second_message_only_when_4096_characters_cannot_hold_it
     from digest.deliver.telegram import render_parts
     from digest.report import Report
     from tests.fakes.telegram import parse_html
-    from tests.test_render import _day_digest
 
     def messages(digest):
         report = Report(digest, "# md", "<html></html>", b"png")
@@ -389,7 +361,7 @@ def test_compact_takes_a_second_message_only_when_4096_characters_cannot_hold_it
         assert [p.method for p in parts][0] == "sendPhoto" and parts[-1].method == "sendDocument"
         return [p.text for p in parts[1:-1]]
 
-    digest = _day_digest(n_papers=120)
+    digest = day_digest(n_papers=120)
     assert len(messages(digest)) == 1
     for section in digest.sections:  # gists far longer than asked: the topic lines overflow one message
         section.summary.gist = "오늘 이 주제는 " + "비용을 줄이면서 일반화 성능을 높이려는 연구가 중심을 이룹니다 " * 9
@@ -404,9 +376,8 @@ def test_a_chat_that_wants_some_topics_gets_those_and_must_reads_drawn_from_them
     from digest.deliver.telegram import render_parts
     from digest.render import for_audience
     from digest.report import Report
-    from tests.test_render import _day_digest
 
-    digest = _day_digest(n_papers=200)
+    digest = day_digest(n_papers=200)
     report = for_audience(Report(digest, "# md", "<html></html>", b"png"), ["Computer Vision"], 5)
     [message] = [p.text for p in render_parts(report, fmt="compact")[1:-1]]
     vision = {p.id for s in digest.sections if s.name == "Computer Vision" for p in s.papers}
@@ -421,10 +392,9 @@ def test_a_big_day_mails_a_trimmed_body_and_attaches_every_paper_unless_the_site
     from digest.deliver.email import build_message
     from digest.render import environment, render_email_html, render_html
     from digest.report import Report
-    from tests.test_render import _day_digest
 
     for site in (None, "https://digest.example/2026-06-30/"):
-        digest = _day_digest(n_papers=532, site_url=site)
+        digest = day_digest(n_papers=532, site_url=site)
         full = render_html(digest, environment())
         body = render_email_html(digest, environment())
         mail = build_message(Report(digest, "# md", full, b"png", body), "d@example.com", "r@example.com")

@@ -9,16 +9,11 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import RSS_CATEGORIES, day_feed_2026_06_30, write_config
+from tests.conftest import DATE, ENV, RSS_CATEGORIES, SMTP_PASSWORD, TOKEN, day_feed_2026_06_30, write_config
 from tests.fakes.http import Response
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.smtp import USER, FakeSMTP
-from tests.fakes.telegram import FakeTelegram
 
-TOKEN = "7012345678:AAH-fake-token-for-tests_ZZ9"
-SMTP_PASSWORD = "smtp-app-password-4242"
-ENV = {"TELEGRAM_BOT_TOKEN": TOKEN, "SMTP_PASSWORD": SMTP_PASSWORD}
-DATE = "2026-06-30"
 FEED = f"/rss/{RSS_CATEGORIES}"
 
 
@@ -59,20 +54,6 @@ def error_line(output: str) -> str:
     lines = [line for line in output.splitlines() if line.startswith("error: ")]
     assert len(lines) == 1, output
     return lines[0]
-
-
-@pytest.fixture
-def telegram():
-    with FakeTelegram(TOKEN) as fake:
-        for chat in (-1001, -1002):
-            fake.add_chat(chat)
-        yield fake
-
-
-@pytest.fixture
-def smtp():
-    with FakeSMTP(SMTP_PASSWORD) as fake:
-        yield fake
 
 
 def delivery_settings(telegram, smtp, **more) -> dict:

@@ -5,6 +5,7 @@ import pytest
 
 from digest.models import Assignment, Digest, Paper, TopicSection, TopicSummary
 from digest.render import environment, md_escape, plain_text, render_html, render_markdown, write_report
+from tests.conftest import day_digest
 
 HOSTILE = "<script>alert(1)</script> see [click](http://evil.example) **bold** http://x.example/y 2605.99999"
 
@@ -92,41 +93,8 @@ def test_rebuilt_report_reuses_its_chart_and_redraws_a_changed_one(tmp_path, mon
 # ----- the phone digest: must-reads, every paper, reading quality -----
 
 
-def _day_digest(n_papers=60, must=5, llm=True, site_url=None):
-    """A real slice of the 2026-06-30 day, classified offline, summarized extractively (or marked as LLM)."""
-    from digest.classify import OfflineClassifier, keyword_tiebreak
-    from digest.config import Config
-    from digest.rank import must_reads, select, topic_counts
-    from digest.summarize import extractive_summary
-    from tests.conftest import day_papers
-
-    config = Config()
-    papers = day_papers("day-2026-06-30.jsonl")[:n_papers]
-    classifier = OfflineClassifier(config.categories, config.arxiv.categories)
-    assignments = {a.paper_id: a for a in classifier.classify_all(papers)}
-    chosen_ids = must_reads(papers, assignments, config.topic_names, must)
-    sections = []
-    for topic in select(config, papers, assignments, chosen_ids, tiebreak=keyword_tiebreak(config)):
-        summary = extractive_summary(topic.name, topic.selected, topic.members, papers)
-        if llm:
-            summary.method = "llm"
-        sections.append(TopicSection(topic.name, topic.selected, summary, len(topic.members)))
-    return Digest(
-        date=dt.date(2026, 6, 30),
-        title="Daily Artificial Intelligence Insights : Papers",
-        papers=papers,
-        assignments=assignments,
-        selected={p.id for s in sections for p in s.papers},
-        sections=sections,
-        counts=topic_counts(config, papers, assignments),
-        llm_used=llm,
-        must_reads=chosen_ids,
-        site_url=site_url,
-    )
-
-
 def test_must_reads_come_first_in_the_report_with_link_author_topic_and_line():
-    d = _day_digest()
+    d = day_digest()
     md = render_markdown(d, environment())
     lines = md.splitlines()
     assert lines[0].startswith("# Daily Artificial Intelligence Insights : Papers![Category Distribution Graph](")
@@ -145,7 +113,7 @@ def test_must_reads_come_first_in_the_report_with_link_author_topic_and_line():
 
 
 def test_no_must_reads_leaves_the_section_out():
-    md = render_markdown(_day_digest(must=0), environment())
+    md = render_markdown(day_digest(must=0), environment())
     assert "오늘의 핵심 논문" not in md
 
 
@@ -165,7 +133,7 @@ def test_must_reads_spread_over_topics_and_follow_importance():
 
 
 def test_digest_html_lists_every_paper_of_the_day_once_with_pdf_and_authors():
-    d = _day_digest()
+    d = day_digest()
     html_text = render_html(d, environment())
     for p in d.papers:
         assert html_text.count(f'href="https://arxiv.org/pdf/{p.id}"') == 1, p.id
@@ -176,7 +144,7 @@ def test_digest_html_lists_every_paper_of_the_day_once_with_pdf_and_authors():
 
 
 def test_digest_json_has_every_paper_must_reads_and_a_schema_version(tmp_path):
-    d = _day_digest(site_url="https://digest.example/2026-06-30/")
+    d = day_digest(site_url="https://digest.example/2026-06-30/")
     data = json.loads((write_report(d, tmp_path) / "digest.json").read_text())
     assert data["schema_version"] == 2 and data["must_reads"] == d.must_reads
     assert len(data["papers"]) == len(d.papers)
@@ -189,24 +157,24 @@ def test_digest_json_has_every_paper_must_reads_and_a_schema_version(tmp_path):
 
 
 def test_more_papers_line_points_to_something_the_reader_has():
-    d = _day_digest(n_papers=200)
+    d = day_digest(n_papers=200)
     md = render_markdown(d, environment())
     assert "digest.json" not in md and "전체 목록은 digest.html" in md
-    with_site = render_markdown(_day_digest(n_papers=200, site_url="https://digest.example/2026-06-30/"), environment())
+    with_site = render_markdown(day_digest(n_papers=200, site_url="https://digest.example/2026-06-30/"), environment())
     assert "목록: https://digest.example/2026-06-30/" in with_site
 
 
 def test_email_body_is_trimmed_to_its_budget_and_points_to_the_full_list():
     from digest.render import EMAIL_HTML_BUDGET, render_email_html
 
-    d = _day_digest(n_papers=532)
+    d = day_digest(n_papers=532)
     full = render_html(d, environment())
     email = render_email_html(d, environment())
     assert len(full.encode()) > EMAIL_HTML_BUDGET >= len(email.encode())
     assert "첨부한 digest.html에 모든 논문이 있습니다" in email
     for paper_id in d.must_reads:  # what matters most is never trimmed
         assert f"https://arxiv.org/abs/{paper_id}" in email
-    small = _day_digest(n_papers=20)
+    small = day_digest(n_papers=20)
     assert render_email_html(small, environment()) == render_html(small, environment())
 
 
@@ -229,7 +197,7 @@ def test_offline_keywords_are_distinctive_phrases_not_generic_words():
 
 
 def test_offline_summary_uses_each_abstract_sentence_once_and_skips_background():
-    d = _day_digest(n_papers=200, llm=False)
+    d = day_digest(n_papers=200, llm=False)
     for section in d.sections:
         results, impact, outlook = (section.summary.sections[i] for i in (2, 3, 4))
         quoted = [s.split(": ", 1)[1] for s in results + impact + outlook[1:] if ": " in s]

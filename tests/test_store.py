@@ -96,3 +96,25 @@ def test_a_week_edition_keeps_its_summaries_deliveries_and_runs_apart_from_its_d
     assert store.is_built(Edition.day(dt.date(2026, 6, 30))) and store.is_built(Edition.parse("week:2026-W27"))
     assert not store.is_built(Edition.day(dt.date(2026, 7, 1)))
     assert store.built_days() == [dt.date(2026, 6, 30)]
+
+
+def test_a_migration_script_keeps_semicolons_inside_strings_and_triggers(tmp_path):
+    from digest.store.migrations import script
+
+    db = sqlite3.connect(tmp_path / "m.sqlite3", isolation_level=None)
+    db.execute("BEGIN")
+    script(
+        db,
+        """
+        CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT DEFAULT 'a; b', seen INTEGER DEFAULT 0);
+        CREATE TABLE log (note INTEGER); -- a comment; with a semicolon
+        CREATE TRIGGER noted AFTER INSERT ON notes BEGIN
+            INSERT INTO log VALUES (new.id);
+            UPDATE notes SET seen = 1 WHERE id = new.id;
+        END;
+        INSERT INTO notes (id) VALUES (1); INSERT INTO notes (id, body) VALUES (2, 'x;y');
+        """,
+    )
+    db.execute("COMMIT")
+    assert db.execute("SELECT id, body, seen FROM notes ORDER BY id").fetchall() == [(1, "a; b", 1), (2, "x;y", 1)]
+    assert db.execute("SELECT note FROM log ORDER BY note").fetchall() == [(1,), (2,)]

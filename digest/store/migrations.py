@@ -21,10 +21,18 @@ def migration(fn: Migration) -> Migration:
 
 
 def script(db: sqlite3.Connection, sql: str) -> None:
-    """Run several statements inside the current transaction (executescript would commit it)."""
-    for statement in sql.split(";"):
-        if statement.strip():
-            db.execute(statement)
+    """Run several statements inside the current transaction (executescript would commit it). Statements are
+    cut where SQLite itself says one is complete, so a `;` inside a string, a comment or a trigger body
+    does not end one."""
+    statement = ""
+    for piece in sql.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \n\t;"):
+                db.execute(statement)
+            statement = ""
+    if statement.strip(" \n\t;"):
+        raise sqlite3.ProgrammingError(f"an incomplete statement at the end of a migration: {statement.strip()[:80]}")
 
 
 def apply(db: sqlite3.Connection) -> list[str]:
