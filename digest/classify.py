@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -18,7 +19,14 @@ from typing import TYPE_CHECKING
 from digest.config import OTHER, TopicConfig
 from digest.ids import answer_id
 from digest.models import Assignment, Paper
-from digest.topic_model import examples_fingerprint, shipped_examples, tokens, trained
+from digest.topic_model import (
+    MIN_EXAMPLES_PER_TOPIC,
+    CentroidModel,
+    examples_fingerprint,
+    shipped_examples,
+    tokens,
+    trained,
+)
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -169,17 +177,20 @@ class OfflineClassifier:
         self.index = _KeywordIndex(self.topics)
         self.focus = frozenset(c.lower() for c in focus_categories)
         names = {t.name for t in topics} | {OTHER}
-        extra = [(p, t) for p, t in learned_from if t in names]
+        self._extra = [(p, t) for p, t in learned_from if t in names]
+        self._shipped = shipped
+        examples = [*(shipped_examples() if shipped else ()), *self._extra]
+        # Whether the learned part is used is known from the labels alone; the model itself is trained on first
+        # use (most of a second), which a run whose papers are all classified already never pays.
+        labels = Counter(topic for _, topic in examples)
+        self.learned = bool(examples) and all(labels[t.name] >= MIN_EXAMPLES_PER_TOPIC for t in topics)
+        self.fingerprint = OFFLINE_VERSION + ("|" + examples_fingerprint(examples) if self.learned else "|keywords")
+
+    @functools.cached_property
+    def model(self) -> CentroidModel | None:
         # Shipped examples of topics this config lacks still shape the word weights; their centroids are never
         # scored (only configured topics and Other are).
-        model = trained(extra, shipped=shipped) if shipped or extra else None
-        self.model = model if model is not None and model.covers([t.name for t in topics]) else None
-        examples = [*(shipped_examples() if shipped else ()), *extra]
-        self.fingerprint = OFFLINE_VERSION + ("|" + examples_fingerprint(examples) if self.model else "|keywords")
-
-    @property
-    def learned(self) -> bool:
-        return self.model is not None
+        return trained(self._extra, shipped=self._shipped) if self.learned else None
 
     def scores(self, paper: Paper) -> dict[str, float]:
         """Each topic's keyword and arXiv-hint score (0 when nothing matches)."""
@@ -281,7 +292,7 @@ class LLMClassifier:
         self,
         llm: LLM,
         topics: list[TopicConfig],
-        fallback: OfflineClassifier,
+        fallback: Callable[[], OfflineClassifier],
         *,
         batch_size: int,
         concurrency: int,
@@ -354,7 +365,7 @@ class LLMClassifier:
             pending = [p for p in pending if p.id not in found]
         fallback = {
             a.paper_id: Assignment(a.paper_id, a.topic, a.importance, "offline-fallback")
-            for a in self.fallback.classify_all(pending)
+            for a in self.fallback().classify_all(pending)
         }
         return BatchResult([found.get(p.id) or fallback[p.id] for p in papers], hashes)
 

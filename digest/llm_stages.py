@@ -40,7 +40,7 @@ class LLMWay:
 
     summary_method = LLM_METHOD
 
-    def __init__(self, config: Config, llm: LLM, fallback: OfflineClassifier) -> None:
+    def __init__(self, config: Config, llm: LLM, fallback: Callable[[], OfflineClassifier]) -> None:
         self.llm = llm
         interests = Interests.from_config(config.interests).prompt_lines()
         # Relevance is part of the answer: other interests are another question.

@@ -12,11 +12,13 @@ import email.utils
 import functools
 import ssl
 from collections.abc import Mapping
-
-import httpx
+from typing import TYPE_CHECKING
 
 from digest import __version__
 from digest.clock import utc_now
+
+if TYPE_CHECKING:
+    import httpx
 
 USER_AGENT = f"arxiv-digest/{__version__} (+https://pypi.org/project/arxiv-digest/)"
 # Worth another try besides every 5xx: a timeout, a conflict, "too early", "too many requests".
@@ -26,11 +28,15 @@ RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
 @functools.cache
 def tls_context() -> ssl.SSLContext:
     """httpx's own default context (certifi's CA bundle, or SSL_CERT_FILE / SSL_CERT_DIR), made once."""
+    import httpx  # on first use: a run that reuses every stored answer never makes a request
+
     return httpx.create_ssl_context()
 
 
 def http_client(timeout: float, *, follow_redirects: bool = True) -> httpx.Client:
     """A client that names the tool (as arXiv asks of API users) and shares the one TLS context."""
+    import httpx
+
     return httpx.Client(
         timeout=timeout, follow_redirects=follow_redirects, headers={"User-Agent": USER_AGENT}, verify=tls_context()
     )
@@ -72,6 +78,8 @@ def retry_after(headers: Mapping[str, str], now: dt.datetime | None = None) -> f
 
 def transient_http_error(exc: BaseException) -> bool:
     """Worth another try: a retryable status (raise_for_status's error) or no answer at all (httpx's errors)."""
+    import httpx
+
     if isinstance(exc, httpx.HTTPStatusError):
         return retryable_status(exc.response.status_code)
     return isinstance(exc, httpx.TransportError)
@@ -79,6 +87,8 @@ def transient_http_error(exc: BaseException) -> bool:
 
 def server_wait(exc: BaseException) -> float | None:
     """The wait a refusing server asked for (its Retry-After), if any."""
+    import httpx
+
     if isinstance(exc, httpx.HTTPStatusError):
         return retry_after(exc.response.headers)
     return None

@@ -21,8 +21,8 @@ from digest.interests import Interests, weigh
 from digest.models import Digest, Fetcher, Listing, LLMUsage
 from digest.progress import Reporter
 from digest.rank import must_reads, select, topic_counts
-from digest.render import write_report
-from digest.site import refresh_after_run
+from digest.render import render_key, report_files_present, write_report
+from digest.site import has_day, refresh_after_run
 from digest.sources.clean import clean_listing, keep_announce_types
 from digest.sources.compare import compare, source_name
 from digest.store import Store
@@ -179,10 +179,19 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         site_url=day_url(config, date),
     )
     with reporter.stage("render") as stage:
-        report_dir = write_report(digest, config.output_dir, config.templates_override)
-        stage.detail = str(report_dir)
+        key = render_key(digest, config.templates_override)
+        report_dir = report_folder(config.output_dir, date)
+        # A re-run of a built date whose report would come out the same renders nothing.
+        current = (
+            not options.force and store.report_key(date) == key and report_files_present(report_dir, digest.chart_name)
+        )
+        if not current:
+            report_dir = write_report(digest, config.output_dir, config.templates_override)
+            store.save_report_key(date, key)
+        stage.detail = f"{report_dir}" + (" (unchanged)" if current else "")
     message = f"{date}: report written to {report_dir}"
-    if options.command != "demo":  # the demo's day is not part of the archive
+    # The demo's day is not part of the archive; an unchanged report changes no page the site already has.
+    if options.command != "demo" and not (current and has_day(config, date)):
         message += refresh_after_run(config, store, reporter)
     if options.deliver:
         message += _deliver(config, store, date, report_dir, options, reporter)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import functools
+import hashlib
 import importlib.util
 import json
 import logging
@@ -19,10 +20,11 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 from markupsafe import Markup
 
+from digest import __version__
 from digest.config import OTHER
 from digest.edition import report_folder
 from digest.errors import ConfigError
@@ -31,6 +33,9 @@ from digest.rank import for_topics
 from digest.report import Report, digest_json
 from digest.text import md_escape, plain_text, telegram_html
 from digest.urls import anchor
+
+if TYPE_CHECKING:
+    from jinja2 import Environment, TemplateError
 
 __all__ = ["md_escape", "plain_text", "environment", "write_report"]
 
@@ -61,6 +66,9 @@ def templates_dir() -> Path:
 @functools.lru_cache(maxsize=8)
 def environment(override: Path | None = None) -> Environment:
     """One per templates folder: jinja compiles a template once per environment (and reloads an edited one)."""
+    # jinja here, not at import: a re-run whose report has not changed renders nothing (see write_report).
+    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     loaders = [FileSystemLoader(str(override))] if override else []
     loaders.append(FileSystemLoader(str(templates_dir())))
     env = Environment(
@@ -220,6 +228,31 @@ def telegram_texts(digest: Digest, templates_override: Path | None = None) -> Te
     )
 
 
+REPORT_FILES = ("digest.md", "digest.html", "email.html", "digest.json")
+# Besides the templates: the code that turns a digest into text, so an upgrade that renders differently
+# renders again.
+_RENDERING_CODE = ("render.py", "report.py", "text.py", "urls.py")
+
+
+def render_key(digest: Digest, templates_override: Path | None = None) -> str:
+    """What a report's files are made from, as a hash: digest.json's text, every template (built-in and
+    report.templates_dir), the rendering code and this version. The pipeline records it with the report and
+    renders nothing when a re-run finds the same key and every file in place."""
+    data = json.dumps(digest_json(digest), ensure_ascii=False, indent=2)
+    h = hashlib.sha256(f"{__version__}\0{data}\0".encode())
+    folders = [templates_dir(), *([templates_override] if templates_override else [])]
+    files = [Path(__file__).with_name(name) for name in _RENDERING_CODE]
+    files += [path for folder in folders if folder.is_dir() for path in sorted(folder.glob("*.j2"))]
+    for path in files:
+        h.update(f"{path}\0".encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:32]
+
+
+def report_files_present(folder: Path, chart_name: str) -> bool:
+    return all((folder / name).is_file() for name in (*REPORT_FILES, chart_name))
+
+
 def write_report(digest: Digest, output_dir: Path, templates_override: Path | None = None) -> Path:
     """Render everything into a temporary folder, then swap it into the edition's folder (see _swap_into_place)."""
     from digest.chart import chart_key, render_chart, stored_key
@@ -227,6 +260,8 @@ def write_report(digest: Digest, output_dir: Path, templates_override: Path | No
     output_dir.mkdir(parents=True, exist_ok=True)
     recover_reports(output_dir)
     final = report_folder(output_dir, digest.date)
+    from jinja2 import TemplateError
+
     env = environment(templates_override)
     tmp = Path(tempfile.mkdtemp(prefix=f".{digest.date.isoformat()}-", dir=output_dir))
     tmp.chmod(0o755)  # mkdtemp makes it private; a report folder is for reading

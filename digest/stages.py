@@ -95,9 +95,10 @@ def choose_way(
     from digest import llm_stages
 
     llm = llm_stages.session(config, store, use_llm=use_llm, force=force, date=date, run_id=run_id, reporter=reporter)
-    # The offline classifier also learns from the LLM's topics of earlier dates; the LLM way falls back on it.
-    offline = offline_classifier(config, store, date)
-    return OfflineWay(config, offline) if llm is None else llm_stages.LLMWay(config, llm, offline)
+    # The offline classifier also learns from the LLM's topics of earlier dates. The LLM way falls back on it
+    # only for papers the LLM leaves unplaced: made then, once, if ever.
+    offline = functools.cache(lambda: offline_classifier(config, store, date))
+    return OfflineWay(config, offline()) if llm is None else llm_stages.LLMWay(config, llm, offline)
 
 
 def classify(store: Store, listing: Listing, way: Way, reporter: Reporter) -> dict[str, Assignment]:

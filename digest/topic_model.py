@@ -23,10 +23,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from digest.models import Paper
+
+if TYPE_CHECKING:
+    import numpy as np
 
 EXAMPLES_FILE = "topic-examples.jsonl.gz"
 MIN_DF = 2  # a word seen in one labelled paper only says more about that paper than about its topic
@@ -74,6 +76,8 @@ class CentroidModel:
     @classmethod
     def train(cls, examples: Iterable[tuple[Paper, str]], *, shipped: bool = False) -> CentroidModel:
         """Trained on `examples`, after the shipped ones when `shipped` (their features are computed once)."""
+        import numpy as np  # here, not at import: a run that never trains (a re-run) never pays for numpy
+
         labelled = [*(_shipped_features() if shipped else ()), *((features(p), topic) for p, topic in examples)]
         df: Counter[str] = Counter()
         for feats, _ in labelled:
@@ -103,6 +107,8 @@ class CentroidModel:
 
     def similarities(self, paper: Paper) -> dict[str, float]:
         """The cosine of the paper to each topic's centroid."""
+        import numpy as np
+
         vector = _unit_vector(features(paper), self.idf)
         rows = [self.index[w] for w in vector]
         cosines = np.fromiter(vector.values(), float, len(rows)) @ self.matrix[rows]

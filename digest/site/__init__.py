@@ -7,6 +7,7 @@ paper anchors) are digest/urls.py's, which the reports use too.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
@@ -18,13 +19,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("digest")
 
-__all__ = ["build_site", "refresh_after_run"]
+__all__ = ["build_site", "has_day", "refresh_after_run"]
 
 
 def build_site(config: Config, store: Store | None = None) -> SiteResult:
     from digest.site.build import build_site as build
 
     return build(config, store)
+
+
+def has_day(config: Config, date: dt.date) -> bool:
+    """Whether the built site has this day's page."""
+    return (config.site_dir / date.isoformat() / "index.html").is_file()
 
 
 def refresh_after_run(config: Config, store: Store | None, reporter: Reporter) -> str:

@@ -19,6 +19,7 @@ matches whole words only.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -38,8 +39,11 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"[^\W_]+")
 
 
-# Marks (Unicode category M, as \\p{M} in search.js) of the Basic Multilingual Plane, deleted by str.translate.
-_MARKS = {cp: None for cp in range(0x300, 0x10000) if unicodedata.category(chr(cp)).startswith("M")}
+@functools.cache
+def _marks() -> dict[int, None]:
+    """Marks (Unicode category M, as \\p{M} in search.js) of the Basic Multilingual Plane, deleted by
+    str.translate. Made on first use (a scan of 64k code points): most runs index only ASCII text."""
+    return {cp: None for cp in range(0x300, 0x10000) if unicodedata.category(chr(cp)).startswith("M")}
 
 
 def fold(text: str) -> str:
@@ -47,7 +51,7 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
-    return unicodedata.normalize("NFC", decomposed.translate(_MARKS))
+    return unicodedata.normalize("NFC", decomposed.translate(_marks()))
 
 
 def tokens(text: str) -> list[str]:

@@ -284,3 +284,9 @@ def m010_listing_sources(db: sqlite3.Connection) -> None:
         )
         """,
     )
+
+
+@migration
+def m012_report_keys(db: sqlite3.Connection) -> None:
+    """What each report on disk was rendered from: a re-run that would render the same renders nothing."""
+    db.execute("CREATE TABLE report_keys (edition TEXT PRIMARY KEY, render_key TEXT NOT NULL, written_at TEXT)")

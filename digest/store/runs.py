@@ -59,6 +59,18 @@ class Runs(Database):
         key = edition_of(edition).key
         return bool(self.query("SELECT 1 FROM runs WHERE edition = ? AND status = 'ok' LIMIT 1", (key,)))
 
+    def report_key(self, edition: Edition | dt.date) -> str | None:
+        """What the edition's report on disk was rendered from (render.render_key), if it was recorded."""
+        rows = self.query("SELECT render_key FROM report_keys WHERE edition = ?", (edition_of(edition).key,))
+        return rows[0]["render_key"] if rows else None
+
+    def save_report_key(self, edition: Edition | dt.date, key: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO report_keys (edition, render_key, written_at) VALUES (?, ?, ?)",
+                (edition_of(edition).key, key, now_text()),
+            )
+
     def built_days(self) -> list[dt.date]:
         """Days with a successful run recorded, newest first."""
         rows = self.query(
