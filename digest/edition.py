@@ -6,6 +6,8 @@ the edition key is: a weekly digest then needs no second table or folder scheme.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,8 +55,8 @@ class Edition:
 
     @property
     def folder_name(self) -> str:
-        # Day reports keep the folder name they always had (output/2026-06-30/); a week is output/2026-W27/.
-        return self.period
+        # Day reports keep the folder name they always had (output/2026-06-30/); a week is output/weeks/2026-W27/.
+        return self.period if self.kind == "day" else f"weeks/{self.period}"
 
     def __str__(self) -> str:
         return self.key
@@ -68,3 +70,23 @@ def edition_of(when: Edition | dt.date) -> Edition:
 def report_folder(output_dir: Path, when: Edition | dt.date) -> Path:
     """The one place that names a report's folder."""
     return Path(output_dir) / edition_of(when).folder_name
+
+
+_PERIOD = {"day": re.compile(r"\d{4}-\d{2}-\d{2}"), "week": re.compile(r"\d{4}-W\d{2}")}
+
+
+def built_reports(output_dir: Path, kind: str = "day") -> list[tuple[Edition, Path]]:
+    """Every report folder of one kind under output_dir that holds a digest.json, oldest first, with its
+    edition; the folders are named by report_folder."""
+    parent = report_folder(output_dir, Edition(kind, "2000-01-01" if kind == "day" else "2000-W01")).parent
+    if not parent.is_dir():
+        return []
+    found = []
+    for entry in os.scandir(parent):
+        if (
+            entry.is_dir()
+            and _PERIOD[kind].fullmatch(entry.name)
+            and os.path.isfile(os.path.join(entry.path, "digest.json"))
+        ):
+            found.append((Edition(kind, entry.name), Path(entry.path)))
+    return sorted(found)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from digest.edition import built_reports
 from digest.errors import ConfigError
 from digest.store.deliveries import Deliveries
 from digest.store.listings import Listings
@@ -31,11 +32,11 @@ def open_store(config: Config) -> Store:
     path = config.state_path
     if path.is_file() and path.stat().st_size == 0:
         out = config.output_dir
-        built = sorted(out.glob("????-??-??/digest.json")) if out.is_dir() else []
+        built = built_reports(out)
         if built:
             raise ConfigError(
                 f"state.path: {path} is empty (0 bytes) but {out} holds {len(built)} built "
-                f"report(s) (latest {built[-1].parent.name}): a fresh state would build and deliver them "
+                f"report(s) (latest {built[-1][0].period}): a fresh state would build and deliver them "
                 "again. Restore the database from a backup, or delete the empty file to start afresh"
             )
     return Store(path)
