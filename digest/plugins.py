@@ -34,10 +34,6 @@ def register_channel(channel: Any) -> Any:
     return channel
 
 
-def unregister_channel(name: str) -> None:
-    _channels.pop(name, None)
-
-
 def _load() -> None:
     global _loaded
     with _lock:

@@ -13,7 +13,7 @@ import pytest
 
 from digest.config import Audience, ChannelConfig
 from digest.deliver.channels import Channel, ChannelError, Check, Prepared, content_hash
-from digest.plugins import register_channel, unregister_channel
+from digest.plugins import register_channel
 from digest.report import Report
 from tests.conftest import DATE, SMALL_DAY, write_config
 from tests.fakes.http import FakeServer, Response
@@ -58,13 +58,15 @@ class WebhookChannel(Channel):
 
 
 @pytest.fixture
-def webhook():
+def webhook(monkeypatch):
+    from digest import plugins
+
+    monkeypatch.setattr(plugins, "_channels", dict(plugins._channels))  # this test's registration goes with it
     register_channel(WebhookChannel)
     server = FakeServer()
     server.route("/hook", Response(200, "ok"))
     with server:
         yield server
-    unregister_channel("webhook")
 
 
 def test_a_channel_registered_in_its_own_module_is_configured_checked_and_sent_exactly_once(

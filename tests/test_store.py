@@ -16,7 +16,9 @@ def test_migrations_are_recorded_by_name_and_applied_once(tmp_path):
     store = Store(tmp_path / "s.sqlite3")
     store.close()
     store = Store(tmp_path / "s.sqlite3")
-    assert store.applied_migrations() == [m.__name__ for m in MIGRATIONS]
+    assert [r["name"] for r in store.query("SELECT name FROM migrations ORDER BY id")] == [
+        m.__name__ for m in MIGRATIONS
+    ]
     assert store.migrate() == []
     tables = {r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {*TABLES, "deliveries"} <= tables
@@ -51,7 +53,8 @@ def test_a_database_of_the_previous_schema_upgrades_without_losing_a_row(tmp_pat
 
     store = Store(path)
 
-    assert [name.lstrip("_") for name in store.applied_migrations()] == [m.__name__ for m in MIGRATIONS]
+    applied = [r["name"].lstrip("_") for r in store.query("SELECT name FROM migrations ORDER BY id")]
+    assert applied == [m.__name__ for m in MIGRATIONS]
     assert _counts(path, list(before)) == before
     day = Edition.day(dt.date(2026, 6, 30))
     assert store.is_built(Edition.day(dt.date(2026, 6, 30))) and store.built_days() == [dt.date(2026, 6, 30)]

@@ -77,6 +77,3 @@ class Database:
         """Apply the migrations this database lacks; their names."""
         with self.transaction() as db:
             return migrations.apply(db)
-
-    def applied_migrations(self) -> list[str]:
-        return [r["name"] for r in self.query("SELECT name FROM migrations ORDER BY id")]
