@@ -61,7 +61,9 @@ class WebhookChannel(Channel):
 def webhook(monkeypatch):
     from digest import plugins
 
-    monkeypatch.setattr(plugins, "_channels", dict(plugins._channels))  # this test's registration goes with it
+    # This test's registration goes with it: the registry as loaded (built-in channels and installed plugins)
+    # is copied, and the copy restored afterwards.
+    monkeypatch.setattr(plugins, "_channels", dict(plugins.channels()))
     register_channel(WebhookChannel)
     server = FakeServer()
     server.route("/hook", Response(200, "ok"))

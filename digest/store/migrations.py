@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from digest import __version__
 from digest.clock import utc_text
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -35,21 +36,44 @@ def script(db: sqlite3.Connection, sql: str) -> None:
         raise sqlite3.ProgrammingError(f"an incomplete statement at the end of a migration: {statement.strip()[:80]}")
 
 
+class NewerSchema(Exception):
+    """The database holds migrations this version does not know: a newer arxiv-digest wrote it."""
+
+    def __init__(self, unknown: list[str], version: str | None) -> None:
+        super().__init__(", ".join(unknown))
+        self.unknown = unknown
+        self.version = version  # the newest arxiv-digest version that applied one of them, when recorded
+
+
 def apply(db: sqlite3.Connection) -> list[str]:
-    """Apply the migrations this database lacks, inside the caller's transaction; their names."""
+    """Apply the migrations this database lacks, inside the caller's transaction; their names. Raises
+    NewerSchema, changing nothing, when the database has migrations this version does not know: writing it
+    with older code would lose what the newer one records (a delivery it made would be made again)."""
     db.execute("CREATE TABLE IF NOT EXISTS migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT)")
+    if "version" not in {r[1] for r in db.execute("PRAGMA table_info(migrations)")}:
+        db.execute("ALTER TABLE migrations ADD COLUMN version TEXT")  # which arxiv-digest applied it
     # Databases from before migrations were named recorded the function names with a leading underscore.
-    done = {r[0].lstrip("_") for r in db.execute("SELECT name FROM migrations")}
+    rows = [(r[0].lstrip("_"), r[1]) for r in db.execute("SELECT name, version FROM migrations")]
+    known = {fn.__name__ for fn in MIGRATIONS}
+    unknown = [(name, version) for name, version in rows if name not in known]
+    if unknown:
+        versions = sorted({v for _, v in unknown if v}, key=_version_key)
+        raise NewerSchema([name for name, _ in unknown], versions[-1] if versions else None)
+    done = {name for name, _ in rows}
     applied = []
     for fn in MIGRATIONS:
         if fn.__name__ not in done:
             fn(db)
             db.execute(
-                "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
-                (fn.__name__, utc_text()),
+                "INSERT INTO migrations (name, applied_at, version) VALUES (?, ?, ?)",
+                (fn.__name__, utc_text(), __version__),
             )
             applied.append(fn.__name__)
     return applied
+
+
+def _version_key(version: str) -> tuple:
+    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
 
 
 @migration
