@@ -65,7 +65,13 @@ def short_url(url: str, limit: int = 60) -> str:
 
 
 def describe_error(exc: BaseException) -> str:
-    """One line for an unexpected OS, network or database error: the root cause first, then what raised it."""
+    """One line for an unexpected OS, network or database error: the root cause first (with the file it is
+    about, for a file error), then what raised it."""
     cause = root_cause(exc)
+    path = next(
+        (e.filename for e in (exc, exc.__cause__, exc.__context__) if isinstance(e, OSError) and e.filename), None
+    )
+    if path is not None and str(path) not in cause:
+        cause = f"{cause}: {path}"
     kind = type(exc).__name__
     return cause if cause == kind else f"{cause} ({kind})"

@@ -25,6 +25,8 @@ def setup_logging(config: Config | None = None) -> None:
     """Console logs (quiet on a terminal, where rich shows progress) and a rotating log file."""
     from logging.handlers import RotatingFileHandler
 
+    # A log file on a full disk must not print a traceback for every line (logging's "--- Logging error ---").
+    logging.raiseExceptions = False
     root = logging.getLogger("digest")
     for handler in list(root.handlers):
         root.removeHandler(handler)

@@ -16,7 +16,7 @@ from digest.classify import keyword_tiebreak
 from digest.clock import SYSTEM_CLOCK, Clock
 from digest.config import Config
 from digest.edition import Edition, edition_of, report_folder
-from digest.errors import Terminated
+from digest.errors import DigestError, Terminated, describe_error
 from digest.interests import Interests, weigh
 from digest.models import Digest, Fetcher, Listing, LLMUsage
 from digest.progress import Reporter
@@ -186,7 +186,10 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
             not options.force and store.report_key(date) == key and report_files_present(report_dir, digest.chart_name)
         )
         if not current:
-            report_dir = write_report(digest, config.output_dir, config.templates_override)
+            try:
+                report_dir = write_report(digest, config.output_dir, config.templates_override)
+            except OSError as exc:
+                raise DigestError(f"report.output_dir: cannot write the report: {describe_error(exc)}") from None
             store.save_report_key(date, key)
         stage.detail = f"{report_dir}" + (" (unchanged)" if current else "")
     message = f"{date}: report written to {report_dir}"

@@ -21,6 +21,7 @@ def locked_store(config: Config, reporter: Reporter) -> Iterator[Store]:
         store = open_store(config)
         try:
             clean_up(config, store, reporter)
+            store.keep_reserve()  # before anything is sent: room to record it even if the disk fills
             yield store
         finally:
             store.close()

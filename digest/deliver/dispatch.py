@@ -99,6 +99,11 @@ def deliver_report(
         reporter.note(f"delivery: no channel enabled ({switches})")
         return DeliverySummary()
     report = load_report(report_dir, config.templates_override)
+    if not store.keep_reserve():
+        raise DeliveryError(
+            f"{date}: nothing delivered: the disk holding {store.path} (state.path) is full, and a message sent now "
+            "could not be recorded (the next run would send it again); free some space and run again"
+        )
     summary = DeliverySummary()
     lock = FileLock(str(config.state_path) + ".deliver.lock")
     try:
@@ -209,7 +214,10 @@ class _Job:
         except ChannelError as exc:
             return outcomes + self._fail_all(name, todo, str(exc))
         prepared: dict[tuple[str, ...] | None, Prepared] = {}
-        for target in todo:
+        for number, target in enumerate(todo):
+            if self.store.space_low:  # the disk filled while sending: what was sent is recorded; stop here
+                why = f"not sent: the disk holding {self.store.path} (state.path) filled up; free space and run again"
+                return outcomes + self._fail_all(name, todo[number:], why)
             topics = audiences[target].topics
             try:
                 if topics not in prepared:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from digest import __version__
 from digest.clock import utc_text
-from digest.errors import ConfigError
+from digest.errors import ConfigError, DigestError
 from digest.store import migrations
 
 now_text = utc_text  # the time the store records: UTC, ISO 8601 to the second
@@ -79,8 +79,9 @@ class Database:
                 "state.path at another file. Nothing was changed"
             ) from None
         except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError):  # locked, read-only...: not a broken file
-                raise
+            if isinstance(exc, sqlite3.OperationalError):  # full, locked, read-only...: not a broken file
+                self.db.close()
+                raise self._located(exc) from None
             self.db.close()
             raise ConfigError(
                 f"state.path: {self.path} is not a usable SQLite database ({exc}); restore it from a backup, "
@@ -140,9 +141,17 @@ class Database:
             except sqlite3.OperationalError as again:
                 raise self._located(again) from None
 
-    def _located(self, exc: sqlite3.OperationalError) -> sqlite3.OperationalError:
-        """The error with the database's path in it: a full disk or a read-only file says where."""
-        return sqlite3.OperationalError(f"{exc} (state.path: {self.path})")
+    def _located(self, exc: sqlite3.OperationalError) -> DigestError:
+        """One line naming the database (and the fix for a full disk) instead of SQLite's bare words."""
+        try:
+            full = _disk_full(exc) or shutil.disk_usage(self.path.parent).free < LOW_WATER_BYTES
+        except OSError:
+            full = False
+        if full:
+            return DigestError(
+                f"the disk holding {self.path} (state.path) is full ({exc}): free some space and run again"
+            )
+        return DigestError(f"state.path {self.path}: {exc}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

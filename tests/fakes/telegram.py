@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -175,6 +176,7 @@ class FakeTelegram:
     calls: list[tuple[str, str | None]] = field(default_factory=list)  # (method, chat_id), every request
     rejected: list[tuple[str, str | None, str]] = field(default_factory=list)  # (method, chat_id, description)
     scripted: list[Scripted] = field(default_factory=list)
+    after_send: Callable[[Sent], None] | None = None  # runs after a message is accepted, before the answer
 
     def __post_init__(self):
         self._lock = threading.Lock()
@@ -337,6 +339,8 @@ class FakeTelegram:
         with self._lock:
             self.sent.append(sent)
             message_id = len(self.sent)
+        if self.after_send is not None:
+            self.after_send(sent)
         return {"message_id": message_id, "chat": self.chats[sent.chat_id], "date": 0}
 
 
