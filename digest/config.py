@@ -328,7 +328,10 @@ class ScheduleConfig(Strict):
 class InterestsConfig(Strict):
     description: str | None = None  # free text for the LLM ("LLM inference on GPUs, Korean NLP")
     keywords: list[str] = Field(default_factory=list)  # raise relevance (LLM and offline)
-    authors: list[str] = Field(default_factory=list)  # their papers always make the must-reads
+    authors: list[str] = Field(default_factory=list)  # their papers lead the must-reads (up to max_followed)
+    # How many followed authors' papers may lead the must-reads (the most important first): a common surname
+    # must not turn "5 must-reads" into 200. The others still rank first within their topics.
+    max_followed: int = Field(5, ge=0, le=50)
     exclude: list[str] = Field(default_factory=list)  # matching papers are left out of every report
 
 
@@ -400,6 +403,11 @@ class Config(Strict):
         named: dict[str, ChannelConfig] = {"telegram": d.telegram, "email": d.email, **(d.__pydantic_extra__ or {})}
         for channel, settings in named.items():
             for i, target in enumerate(settings.targets()):
+                if target.topics is not None and not target.topics:
+                    raise ValueError(
+                        f"delivery.{channel}.{settings.targets_key}.{i}.topics: an empty list would send nothing; "
+                        "name at least one topic, or leave `topics` out for all of them"
+                    )
                 unknown = [t for t in (target.topics or ()) if t not in known]
                 if unknown:
                     raise ValueError(

@@ -45,8 +45,21 @@ def phrase_pattern(term: str) -> re.Pattern[str] | None:
 
 
 def _name_tokens(name: str) -> tuple[str, ...]:
+    """A name's words, folded; initials stay, as one letter ("Y. Liu" -> y, liu)."""
     name = re.sub(r"\(.*?\)", " ", name)  # "Name (Affiliation)" as the RSS feed writes it
-    return tuple(t for t in re.findall(r"[^\W\d_]+", _fold(name)) if len(t) > 1 or name.isupper())
+    return tuple(re.findall(r"[^\W\d_]+", _fold(name)))
+
+
+def _same_person(wanted: tuple[str, ...], author: tuple[str, ...]) -> bool:
+    """Every word of the followed name is a word of the author's, an initial standing for a word it starts
+    ("Y. Liu" is Yang Liu or Y. Liu, never Wei Liu; "Yann LeCun" is also Yann A. LeCun)."""
+    rest = list(author)
+    for word in wanted:
+        found = next((w for w in rest if (w.startswith(word) if len(word) == 1 else w == word)), None)
+        if found is None:
+            return False
+        rest.remove(found)
+    return True
 
 
 @dataclass(frozen=True)
@@ -82,10 +95,11 @@ class Interests:
         return [t for t in map(_name_tokens, self.authors) if t]
 
     def followed_author(self, paper: Paper) -> str | None:
-        """The paper's author that readers follow, or None. "Yann LeCun" matches "Yann A. LeCun"."""
+        """The paper's author that readers follow, or None. "Yann LeCun" matches "Yann A. LeCun"; "Y. Liu"
+        matches "Yang Liu" but not "Wei Liu"."""
         for author in paper.authors:
-            have = set(_name_tokens(author))
-            if any(set(want) <= have for want in self._followed):
+            have = _name_tokens(author)
+            if any(_same_person(want, have) for want in self._followed):
                 return author
         return None
 

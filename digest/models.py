@@ -125,6 +125,11 @@ class Digest:
     site_url: str | None = None  # the day's page on the archive site (site.base_url set), for the messages
 
     @property
+    def listed(self) -> int:
+        """How many papers of the listing this digest covers: those it shows and those interests.exclude left out."""
+        return len(self.papers) + len(self.excluded)
+
+    @property
     def chart_name(self) -> str:
         return f"paper_{self.date.isoformat()}.png"
 

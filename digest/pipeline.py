@@ -157,6 +157,7 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
         config.report.must_reads,
         relevance=seen.relevance,
         followed=seen.followed,
+        max_followed=config.interests.max_followed,
     )
     # The must-reads are always among the selected, so each gets its Korean line from its topic's summary.
     chosen = select(config, seen.shown, assignments, must, seen.relevance, keyword_tiebreak(config))

@@ -16,6 +16,7 @@ from digest.config import OTHER, Config
 from digest.models import Assignment, Digest, Paper
 
 PER_TOPIC = 2  # a sensible spread: no topic takes more than this while others have candidates
+MAX_FOLLOWED = 5  # interests.max_followed's default
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,15 @@ def must_reads(
     per_topic: int = PER_TOPIC,
     relevance: dict[str, int] | None = None,
     followed: set[str] | frozenset[str] = frozenset(),
+    max_followed: int = MAX_FOLLOWED,
 ) -> list[str]:
     """Up to `count` paper ids across the configured topics (never Other), best first.
 
     Ranked by importance plus relevance to the interests (0 without interests); among equals, the topic
     with fewer picks so far wins (then config order, then listing order), so the list spreads over topics.
     No topic gets more than `per_topic` unless the other topics have run out of papers. Papers by a
-    followed author come first, always, even past `count`.
+    followed author come first, even past `count`, but no more than `max_followed` of them (the most
+    important; interests.max_followed): a common surname must not fill the list.
     """
     if count <= 0:
         return []
@@ -59,7 +62,12 @@ def must_reads(
         for i, p in enumerate(papers)
         if p.id in assignments and assignments[p.id].topic != OTHER and assignments[p.id].topic in order
     ]
-    picked: list[str] = [p.id for _, p in candidates if p.id in followed]
+
+    def score(paper: Paper) -> int:
+        return assignments[paper.id].importance + relevance.get(paper.id, 0)
+
+    leading = sorted((p for _, p in candidates if p.id in followed), key=lambda p: -score(p))[:max_followed]
+    picked: list[str] = [p.id for p in leading]
     taken: dict[str, int] = {}
     for paper_id in picked:
         taken[assignments[paper_id].topic] = taken.get(assignments[paper_id].topic, 0) + 1
@@ -70,8 +78,7 @@ def must_reads(
                 topic = assignments[paper.id].topic
                 if paper.id in picked or (cap is not None and taken.get(topic, 0) >= cap):
                     continue
-                score = assignments[paper.id].importance + relevance.get(paper.id, 0)
-                key = (-score, taken.get(topic, 0), order[topic], i)
+                key = (-score(paper), taken.get(topic, 0), order[topic], i)
                 if best is None or key < best[0]:
                     best = (key, paper.id, topic)
             if best is None:
@@ -81,7 +88,9 @@ def must_reads(
     return picked
 
 
-def for_topics(digest: Digest, topics: list[str] | tuple[str, ...], count: int) -> Digest:
+def for_topics(
+    digest: Digest, topics: list[str] | tuple[str, ...], count: int, max_followed: int = MAX_FOLLOWED
+) -> Digest:
     """The digest as a target that wants only `topics` sees it, the one narrowing every channel uses: those
     topics' papers, sections and counts, and `count` must-reads drawn again from their selected papers (so a
     one-topic chat still gets that many)."""
@@ -103,6 +112,7 @@ def for_topics(digest: Digest, topics: list[str] | tuple[str, ...], count: int) 
             count,
             relevance=digest.relevance,
             followed=digest.followed,
+            max_followed=max_followed,
         ),
     )
 

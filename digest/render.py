@@ -29,7 +29,7 @@ from digest.config import OTHER
 from digest.edition import report_folder
 from digest.errors import ConfigError
 from digest.models import SECTION_TITLES, Digest, Paper
-from digest.rank import for_topics
+from digest.rank import MAX_FOLLOWED, for_topics
 from digest.report import Report, digest_json
 from digest.text import md_escape, plain_text, telegram_html
 from digest.urls import anchor
@@ -180,13 +180,15 @@ def render_email_html(
     return html_text
 
 
-def for_audience(report: Report, topics: tuple[str, ...] | list[str] | None, must_reads: int) -> Report:
+def for_audience(
+    report: Report, topics: tuple[str, ...] | list[str] | None, must_reads: int, max_followed: int = MAX_FOLLOWED
+) -> Report:
     """The report a target that wants only `topics` receives: those topics' papers, sections and counts,
     `must_reads` must-reads drawn from them (rank.for_topics, the one narrowing), and digest.md,
     digest.html and the email body rendered again for them alone. Raises jinja2.TemplateError."""
     if topics is None:
         return report
-    narrowed = for_topics(report.digest, tuple(topics), must_reads)
+    narrowed = for_topics(report.digest, tuple(topics), must_reads, max_followed)
     env = environment(report.templates_override)
     page = render_html(narrowed, env)
     return Report(

@@ -58,7 +58,7 @@ class DeliverySummary:
                 continue
             counts = [
                 f"{status} {n}"
-                for status in ("sent", "skipped", "failed")
+                for status in ("sent", "skipped", "empty", "failed")
                 if (n := sum(1 for o in mine if o.status == status))
             ]
             parts.append(f"{channel} {', '.join(counts)}")
@@ -152,8 +152,22 @@ class _Job:
     def _for(self, topics: tuple[str, ...] | None) -> Report:
         """The report narrowed to `topics`, rendered once however many targets want the same topics."""
         if topics not in self._audiences:
-            self._audiences[topics] = for_audience(self.report, topics, self.config.report.must_reads)
+            self._audiences[topics] = for_audience(
+                self.report, topics, self.config.report.must_reads, self.config.interests.max_followed
+            )
         return self._audiences[topics]
+
+    def _nothing_for(self, topics: tuple[str, ...] | None) -> str | None:
+        """Why an audience gets nothing today (an empty digest is never sent), or None."""
+        if self._for(topics).digest.papers:
+            return None
+        if not self.report.digest.papers and self.report.digest.excluded:
+            return (
+                f"nothing to send: interests.exclude left out all {len(self.report.digest.excluded)} papers of the day"
+            )
+        if topics is not None:
+            return f"nothing to send: its topics ({', '.join(topics)}) have no papers today"
+        return "nothing to send: the report has no papers"
 
     def _pending(self, channel: str, targets: list[str]) -> tuple[list[str], list[Outcome]]:
         todo, skipped = [], []
@@ -161,7 +175,7 @@ class _Job:
             old = ledger.row(self.store, self.date, channel, target)
             if old is not None and old["status"] == "sent" and not self.force:
                 skipped.append(Outcome(channel, target, "skipped"))
-                papers = len(self.report.digest.papers)
+                papers = self.report.digest.listed
                 if old["papers"] is not None and old["papers"] < papers:
                     self.reporter.note(
                         f"{channel} {target}: got this date's report with {old['papers']} papers, it now has "
@@ -197,7 +211,7 @@ class _Job:
         return Outcome(channel, target, "failed", error)
 
     def _sent(self, channel: str, target: str) -> Outcome:
-        ledger.finish(self.store, self.date, channel, target, "sent", papers=len(self.report.digest.papers))
+        ledger.finish(self.store, self.date, channel, target, "sent", papers=self.report.digest.listed)
         return Outcome(channel, target, "sent")
 
     def run(self, channel: Channel) -> list[Outcome]:
@@ -220,6 +234,12 @@ class _Job:
                 return outcomes + self._fail_all(name, todo[number:], why)
             topics = audiences[target].topics
             try:
+                empty = self._nothing_for(topics)
+                if empty:
+                    ledger.nothing_to_send(self.store, self.date, name, target, empty, self.run_id)
+                    self.reporter.note(f"{name} {target}: {empty}")
+                    outcomes.append(Outcome(name, target, "empty", empty))
+                    continue
                 if topics not in prepared:
                     prepared[topics] = channel.prepare(self._for(topics))
             except TemplateError as exc:

@@ -1,8 +1,8 @@
 """Delivery bookkeeping: one row per (edition, channel, target) in the store, written before and after each send.
 
-A row is 'sending' while a send is under way, then 'sent' or 'failed'. Deliveries run under a file lock
-(see deliver_report), so a row still 'sending' when the lock is ours was left by a process that stopped
-mid-send: whether its last message arrived cannot be known."""
+A row is 'sending' while a send is under way, then 'sent' or 'failed' ('empty': the audience had nothing).
+Deliveries run under a file lock (see deliver_report), so a row still 'sending' when the lock is ours was left
+by a process that stopped mid-send: whether its last message arrived cannot be known."""
 
 from __future__ import annotations
 
@@ -59,4 +59,9 @@ def finish(
 
 def fail_unclaimed(store: Store, date: dt.date, channel: str, target: str, error: str, run_id: int | None) -> None:
     """Record a failure that happened before anything could be sent (missing token, template error)."""
-    store.mark_failed_unclaimed(date, channel, target, error, run_id)
+    store.mark_unsent(date, channel, target, "failed", error, run_id)
+
+
+def nothing_to_send(store: Store, date: dt.date, channel: str, target: str, why: str, run_id: int | None) -> None:
+    """Record that the target's audience had nothing this time (its topics are empty, every paper excluded)."""
+    store.mark_unsent(date, channel, target, "empty", why, run_id)

@@ -57,13 +57,17 @@ class Deliveries(Database):
                 (status, error, now_text(), papers, edition_of(edition).key, channel, target),
             )
 
-    def mark_failed_unclaimed(self, edition: When, channel: str, target: str, error: str, run_id: int | None) -> None:
+    def mark_unsent(
+        self, edition: When, channel: str, target: str, status: str, error: str, run_id: int | None
+    ) -> None:
+        """A target that got nothing this time: 'failed' before anything could be sent, or 'empty' (nothing
+        for its audience)."""
         with self.transaction() as db:
             db.execute(
                 """INSERT INTO deliveries (edition, channel, target, status, attempts, run_id, error, updated_at)
-                   VALUES (?, ?, ?, 'failed', 1, ?, ?, ?)
-                   ON CONFLICT (edition, channel, target) DO UPDATE SET status = 'failed',
+                   VALUES (?, ?, ?, ?, 1, ?, ?, ?)
+                   ON CONFLICT (edition, channel, target) DO UPDATE SET status = excluded.status,
                      attempts = attempts + 1, run_id = excluded.run_id, error = excluded.error,
                      updated_at = excluded.updated_at""",
-                (edition_of(edition).key, channel, target, run_id, error, now_text()),
+                (edition_of(edition).key, channel, target, status, run_id, error, now_text()),
             )
