@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from digest.config import TopicConfig
 from digest.figures import FigurePool
 from digest.ids import answer_id
-from digest.models import Paper, TopicSummary
+from digest.models import LLMUsage, Paper, TopicSummary
 from digest.text import strip_llm
 
 if TYPE_CHECKING:
@@ -306,7 +306,7 @@ def llm_summary(
         if exc.outcome != "cut" or pick is None:
             raise
         asked, pick = asked[:pick], None
-        answer, messages = _ask_summary(llm, topic, name, asked, context, pick, required, leave_out)
+        answer, messages = _ask_summary(llm, topic, name, asked, context, pick, required, leave_out, exc.spent)
     value: SummaryAnswer = answer.value
     sent = {p.id for p in asked}
     if pick:
@@ -369,12 +369,14 @@ def _ask_summary(
     pick: int | None,
     required: list[str] | tuple[str, ...],
     leave_out: set[str] | frozenset[str],
+    carry: LLMUsage | None = None,
 ) -> tuple[Answer, list[dict[str, str]]]:
     from digest.prompts import SUMMARY_SCHEMA_NAME, SummaryAnswer, summary_messages
 
     must = [r for r in required if r not in leave_out]
     messages = summary_messages(topic, name, asked, context, pick, must)
-    return llm.ask("summarize", repr(name), messages, SummaryAnswer, SUMMARY_SCHEMA_NAME), messages
+    answer = llm.ask("summarize", repr(name), messages, SummaryAnswer, SUMMARY_SCHEMA_NAME, carry=carry)
+    return answer, messages
 
 
 def _ask_lines(llm: LLM, name: str, missing: list[Paper], round_: int) -> list:

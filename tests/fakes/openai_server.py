@@ -30,7 +30,7 @@ How real servers answer in late 2026 (docs/llm-servers.md has the sources), one 
   `finish_reason: content_filter` (`filter_style="finish"`).
 - `validate_fail_every=N`: every Nth chat call is Groq's 400 `json_validate_failed` (a bad generation).
 - `quota_exhausted=True`: every chat call is OpenAI's 429 `insufficient_quota`.
-- `max_answer_tokens=N`: an answer longer than N tokens is cut there with `finish_reason: length`.
+- `fail("truncated")`: the answer is cut with `finish_reason: length` (an output limit).
 - Reasoning tokens: the model reasons at `reasoning_effort` (the request's, else `default_effort`), and
   reports them in `usage.completion_tokens_details.reasoning_tokens`, included in `completion_tokens` as
   OpenAI bills them. REASONING_PER_ANSWER_TOKEN is the documented assumption of how many per answer token.
@@ -189,8 +189,8 @@ class FakeOpenAI:
     filter_style: str = "http"  # "http": 400 content_filter; "finish": 200 with finish_reason content_filter
     validate_fail_every: int = 0
     quota_exhausted: bool = False
-    max_answer_tokens: int | None = None
     default_effort: str | None = "medium"  # how the model reasons when not told; None: it does not reason
+    keys: tuple[str, ...] = ()  # the API keys it accepts (empty: any)
     calls: list[Call] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     swapped: list[str] = field(default_factory=list)  # sentences written with another paper's figure
@@ -314,12 +314,11 @@ class FakeOpenAI:
             time.sleep(self.latency)
         if fault and fault.kind == "slow":
             time.sleep(fault.params.get("seconds", 1.0))
+        prompt_text = "".join(m["content"] for m in body["messages"]) + json.dumps(body.get("response_format") or {})
+        call.prompt_tokens = estimate_tokens(prompt_text) + 4 * len(body["messages"])
         refused = self._refusal(call, fault, nth)
         if refused is not None:
             return refused
-
-        prompt_text = "".join(m["content"] for m in body["messages"]) + json.dumps(body.get("response_format") or {})
-        call.prompt_tokens = estimate_tokens(prompt_text) + 4 * len(body["messages"])
         if self.context_limit and call.prompt_tokens > self.context_limit:
             # Ollama keeps what fits and says nothing: the papers cut off are not answered.
             call.prompt_tokens = self.context_limit
@@ -348,13 +347,9 @@ class FakeOpenAI:
             extra["tool_calls"] = [
                 {"id": "call_1", "type": "function", "function": {"name": "json", "arguments": content or "{}"}}
             ]
-        answer_tokens = estimate_tokens(content or refusal or "")
-        if self.max_answer_tokens and answer_tokens > self.max_answer_tokens and finish == "stop":
-            # The output limit stops the model mid-answer; the content is what it wrote until then.
-            content, finish = content[: len(content) * self.max_answer_tokens // answer_tokens], "length"
-            answer_tokens = self.max_answer_tokens
         if content is not None and finish == "stop" and purpose in ("classify", "summarize", "lines"):
             content = self._thinking(content, purpose, papers, schema, call)
+        answer_tokens = estimate_tokens(content or refusal or "")  # thinking written out is output too
         if self.answer_in and content is not None:
             extra[self.answer_in], content = content, None
         call.reasoning_tokens = self._reasoning_tokens(body, answer_tokens)
@@ -379,29 +374,28 @@ class FakeOpenAI:
                 "500": "The server had an error",
                 "400": "Bad request",
             }
-            call.status = int(fault.kind)
+            call.status, call.prompt_tokens = int(fault.kind), 0  # an error reports no usage
             self._record(call)
             return self._error(call.status, messages[fault.kind], headers=headers)
         if self.quota_exhausted:
-            call.status = 429
+            call.status, call.prompt_tokens = 429, 0
             self._record(call)
             return self._error(429, QUOTA, "insufficient_quota", code="insufficient_quota")
         if self.content_filter and self.content_filter in call.ids:
             if self.filter_style == "http":
-                call.status = 400
+                call.status, call.prompt_tokens = 400, 0
                 self._record(call)
                 inner = {"code": "ResponsibleAIPolicyViolation", "content_filter_result": _FILTER_RESULT}
                 error = {"message": AZURE_FILTERED, "type": None, "param": "prompt", "code": "content_filter"}
                 return _json(400, {"error": {**error, "status": 400, "innererror": inner}})
             call.finish = "content_filter"
-            call.prompt_tokens = 100
             self._record(call)
             message = {"role": "assistant", "content": None, "refusal": None}
             payload = self._completion({"model": self.models[0]}, call, message, "content_filter")
             payload["choices"][0]["content_filter_results"] = _FILTER_RESULT
             return _json(200, payload)
         if self.validate_fail_every and nth % self.validate_fail_every == 0:
-            call.status = 400
+            call.status, call.prompt_tokens = 400, 0
             self._record(call)
             error = {"message": GROQ_FAILED, "type": "invalid_request_error", "code": "json_validate_failed"}
             return _json(400, {"error": {**error, "failed_generation": '{"papers": [{"id": '}})
@@ -532,6 +526,11 @@ class FakeOpenAI:
     def _validate(self, request: Request) -> tuple[Response | None, dict]:
         if not request.headers.get("Authorization", "").startswith("Bearer "):
             return self._error(401, "You didn't provide an API key.", "invalid_request_error"), {}
+        key = request.headers["Authorization"].removeprefix("Bearer ")
+        if self.keys and key not in self.keys:
+            shown = f"{key[:3]}***{key[-2:]}"
+            message = f"Incorrect API key provided: {shown}. You can find your API key at the platform's API keys page."
+            return self._error(401, message, "invalid_request_error", code="invalid_api_key"), {}
         try:
             body = json.loads(request.body)
         except ValueError:
