@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -87,7 +88,7 @@ def run_mode(feed: bytes, work: Path, settings: dict, overrides: dict, faults: l
     reports = list((work / "output").glob("20*/digest.md"))
     if result.exit_code == 0 and reports:
         footer = reports[0].read_text().rstrip().splitlines()[-1]
-        figures["line"] = footer[footer.index("LLM ") :]  # the footer's LLM part
+        figures["line"] = re.search(r"LLM \S+: .*", footer).group(0)  # the footer's LLM part
     else:
         figures["line"] = next((line for line in result.output.splitlines() if line.startswith("error:")), "?")
     return figures

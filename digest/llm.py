@@ -644,7 +644,9 @@ class LLM:
         wait = retry_after(exc.response.headers, self.clock.now())
         if "content_filter" in said.codes or _FILTERED.search(said.message) or "content_filter" in said.inner.lower():
             return _Attempt("filtered", f"{reason} — the server's content filter refused this prompt", retry=False)
-        if status == 402 or (status == 429 and self._out_of_quota(said, wait)):
+        if (status == 402 and "in_flight_budget_exhausted" not in said.codes) or (
+            status == 429 and self._out_of_quota(said, wait)
+        ):
             return _Attempt(
                 "quota",
                 f"{reason} — the account is out of credit or quota: add credit or raise its spending limit with "
@@ -670,8 +672,8 @@ class LLM:
         if "json_validate_failed" in said.codes:
             # Groq checks the JSON it generated and answers 400 when it is not valid: a bad draw, drawn again.
             return _Attempt("invalid", f"{reason} (the server's own check of the generated JSON failed)")
-        if status != 400:
-            return _Attempt("error", reason, retryable_status(status), wait)
+        if status not in (400, 422):  # 422: DeepSeek's and FastAPI servers' "invalid parameters"
+            return _Attempt("error", reason, retryable_status(status) or status == 402, wait)
         param = said.param or _refused_param(said.message)
         if param in ("max_tokens", "max_completion_tokens") and param in request:
             with self._lock:

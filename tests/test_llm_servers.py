@@ -428,3 +428,15 @@ def test_korean_and_scaled_figure_forms_are_the_same_figure():
     assert pool.unsupported("10만 개 예제와 15억 파라미터 모델로 3천 개 과제에서 3.2%p, 12% 향상") == []
     assert pool.unsupported("100,000개 예제, 1.5 billion 파라미터, 3.2 pp, 12%p") == []
     assert pool.unsupported("20만 개 예제, 1.6B 모델, 4.2%p, 3만큼 좋다") == ["20만", "1.6B", "4.2%p"]
+
+
+def test_the_modes_bench_prints_calls_tokens_and_the_users_line(capsys):
+    from bench.llm_modes import main
+
+    assert main(["--papers", "30", "--modes", "openai,effort,insufficient"]) == 0
+    out = capsys.readouterr().out
+    low = re.search(r"^openai .* (\d+) +0 +[\d,]+ +[\d,]+ +([\d,]+)  LLM gpt-6-luna: 호출 \1회", out, re.M)
+    assert low and int(low.group(2).replace(",", "")) > 0
+    assert re.search(r"^insufficient_quota +[1-4] .*error: LLM classify batch [12]/2 failed: .*quota", out, re.M)
+    low_cost, medium_cost = (float(x) for x in re.findall(r"effort (?:low|medium) *: \$([\d.]+) a day", out))
+    assert medium_cost > low_cost
