@@ -338,13 +338,10 @@ class LLM:
             return None
         mode, updated = row
         try:
-            saved = dt.datetime.fromisoformat(updated)
+            age = self.clock.now() - dt.datetime.fromisoformat(updated).astimezone(dt.UTC)
         except (TypeError, ValueError):
             return mode
-        if saved.tzinfo is None:
-            saved = saved.replace(tzinfo=dt.UTC)
-        stale = self.clock.now() - saved > dt.timedelta(days=MODE_RETRY_DAYS)
-        return None if stale and mode != MODES[0] else mode
+        return None if age > dt.timedelta(days=MODE_RETRY_DAYS) and mode != MODES[0] else mode
 
     @property
     def client(self) -> openai.OpenAI:

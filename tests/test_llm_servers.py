@@ -9,7 +9,6 @@ import datetime as dt
 import json
 import math
 import re
-import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -21,6 +20,8 @@ from digest.sources.rss import parse_feed
 from digest.topics import DEFAULT_TOPICS
 from tests.conftest import SMALL_DAY, day_feed_2026_06_30, small_day_feed, write_config
 from tests.fakes.openai_server import DRAFT_MARK, GROQ_FAILED, QUOTA, FakeOpenAI
+from tests.test_llm import db, error_line
+from tests.test_llm import report as files
 
 DAY = "2026-06-30"
 BATCHES = math.ceil(SMALL_DAY / 25)
@@ -39,21 +40,6 @@ def configure(tmp_path: Path, rss_url: str, fake: FakeOpenAI, **overrides) -> st
         **overrides,
     }
     return str(write_config(tmp_path, rss_url, **settings))
-
-
-def files(tmp_path: Path) -> dict[str, str]:
-    folder = tmp_path / "output" / DAY
-    return {name: (folder / name).read_text() for name in ("digest.md", "digest.html", "digest.json")}
-
-
-def db(tmp_path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(tmp_path / "output/digest.sqlite3")
-
-
-def error_line(output: str) -> str:
-    errors = [line for line in output.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and output.strip().splitlines()[-1] == errors[0], output
-    return errors[0]
 
 
 def assert_complete(tmp_path: Path, fake: FakeOpenAI, papers: int = SMALL_DAY, refused: tuple[str, ...] = ()) -> dict:

@@ -466,16 +466,9 @@ class FakeOpenAI:
             },
         }
 
-    def _error(
-        self,
-        status: int,
-        message: str,
-        kind: str = "invalid_request_error",
-        code: str | None = None,
-        headers: dict | None = None,
-        param: str | None = None,
-    ) -> Response:
-        """An error body in this server's shape."""
+    def _error(self, status: int, message: str, *more: str | None, **named: object) -> Response:
+        """An error body in this server's shape (`more` and `named`: the OpenAI shape's, see `_error`)."""
+        headers = named.get("headers")
         if self.error_shape == "gemini":
             inner = {"code": status, "message": message, "status": GEMINI_STATUS.get(status, "INTERNAL")}
             return _json(status, [{"error": inner}], headers)
@@ -486,7 +479,7 @@ class FakeOpenAI:
         if self.error_shape == "html":
             page = f"<html><head><title>{status} Error</title></head><body><h1>{status}</h1></body></html>"
             return Response(status, page, {"Content-Type": "text/html", **(headers or {})})
-        return _error(status, message, kind, code, headers, param)
+        return _error(status, message, *more, **named)
 
     def _malformed(self, fault: Fault, payload: dict) -> Response:
         """The 200s that are not chat completions, as proxies and broken servers send them."""
