@@ -426,3 +426,22 @@ def test_the_modes_bench_prints_calls_tokens_and_the_users_line(capsys):
     assert re.search(r"^insufficient_quota +[1-4] .*error: LLM classify batch [12]/2 failed: .*quota", out, re.M)
     low_cost, medium_cost = (float(x) for x in re.findall(r"effort (?:low|medium) *: \$([\d.]+) a day", out))
     assert medium_cost > low_cost
+
+
+def test_a_summary_the_filter_refuses_all_the_same_is_the_extractive_one(tmp_path, rss_server, run_cli):
+    # The day was classified before the filter (an earlier run stored it), so the paper is not known as
+    # refused: its topic's summary call carries it and is refused. That topic gets the extractive summary.
+    with FakeOpenAI() as fake:
+        fake.fail("500", times=None, purpose="summarize")
+        config = configure(tmp_path, rss_server.url, fake)
+        assert run_cli("run", "--config", config).exit_code == 1
+        fake.clear_faults()
+        fake.content_filter = FILTERED
+        result = run_cli("run", "--config", config)
+        assert result.exit_code == 0, result.output
+    data = json.loads(files(tmp_path)["digest.json"])
+    topic = next(p["topic"] for p in data["papers"] if p["id"] == FILTERED)
+    methods = {name: s["method"] for name, s in data["summaries"].items()}
+    assert methods.pop(topic) == "extractive" and set(methods.values()) == {"llm"}
+    log = (tmp_path / "output/digest.log").read_text()
+    assert f"LLM summarize '{topic}' failed" in log and "the topic gets the extractive summary instead" in log
