@@ -28,7 +28,8 @@ How real servers answer in late 2026 (docs/llm-servers.md has the sources), one 
 - `content_filter="<paper id>"`: every prompt that carries that paper is refused, as Azure OpenAI's filter
   refuses it: HTTP 400 `code: content_filter` (`filter_style="http"`), or a 200 with no content and
   `finish_reason: content_filter` (`filter_style="finish"`).
-- `validate_fail_every=N`: every Nth chat call is Groq's 400 `json_validate_failed` (a bad generation).
+- `validate_fail_every=N`: every Nth chat call is Groq's 400 `json_validate_failed` (a bad generation; the
+  same request drawn again succeeds).
 - `quota_exhausted=True`: every chat call is OpenAI's 429 `insufficient_quota`.
 - `fail("truncated")`: the answer is cut with `finish_reason: length` (an output limit).
 - Reasoning tokens: the model reasons at `reasoning_effort` (the request's, else `default_effort`), and
@@ -200,6 +201,7 @@ class FakeOpenAI:
         assert self.error_shape in ERROR_SHAPES, self.error_shape
         self._lock = threading.Lock()
         self._chats = 0
+        self._redrawn: set[str] = set()
         self.in_flight = 0
         self.max_in_flight = 0
         self.http = FakeServer()
@@ -394,7 +396,8 @@ class FakeOpenAI:
             payload = self._completion({"model": self.models[0]}, call, message, "content_filter")
             payload["choices"][0]["content_filter_results"] = _FILTER_RESULT
             return _json(200, payload)
-        if self.validate_fail_every and nth % self.validate_fail_every == 0:
+        if self.validate_fail_every and nth % self.validate_fail_every == 0 and call.body not in self._redrawn:
+            self._redrawn.add(call.body)  # a bad draw: the same request drawn again generates valid JSON
             call.status, call.prompt_tokens = 400, 0
             self._record(call)
             error = {"message": GROQ_FAILED, "type": "invalid_request_error", "code": "json_validate_failed"}
