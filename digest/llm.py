@@ -639,7 +639,7 @@ class LLM:
         said = server_error(exc.body if exc.body is not None else exc.response.text)
         reason = self._status_reason(exc, said)
         wait = retry_after(exc.response.headers, self.clock.now())
-        if "content_filter" in said.codes or _FILTERED.search(said.message) or "content_filter" in said.inner.lower():
+        if "content_filter" in said.codes or _FILTERED.search(said.message) or _FILTERED.search(said.inner):
             return _Attempt("filtered", f"{reason} — the server's content filter refused this prompt", retry=False)
         if (status == 402 and "in_flight_budget_exhausted" not in said.codes) or (
             status == 429 and self._out_of_quota(said, wait)
@@ -664,7 +664,7 @@ class LLM:
             if "model_not_found" in said.codes or "model" in said.message.lower():
                 fix = f"llm.model {self.model!r} is not a model this server serves: check llm.model (`digest check`)"
             else:
-                fix = f"nothing answers at {exc.request.url}: check llm.base_url (most servers' end in /v1)"
+                fix = f"nothing answers at {exc.request.url}: check llm.base_url (most servers' addresses end in /v1)"
             return _Attempt("model", f"{reason} — {fix}", retry=False)
         if "json_validate_failed" in said.codes:
             # Groq checks the JSON it generated and answers 400 when it is not valid: a bad draw, drawn again.

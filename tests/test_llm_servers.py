@@ -445,3 +445,14 @@ def test_a_summary_the_filter_refuses_all_the_same_is_the_extractive_one(tmp_pat
     assert methods.pop(topic) == "extractive" and set(methods.values()) == {"llm"}
     log = (tmp_path / "output/digest.log").read_text()
     assert f"LLM summarize '{topic}' failed" in log and "the topic gets the extractive summary instead" in log
+
+
+def test_a_filter_refusing_many_papers_stops_the_run_instead_of_a_day_classified_offline(
+    tmp_path, rss_server, run_cli
+):
+    with FakeOpenAI(content_filter=tuple(LISTING[:12:2])) as fake:
+        result = run_cli("run", "--config", configure(tmp_path, rss_server.url, fake, llm__concurrency=1))
+    assert result.exit_code == 1
+    line = error_line(result.output)
+    assert line.startswith("error: LLM classify: the server's content filter refused 6 papers (more than 5 of ")
+    assert "it refuses the day's papers, not one — check the filter of the deployment" in line

@@ -25,9 +25,9 @@ How real servers answer in late 2026 (docs/llm-servers.md has the sources), one 
 - `error_shape`: every error body as OpenAI's object ("openai"), Gemini's list ("gemini"), LM Studio's
   `{"error": "<text>"}` ("lmstudio"), a bare JSON string ("string") or an HTML page from a proxy ("html").
   `refuse_formats` refuses those response_format types with a 400 in that shape.
-- `content_filter="<paper id>"`: every prompt that carries that paper is refused, as Azure OpenAI's filter
-  refuses it: HTTP 400 `code: content_filter` (`filter_style="http"`), or a 200 with no content and
-  `finish_reason: content_filter` (`filter_style="finish"`).
+- `content_filter="<paper id>"` (or a tuple of them): every prompt that carries that paper is refused, as
+  Azure OpenAI's filter refuses it: HTTP 400 `code: content_filter` (`filter_style="http"`), or a 200 with
+  no content and `finish_reason: content_filter` (`filter_style="finish"`).
 - `validate_fail_every=N`: every Nth chat call is Groq's 400 `json_validate_failed` (a bad generation; the
   same request drawn again succeeds).
 - `quota_exhausted=True`: every chat call is OpenAI's 429 `insufficient_quota`.
@@ -186,7 +186,7 @@ class FakeOpenAI:
     answer_in: str | None = None  # "reasoning_content" | "reasoning" | "thinking_content", content null
     error_shape: str = "openai"
     refuse_formats: tuple[str, ...] = ()
-    content_filter: str | None = None  # a paper id whose text the server refuses in every prompt
+    content_filter: str | tuple[str, ...] | None = None  # paper ids whose text the server refuses in every prompt
     filter_style: str = "http"  # "http": 400 content_filter; "finish": 200 with finish_reason content_filter
     validate_fail_every: int = 0
     quota_exhausted: bool = False
@@ -383,7 +383,8 @@ class FakeOpenAI:
             call.status, call.prompt_tokens = 429, 0
             self._record(call)
             return self._error(429, QUOTA, "insufficient_quota", code="insufficient_quota")
-        if self.content_filter and self.content_filter in call.ids:
+        refused = {self.content_filter} if isinstance(self.content_filter, str) else set(self.content_filter or ())
+        if refused & set(call.ids):
             if self.filter_style == "http":
                 call.status, call.prompt_tokens = 400, 0
                 self._record(call)
