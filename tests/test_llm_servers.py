@@ -447,9 +447,7 @@ def test_a_summary_the_filter_refuses_all_the_same_is_the_extractive_one(tmp_pat
     assert f"LLM summarize '{topic}' failed" in log and "the topic gets the extractive summary instead" in log
 
 
-def test_a_filter_refusing_many_papers_stops_the_run_instead_of_a_day_classified_offline(
-    tmp_path, rss_server, run_cli
-):
+def test_a_filter_refusing_many_papers_stops_the_run_instead_of_a_day_classified_offline(tmp_path, rss_server, run_cli):
     with FakeOpenAI(content_filter=tuple(LISTING[:12:2])) as fake:
         result = run_cli("run", "--config", configure(tmp_path, rss_server.url, fake, llm__concurrency=1))
     assert result.exit_code == 1
