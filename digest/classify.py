@@ -11,14 +11,16 @@ import hashlib
 import json
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from digest.config import OTHER, TopicConfig
+from digest.errors import LLMError
 from digest.ids import answer_id
-from digest.models import Assignment, Paper
+from digest.models import REFUSED, Assignment, LLMUsage, Paper
 from digest.topic_model import (
     MIN_EXAMPLES_PER_TOPIC,
     CentroidModel,
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from digest.config import Config
-    from digest.llm import LLM
+    from digest.llm import LLM, LLMCallError
     from digest.prompts import ClassifyAnswer
     from digest.store import Store
 
@@ -278,12 +280,58 @@ class BatchResult:
     hashes: dict[str, str] = field(default_factory=dict)
 
 
+# Answer-level failures one paper's content can cause (after the call's own retries): the batch is split in
+# halves to find that paper, instead of failing the day. HTTP and connection errors are the server's.
+SPLITTABLE = frozenset({"filtered", "invalid", "empty", "refused", "tool_calls", "too_large", "cut"})
+# More refused papers than this share of the day (and at least MIN_REFUSED_LIMIT) is a content filter that
+# refuses the day, not a paper: the run stops instead of classifying the day offline one refusal at a time.
+REFUSED_SHARE = 0.02
+MIN_REFUSED_LIMIT = 5
+# How words some models write for a score are read ("importance": "high"): plainly meant, so kept.
+_LEVELS = {"very high": 9, "high": 8, "medium": 5, "moderate": 5, "low": 2, "very low": 1}
+
+
+def read_score(value: object, low: int, high: int) -> int | None:
+    """A score as a model wrote it, read the way it was plainly meant: 7.5 -> 8, "7" -> 7, "high" -> 8,
+    clamped to low..high; None for anything else (a missing field, a list, a sentence)."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _LEVELS:
+            return max(low, min(high, _LEVELS[text]))
+        try:
+            value = float(text) if len(text) <= 20 else None
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return max(low, min(high, math.floor(value + 0.5)))
+
+
+@dataclass
+class _Batch:
+    """What one batch has so far: answers, the answers' cache keys, and why a paper fell back."""
+
+    label: str
+    carry: LLMUsage = field(default_factory=LLMUsage)  # the cost of failed asks, for the next answer to count
+    found: dict[str, Assignment] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    asked: set[tuple[str, ...]] = field(default_factory=set)
+
+    def open(self, papers: list[Paper]) -> list[Paper]:
+        return [p for p in papers if p.id not in self.found and p.id not in self.notes]
+
+
 class LLMClassifier:
     """Batches of `batch_size` papers, up to `concurrency` calls in flight, one structured answer per batch.
 
-    Each paper goes out with its arXiv id and must come back with it. Unknown ids are ignored; papers
-    the answer leaves out (or gives an unknown topic) are asked again in smaller batches, up to
-    `max_retries` rounds; any still unanswered get the offline classifier's answer as "offline-fallback".
+    Each paper goes out with its arXiv id and must come back with it. The answer's items are read one by
+    one: unknown ids are ignored, a score written as 7.5 or "high" is read as meant, and papers the answer
+    leaves out or that no item answers readably are asked again in smaller batches, up to `max_retries`
+    rounds. A batch that fails in a way one paper's content can cause (a content filter refusing it, answers
+    that never validate, an answer cut at the output limit) is split in halves down to that paper; a paper the
+    server refuses, or that never gets an answer, gets the offline classifier's topic as "offline-fallback",
+    with a note saying why. `refused` collects the papers the server refused (their summaries leave them out).
     """
 
     method = "llm"
@@ -298,6 +346,7 @@ class LLMClassifier:
         concurrency: int,
         max_retries: int,
         interests: tuple[str, ...] = (),
+        refused: set[str] | None = None,
     ) -> None:
         from digest.prompts import classify_schema_model
 
@@ -310,6 +359,9 @@ class LLMClassifier:
         self.interests = interests  # Interests.prompt_lines(): when set, each answer item carries relevance
         self.schema = classify_schema_model([t.name for t in topics], with_relevance=bool(interests))
         self._names = {name.casefold(): name for name in [*(t.name for t in topics), OTHER]}
+        self.refused = refused if refused is not None else set()
+        self._refuse_limit = MIN_REFUSED_LIMIT
+        self._lock = threading.Lock()
 
     def classify_all(
         self, papers: list[Paper], on_batch: Callable[[BatchResult], None] | None = None
@@ -321,6 +373,7 @@ class LLMClassifier:
         """
         from digest.llm import in_parallel
 
+        self._refuse_limit = max(MIN_REFUSED_LIMIT, math.ceil(REFUSED_SHARE * len(papers)))
         batches = [papers[i : i + self.batch_size] for i in range(0, len(papers), self.batch_size)]
         done: list[Assignment] = []
 
@@ -334,51 +387,121 @@ class LLMClassifier:
         return done
 
     def _batch(self, number: int, total: int, papers: list[Paper]) -> BatchResult:
-        from digest.prompts import CLASSIFY_SCHEMA_NAME, ClassifyAnswer, classify_messages
-
-        found: dict[str, Assignment] = {}
-        hashes: dict[str, str] = {}
-        pending, size = papers, len(papers)
-        asked: set[tuple[str, ...]] = set()
-        for round_ in range(self.max_retries + 1):
+        batch = _Batch(f"batch {number}/{total}")
+        self._settle(papers, batch.label, batch)
+        pending, size = batch.open(papers), len(papers)
+        for round_ in range(1, self.max_retries + 1):
             if not pending:
                 break
-            if round_:
-                size = max(1, min(len(pending), math.ceil(size / 2)))
+            size = max(1, min(len(pending), math.ceil(size / 2)))
             for start in range(0, len(pending), size):
                 chunk = pending[start : start + size]
-                detail = f"batch {number}/{total}" + (f" re-ask {round_} ({len(chunk)} papers)" if round_ else "")
-                ids = tuple(p.id for p in chunk)
-                answer = self.llm.ask(
-                    "classify",
-                    detail,
-                    classify_messages(self.topics, chunk, self.interests),
-                    self.schema,
-                    CLASSIFY_SCHEMA_NAME,
-                    parse=ClassifyAnswer,
-                    reuse=ids not in asked,
-                )
-                asked.add(ids)
-                for assignment in self._accept(answer.value, chunk, found):
-                    found[assignment.paper_id] = assignment
-                    hashes[assignment.paper_id] = answer.input_hash
-            pending = [p for p in pending if p.id not in found]
+                self._settle(chunk, f"{batch.label} re-ask {round_} ({len(chunk)} papers)", batch)
+            pending = batch.open(pending)
+        for paper in pending:
+            batch.notes[paper.id] = f"no readable answer for this paper in {self.max_retries + 1} asks"
+        left = [p for p in papers if p.id not in batch.found]
         fallback = {
-            a.paper_id: Assignment(a.paper_id, a.topic, a.importance, "offline-fallback")
-            for a in self.fallback().classify_all(pending)
+            a.paper_id: Assignment(a.paper_id, a.topic, a.importance, "offline-fallback", note=batch.notes[a.paper_id])
+            for a in (self.fallback().classify_all(left) if left else [])  # trained only when needed
         }
-        return BatchResult([found.get(p.id) or fallback[p.id] for p in papers], hashes)
+        return BatchResult([batch.found.get(p.id) or fallback[p.id] for p in papers], batch.hashes)
+
+    # ----- asking, and splitting what one paper's content makes fail -----
+
+    def _settle(self, papers: list[Paper], label: str, batch: _Batch) -> None:
+        """Ask about `papers`; when the answer fails in a way one paper can cause, look for that paper."""
+        from digest.llm import LLMCallError
+
+        try:
+            self._ask(papers, label, batch)
+        except LLMCallError as exc:
+            if exc.outcome not in SPLITTABLE:
+                raise
+            batch.carry.add(exc.spent)
+            self._split(papers, batch, exc)
+
+    def _split(self, papers: list[Paper], batch: _Batch, error: LLMCallError) -> None:
+        """`papers` failed with `error`: ask its halves, and go on into the half that fails. Both halves
+        failing the same way is the server, not one paper (the error is raised), except for a content
+        filter, which can refuse a paper in each. An answer cut at the output limit is split once."""
+        from digest.llm import LLMCallError
+
+        if len(papers) == 1:
+            if error.outcome == "cut":
+                raise error
+            self._give_up(papers[0], error, batch)
+            return
+        middle = (len(papers) + 1) // 2
+        failed: list[tuple[list[Paper], LLMCallError]] = []
+        for half in (papers[:middle], papers[middle:]):
+            try:
+                self._ask(half, f"{batch.label} split ({len(half)} papers)", batch)
+            except LLMCallError as exc:
+                if exc.outcome not in SPLITTABLE or (exc.outcome == "cut" and error.outcome == "cut"):
+                    raise
+                batch.carry.add(exc.spent)
+                failed.append((half, exc))
+        if len(failed) == 2 and any(exc.outcome != "filtered" for _, exc in failed):
+            raise next(exc for _, exc in failed if exc.outcome != "filtered")
+        for half, exc in failed:
+            self._split(half, batch, exc)
+
+    def _give_up(self, paper: Paper, error: LLMCallError, batch: _Batch) -> None:
+        """One paper the LLM cannot be made to answer: the offline classifier's topic, with the reason."""
+        if error.outcome != "filtered":
+            batch.notes[paper.id] = f"the LLM's answers for this paper could not be read: {error.reason}"
+            return
+        batch.notes[paper.id] = f"{REFUSED} (content filter): {error.reason}"
+        with self._lock:
+            self.refused.add(paper.id)
+            count = len(self.refused)
+        if count > self._refuse_limit:
+            raise LLMError(
+                f"LLM classify: the server's content filter refused {count} papers (more than {self._refuse_limit}"
+                f" of this day's): it refuses the day's papers, not one — check the filter of the deployment "
+                f"(the last: {error.reason})"
+            )
+
+    def _ask(self, papers: list[Paper], label: str, batch: _Batch) -> None:
+        from digest.prompts import CLASSIFY_SCHEMA_NAME, ClassifyAnswer, classify_messages
+
+        ids = tuple(p.id for p in papers)
+        answer = self.llm.ask(
+            "classify",
+            label,
+            classify_messages(self.topics, papers, self.interests),
+            self.schema,
+            CLASSIFY_SCHEMA_NAME,
+            parse=ClassifyAnswer,
+            reuse=ids not in batch.asked,
+            carry=batch.carry,
+        )
+        batch.asked.add(ids)
+        for assignment in self._accept(answer.value, papers, batch.found):
+            batch.found[assignment.paper_id] = assignment
+            batch.hashes[assignment.paper_id] = answer.input_hash
 
     def _accept(self, answer: ClassifyAnswer, sent: list[Paper], found: dict[str, Assignment]) -> list[Assignment]:
-        """The answer's items that name a paper we sent (not yet answered) and a known topic."""
+        """The answer's readable items that name a paper we sent (not yet answered) and a known topic."""
         wanted = {p.id for p in sent} - set(found)
         accepted: dict[str, Assignment] = {}
         for item in answer.papers:
-            paper_id = answer_id(item.id)
-            topic = self._names.get(item.topic.strip().casefold())
-            if paper_id in wanted and paper_id not in accepted and topic is not None:
-                relevance = max(0, min(10, item.relevance)) if self.interests and item.relevance is not None else None
-                accepted[paper_id] = Assignment(
-                    paper_id, topic, max(1, min(10, item.importance)), self.method, relevance
-                )
+            assignment = self._read_item(item)
+            if assignment and assignment.paper_id in wanted and assignment.paper_id not in accepted:
+                accepted[assignment.paper_id] = assignment
         return list(accepted.values())
+
+    def _read_item(self, item: object) -> Assignment | None:
+        """One answer item as an assignment, or None when it cannot be read (that paper is asked again)."""
+        if not isinstance(item, dict):
+            return None
+        raw_id, raw_topic = item.get("id"), item.get("topic")
+        if not isinstance(raw_id, str) or not isinstance(raw_topic, str) or len(raw_id) > 100 or len(raw_topic) > 200:
+            return None
+        topic = self._names.get(raw_topic.strip().casefold())
+        importance = read_score(item.get("importance"), 1, 10)
+        relevance = read_score(item.get("relevance"), 0, 10) if self.interests else None
+        if topic is None or importance is None or (self.interests and relevance is None):
+            return None
+        return Assignment(answer_id(raw_id), topic, importance, self.method, relevance)

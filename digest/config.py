@@ -126,6 +126,9 @@ class TopicConfig(Strict):
 
 
 DEFAULT_MODEL = "gpt-6-luna"  # OpenAI's replacement for gpt-4o-mini (shut down 2027-01-14); see README
+# gpt-6-luna reasons at medium unless told otherwise; its hidden reasoning tokens are billed as output, and a
+# digest's sorting and summarising needs little of it (docs/llm-servers.md has the cost of each effort).
+DEFAULT_REASONING_EFFORT = "low"
 
 
 class LLMConfig(Strict):
@@ -140,7 +143,9 @@ class LLMConfig(Strict):
     backoff_seconds: float = Field(2.0, ge=0, le=MAX_INTERVAL)
     # Request parameters are sent only when set: reasoning models (gpt-5/6, o-series) refuse temperature.
     temperature: float | None = Field(None, ge=0, le=2)
-    reasoning_effort: str | None = Field(None, min_length=1)  # e.g. none | low | medium (OpenAI reasoning models)
+    # Sent only when set: none | low | medium | high (OpenAI's reasoning models, DeepSeek, Gemini, vLLM). Left
+    # out of the config: DEFAULT_REASONING_EFFORT for the default model, nothing for others; null: nothing.
+    reasoning_effort: str | None = Field(None, min_length=1)
     max_output_tokens: int | None = Field(None, ge=1)  # sent as max_tokens, or max_completion_tokens where required
     extra_body: dict[str, Any] = Field(default_factory=dict)  # passed through as is (e.g. Ollama's options)
     # auto tries json_schema, then json_object, then plain text, and remembers what worked per server and model.
@@ -150,6 +155,12 @@ class LLMConfig(Strict):
     @classmethod
     def _api_key_env_is_a_name(cls, value: str) -> str:
         return _env_name(value)
+
+    @model_validator(mode="after")
+    def _default_effort(self) -> LLMConfig:
+        if "reasoning_effort" not in self.model_fields_set and self.model == DEFAULT_MODEL:
+            self.reasoning_effort = DEFAULT_REASONING_EFFORT
+        return self
 
 
 @dataclass(frozen=True)

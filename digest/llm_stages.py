@@ -3,22 +3,29 @@
 Each finished batch or topic is stored at once, with a link to the cached answer that produced it: a run
 that fails half-way keeps what was answered, and the next run pays only for the rest. The links also let
 a report rebuilt from the store show what its LLM content cost (calls and tokens), identical on re-runs.
+
+A paper the server refuses (a content filter) is classified offline and left out of its topic's summary
+call, so one paper's text never costs the day; a summary the filter refuses all the same is the extractive
+one, said in the log.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 
 from digest.chart import warm_up
 from digest.classify import BatchResult, LLMClassifier, OfflineClassifier, setup_key
 from digest.config import Config
 from digest.interests import Interests
-from digest.llm import LLM, llm_enabled
+from digest.llm import LLM, LLMCallError, llm_enabled
 from digest.models import Assignment, Paper, TopicSummary
 from digest.progress import Reporter
 from digest.store import Store
-from digest.summarize import LLM_METHOD, llm_summary
+from digest.summarize import LLM_METHOD, extractive_summary, llm_summary
+
+log = logging.getLogger("digest")
 
 
 def session(
@@ -49,6 +56,9 @@ class LLMWay:
         self.summary_fingerprint = f"{llm.model}|{llm.prompt_version}"
         self.concurrency = config.llm.concurrency
         self._topics = {t.name: t for t in config.categories}
+        # Papers of this date the server refused: found by this run's classification, or stored by an earlier one.
+        day = dt.date.fromisoformat(llm.date) if llm.date else None
+        self._refused: set[str] = llm.store.refused_ids(day) if day else set()
         self._classifier = LLMClassifier(
             llm,
             config.categories,
@@ -57,6 +67,7 @@ class LLMWay:
             concurrency=config.llm.concurrency,
             max_retries=config.llm.max_retries,
             interests=tuple(interests),
+            refused=self._refused,
         )
 
     @property
@@ -87,4 +98,12 @@ class LLMWay:
         required: list[str],
     ) -> tuple[TopicSummary, str | None]:
         warm_up()  # the chart's imports while the LLM answers (already done if classification asked it)
-        return llm_summary(self.llm, self._topics.get(name), name, selected, members, feature, required)
+        try:
+            return llm_summary(
+                self.llm, self._topics.get(name), name, selected, members, feature, required, set(self._refused)
+            )
+        except LLMCallError as exc:
+            if exc.outcome != "filtered":
+                raise
+            log.warning("%s; the topic gets the extractive summary instead", exc)
+            return extractive_summary(name, selected[:feature] if feature else selected, members, corpus), None

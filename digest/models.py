@@ -58,6 +58,9 @@ class Listing:
 # A fetcher answers "the listing for this date" (None = the latest announcement); digest/sources/ makes them.
 Fetcher = Callable[[dt.date | None], Listing]
 
+# How the note of a paper the LLM server would not take (a content filter) begins: the store counts these.
+REFUSED = "refused by the LLM server"
+
 
 @dataclass(frozen=True)
 class Assignment:
@@ -66,6 +69,12 @@ class Assignment:
     importance: int  # 1..10
     method: str  # "llm" | "offline" | "offline-fallback"
     relevance: int | None = None  # 0..10 to `interests`, as the LLM judged it (None: not asked)
+    note: str | None = None  # why the LLM did not classify it (offline-fallback), e.g. REFUSED + the reason
+
+    @property
+    def refused(self) -> bool:
+        """Whether the LLM server refused this paper (its content filter), not merely left it unanswered."""
+        return bool(self.note and self.note.startswith(REFUSED))
 
 
 @dataclass
@@ -96,11 +105,20 @@ class LLMUsage:
     model: str | None = None
     calls: int = 0
     prompt_tokens: int = 0
-    completion_tokens: int = 0
+    completion_tokens: int = 0  # the reasoning tokens included, as servers bill them
+    reasoning_tokens: int = 0  # hidden reasoning, part of completion_tokens
+    refused: int = 0  # papers the server refused (content filter): classified offline instead
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    def add(self, other: LLMUsage) -> None:
+        """Count `other`'s calls and tokens in this usage too."""
+        self.calls += other.calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.reasoning_tokens += other.reasoning_tokens
 
 
 @dataclass

@@ -101,7 +101,8 @@ def footer_line(digest: Digest) -> str:
     )
     fetched = len(digest.papers) + len(digest.excluded)
     excluded = f" · 제외 {len(digest.excluded)}편 (interests.exclude)" if digest.excluded else ""
-    return f"{digest.date.isoformat()} · 수집 {fetched}편{excluded} · {counts} · {llm}"
+    refused = f" · LLM 서버 거부 {u.refused}편 (오프라인 분류)" if digest.llm_used and u.refused else ""
+    return f"{digest.date.isoformat()} · 수집 {fetched}편{excluded} · {counts} · {llm}{refused}"
 
 
 @dataclass(frozen=True)

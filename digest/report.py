@@ -85,7 +85,9 @@ def read_digest(data: dict) -> Digest:
     """The Digest a digest.json describes (abstracts are not in it: the store has them)."""
     papers = {p["id"]: _paper(p) for p in data["papers"]}
     assignments = {
-        p["id"]: Assignment(p["id"], p["topic"], int(p.get("importance", 0)), p.get("classified_by", ""))
+        p["id"]: Assignment(
+            p["id"], p["topic"], int(p.get("importance", 0)), p.get("classified_by", ""), note=p.get("fallback_reason")
+        )
         for p in data["papers"]
     }
     sections = []
@@ -94,7 +96,12 @@ def read_digest(data: dict) -> Digest:
         sections.append(TopicSection(name, [papers[i] for i in s["selected"]], summary, s["total"]))
     llm = data.get("llm", {})
     usage = LLMUsage(
-        llm.get("model"), llm.get("calls", 0), llm.get("prompt_tokens", 0), llm.get("completion_tokens", 0)
+        llm.get("model"),
+        llm.get("calls", 0),
+        llm.get("prompt_tokens", 0),
+        llm.get("completion_tokens", 0),
+        llm.get("reasoning_tokens", 0),
+        llm.get("refused_papers", 0),
     )
     return Digest(
         date=dt.date.fromisoformat(data["date"]),
@@ -143,6 +150,8 @@ def digest_json(digest: Digest) -> dict:
             "calls": digest.usage.calls,
             "prompt_tokens": digest.usage.prompt_tokens,
             "completion_tokens": digest.usage.completion_tokens,
+            "reasoning_tokens": digest.usage.reasoning_tokens,  # part of completion_tokens
+            "refused_papers": digest.usage.refused,  # the server's content filter refused them: classified offline
         },
         "summaries": {
             name: {
@@ -161,6 +170,7 @@ def digest_json(digest: Digest) -> dict:
                 "topic": digest.assignments[p.id].topic,
                 "importance": digest.assignments[p.id].importance,
                 "classified_by": digest.assignments[p.id].method,
+                **({"fallback_reason": note} if (note := digest.assignments[p.id].note) else {}),
                 "selected": p.id in digest.selected,
                 "line": digest.line_for(p.id),  # the Korean line, where the topic summary wrote one
                 **({"relevance": digest.relevance.get(p.id, 0)} if digest.relevance else {}),

@@ -9,21 +9,23 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from digest.config import TopicConfig
+from digest.figures import FigurePool
 from digest.ids import answer_id
-from digest.models import Paper, TopicSummary
+from digest.models import LLMUsage, Paper, TopicSummary
 from digest.text import strip_llm
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from digest.llm import LLM
-    from digest.prompts import PaperLine
+    from digest.llm import LLM, Answer
+    from digest.prompts import PaperLine, SummaryAnswer
 
 EXTRACTIVE = "extractive"
 EXTRACTIVE_VERSION = 3  # part of the stored extractive summaries' setup key: bump when their shape changes
 LLM_METHOD = "llm"
 MAX_LINE_CHARS = 240
 MAX_GIST_CHARS = 120
+MAX_SENTENCE_CHARS = 1000  # an LLM sentence ten times a real one (~95 characters) is dropped before cleaning
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[$])")
 _CONTRIBUTION = re.compile(
@@ -272,58 +274,109 @@ def llm_summary(
     members: list[Paper],
     feature: int | None = None,
     required: list[str] | tuple[str, ...] = (),
-) -> tuple[TopicSummary, str]:
-    """One structured call: the five parts in Korean and one line per selected paper.
+    leave_out: set[str] | frozenset[str] = frozenset(),
+) -> tuple[TopicSummary, str | None]:
+    """One structured call: the five parts in Korean and one line per featured paper.
 
     Returns the summary and the cache key of the answer. The answer is untrusted text: links and markup
     are stripped here (and escaped again per format at render time), lines for ids we did not send are
     dropped, and no id or link from it is ever used as a source. A sentence with a figure that is not in
-    the text the call was given is dropped (counted in the ledger). Lines the answer left out are asked
-    again; a paper still without one gets a sentence of its abstract, so no paper is shown without a line.
-    """
-    from digest.figures import FigurePool
-    from digest.prompts import SUMMARY_SCHEMA_NAME, SummaryAnswer, summary_messages
+    the text the call was given (or, naming a paper, not in that paper's) is dropped (counted in the
+    ledger). Lines the answer left out are asked again; a paper still without one gets a sentence of its
+    abstract, so no paper is shown without a line.
 
+    `leave_out`: papers the server refused (its content filter): never sent, so the summary is still the
+    LLM's; one the ranking features keeps its place with a sentence of its abstract. An answer cut at the
+    output limit is asked once more without the extra candidates (the ranking's own pick only).
+    """
+    from digest.llm import LLMCallError
+
+    held = [p for p in selected if p.id in leave_out]
+    asked = [p for p in selected if p.id not in leave_out]
+    context = [p for p in members if p.id not in leave_out]
+    if not asked:  # every paper it would feature was refused: nothing to send
+        return extractive_summary(name, selected, members, members), None
     feature = feature if feature and feature < len(selected) else None
-    messages = summary_messages(topic, name, selected, members, feature, list(required))
-    answer = llm.ask("summarize", repr(name), messages, SummaryAnswer, SUMMARY_SCHEMA_NAME)
+    must_show = [p for p in held if p.id in required]
+    pick = feature - len(must_show) if feature else None
+    pick = pick if pick and pick < len(asked) else None
+    try:
+        answer, messages = _ask_summary(llm, topic, name, asked, context, pick, required, leave_out)
+    except LLMCallError as exc:
+        if exc.outcome != "cut" or pick is None:
+            raise
+        asked, pick = asked[:pick], None
+        answer, messages = _ask_summary(llm, topic, name, asked, context, pick, required, leave_out, exc.spent)
     value: SummaryAnswer = answer.value
-    sent = {p.id for p in selected}
-    if feature:
+    sent = {p.id for p in asked}
+    if pick:
         # The candidates the answer features (the required ones first), topped up in ranking order.
         picked = [i for i in (answer_id(x) for x in value.featured) if i in sent]
-        order = list(dict.fromkeys([*required, *picked, *(p.id for p in selected)]))[:feature]
-        by_id = {p.id: p for p in selected}
-        selected = [by_id[i] for i in order]
+        order = list(dict.fromkeys([*required, *picked, *(p.id for p in asked)]))[:feature]
+    elif feature:
+        keep = sent | {p.id for p in must_show}
+        order = [p.id for p in selected if p.id in keep][:feature]
+    else:
+        order = [p.id for p in selected]
+    by_id = {p.id: p for p in selected}
+    featured = [by_id[i] for i in order if i in by_id]
     pool = FigurePool([m["content"] for m in messages if m["role"] == "user"])
     removed = 0
 
-    def trusted(text: str) -> str:
+    def trusted(text: str, about: str | None = None) -> str:
         nonlocal removed
+        if len(text) > MAX_SENTENCE_CHARS:
+            return ""  # not a sentence a reader wants, and never worth cleaning
         clean = strip_llm(text, sent)
-        if clean and pool.unsupported(clean):
+        if clean and pool.unsupported(clean, about):
             removed += 1
             return ""
         return clean
 
+    written = [p for p in featured if p.id in sent]
     sections = [[clean for s in part if (clean := trusted(s))] for part in value.sections()]
-    lines = _accept_lines(value.paper_lines, selected, {}, trusted)
+    lines = _accept_lines(value.paper_lines, written, {}, trusted)
     for round_ in range(1, llm.settings.max_retries + 1):
-        missing = [p for p in selected if p.id not in lines]
+        missing = [p for p in written if p.id not in lines]
         if not missing:
             break
-        lines = _accept_lines(_ask_lines(llm, name, missing, round_), selected, lines, trusted)
-    if any(not part for part in sections) or len(lines) < len(selected):
-        fallback = extractive_summary(name, selected, members, members)
+        try:
+            items = _ask_lines(llm, name, missing, round_)
+        except LLMCallError as exc:
+            if exc.outcome not in ("cut", "filtered"):
+                raise
+            break  # the abstract's own sentence stands in (below)
+        lines = _accept_lines(items, written, lines, trusted)
+    if any(not part for part in sections) or len(lines) < len(featured):
+        fallback = extractive_summary(name, featured, members, members)
         sections = [part or spare for part, spare in zip(sections, fallback.sections)]
-        lines = {p.id: lines.get(p.id) or fallback.paper_lines[p.id] for p in selected}
+        lines = {p.id: lines.get(p.id) or fallback.paper_lines[p.id] for p in featured}
     if removed and not answer.cached:
         llm.store.record_removed(answer.input_hash, llm.run_id, removed)
     gist = trusted(value.gist) or (sections[0][0] if sections[0] else "")
     summary = TopicSummary(
-        name, sections, {p.id: lines[p.id] for p in selected}, LLM_METHOD, shorten(gist, MAX_GIST_CHARS)
+        name, sections, {p.id: lines[p.id] for p in featured}, LLM_METHOD, shorten(gist, MAX_GIST_CHARS)
     )
     return summary, answer.input_hash
+
+
+def _ask_summary(
+    llm: LLM,
+    topic: TopicConfig | None,
+    name: str,
+    asked: list[Paper],
+    context: list[Paper],
+    pick: int | None,
+    required: list[str] | tuple[str, ...],
+    leave_out: set[str] | frozenset[str],
+    carry: LLMUsage | None = None,
+) -> tuple[Answer, list[dict[str, str]]]:
+    from digest.prompts import SUMMARY_SCHEMA_NAME, SummaryAnswer, summary_messages
+
+    must = [r for r in required if r not in leave_out]
+    messages = summary_messages(topic, name, asked, context, pick, must)
+    answer = llm.ask("summarize", repr(name), messages, SummaryAnswer, SUMMARY_SCHEMA_NAME, carry=carry)
+    return answer, messages
 
 
 def _ask_lines(llm: LLM, name: str, missing: list[Paper], round_: int) -> list:
@@ -337,13 +390,14 @@ def _ask_lines(llm: LLM, name: str, missing: list[Paper], round_: int) -> list:
 
 
 def _accept_lines(
-    items: list[PaperLine], selected: list[Paper], lines: dict[str, str], trusted: Callable[[str], str]
+    items: list[PaperLine], selected: list[Paper], lines: dict[str, str], trusted: Callable[[str, str], str]
 ) -> dict[str, str]:
-    """`lines` plus the items that name a paper we sent and say something we can show."""
+    """`lines` plus the items that name a paper we sent and say something we can show (a line carries only
+    its own paper's figures)."""
     sent = {p.id for p in selected}
     lines = dict(lines)
     for item in items:
         paper_id = answer_id(item.id)
-        if paper_id in sent and paper_id not in lines and (clean := trusted(item.line)):
+        if paper_id in sent and paper_id not in lines and (clean := trusted(item.line, paper_id)):
             lines[paper_id] = clean
     return lines

@@ -96,7 +96,10 @@ def test_whole_day_costs_one_call_per_batch_and_one_per_topic(tmp_path, setup, f
         "calls": BATCHES + topics,
         "prompt_tokens": prompt,
         "completion_tokens": completion,
+        "reasoning_tokens": fake.reasoning(),
+        "refused_papers": 0,
     }
+    assert 0 < fake.reasoning() < completion  # gpt-6-luna reasons (at low, the default), billed as output
     assert (
         files["digest.md"]
         .rstrip()
@@ -171,16 +174,20 @@ def test_transient_faults_are_retried_and_recorded(tmp_path, setup, fake, run_cl
     fake.fail("429", purpose="classify", retry_after_ms=300)
     fake.fail("500", times=2)
     fake.fail("broken_json")
-    fake.fail("truncated", purpose="summarize")
     fake.fail("refusal")
     fake.fail("schema_violation", purpose="summarize")
-    result = run_cli("run", "--config", str(setup(llm__max_retries=4)))
+    fake.fail("blank", purpose="summarize")
+    fake.fail("tool_calls", purpose="classify")
+    result = run_cli("run", "--config", str(setup(llm__max_retries=8)))
     assert result.exit_code == 0, result.output
     data = json.loads(report(tmp_path)["digest.json"])
     assert {p["classified_by"] for p in data["papers"]} == {"llm"}
-    assert data["llm"]["calls"] == BATCHES + non_empty_topics(data) + 7  # the retries are part of the cost
+    assert data["llm"]["calls"] == BATCHES + non_empty_topics(data) + 8  # the retries are part of the cost
     outcomes = dict(db(tmp_path).execute("SELECT outcome, count(*) FROM llm_calls GROUP BY outcome").fetchall())
-    assert outcomes == {"ok": BATCHES + non_empty_topics(data), "error": 3, "invalid": 3, "refused": 1}
+    ok = BATCHES + non_empty_topics(data)
+    assert outcomes == {"ok": ok, "error": 3, "invalid": 2, "refused": 1, "empty": 1, "tool_calls": 1}
+    # none of them is a format problem: the structured-output mode stays where it was
+    assert db(tmp_path).execute("SELECT mode FROM llm_modes").fetchall() == [("json_schema",)]
     # the 429 asked for 300 ms; the same batch was not asked again before that
     limited = next(c for c in fake.calls if c.fault == "429")
     again = next(c for c in fake.calls if c.ids == limited.ids and c.at > limited.at)
@@ -491,15 +498,32 @@ def test_a_prompt_cut_by_the_context_window_stops_with_the_fix(tmp_path, slice_s
     assert len(fake.calls) == 1  # the same prompt would be cut again
 
 
-def test_a_summary_cut_off_says_which_limit_to_raise(tmp_path, slice_setup, run_cli):
+def test_a_cut_summary_is_asked_once_without_the_extra_candidates(tmp_path, slice_setup, run_cli):
+    with FakeOpenAI() as fake:
+        fake.fail("truncated", times=1, purpose="summarize", match="후보")  # only a prompt offering candidates
+        result = run_cli("run", "--config", str(slice_setup(fake, llm__concurrency=1)))
+        assert result.exit_code == 0, result.output
+        data = assert_complete(tmp_path, SLICE)
+    cut = next(i for i, c in enumerate(fake.calls) if c.finish == "length")
+    again = fake.calls[cut + 1]
+    # never the identical request: the topic is asked again with only the ranking's own pick
+    assert again.topic == fake.calls[cut].topic and again.body != fake.calls[cut].body
+    assert again.ids == fake.calls[cut].ids[: len(again.ids)] and len(again.ids) < len(fake.calls[cut].ids)
+    assert data["summaries"][again.topic]["selected"] == again.ids
+    assert len(fake.calls) == math.ceil(SLICE / 10) + len(data["summaries"]) + 1
+
+
+def test_a_summary_cut_off_again_says_which_limit_to_raise(tmp_path, slice_setup, run_cli):
     with FakeOpenAI() as fake:
         fake.fail("truncated", times=None, purpose="summarize")
         result = run_cli("run", "--config", str(slice_setup(fake, llm__max_output_tokens=900, llm__concurrency=1)))
     assert result.exit_code == 1
     assert error_line(result.output).endswith(
-        "failed after 3 attempts: the answer was cut off at the output limit (finish_reason=length): "
-        "raise llm.max_output_tokens (now 900)"
+        "failed: the answer was cut off at the output limit (finish_reason=length): "
+        "raise llm.max_output_tokens (now 900) (or lower llm.reasoning_effort)"
     )
+    bodies = [c.body for c in fake.calls if c.purpose == "summarize"]
+    assert len(bodies) == len(set(bodies))  # no request was sent twice as it was
 
 
 MALFORMED = {

@@ -65,7 +65,7 @@ def test_the_llm_client_waits_on_the_same_policy_through_the_injected_clock(tmp_
             parse=ClassifyAnswer,
         )
         store.close()
-    assert [p.id for p in answer.value.papers] == [paper.id]
+    assert [p["id"] for p in answer.value.papers] == [paper.id]
     # An hour asked is capped at 120 s, 1.5 s asked is waited as asked, then the third retry's own backoff:
     # 2·2² plus at most a quarter of it at random.
     assert slept[:2] == [120.0, 1.5] and 8.0 <= slept[2] <= 10.0 and len(slept) == 3

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
 
 from digest.config import Config
 from digest.deliver.channels import Check
+
+if TYPE_CHECKING:
+    from digest.llm import LLM
 
 
 def run_checks(config: Config) -> list[Check]:
@@ -17,8 +20,10 @@ RETIREMENT_KEYS = ("shutdown_date", "deprecation_date", "retirement_date", "suns
 
 
 def check_llm(config: Config) -> Check:
-    """The server's model list, then one real 1-paper classification in the exact shape runs use: a
-    refused parameter or response_format shows up here, at setup, instead of in the morning's run."""
+    """The server's model list, then one real 1-paper classification in the exact shape runs use, both through
+    the run's own client (its TLS context: a private CA in SSL_CERT_FILE works as in runs): a refused parameter
+    or response_format shows up here, at setup, instead of in the morning's run. The structured-output ladder
+    is tried from its top, so a server that learned json_schema since it was remembered is found."""
     cfg = config.llm
     key = config.secret(cfg.api_key_env)
     if not key and not cfg.base_url:
@@ -28,75 +33,79 @@ def check_llm(config: Config) -> Check:
             f"not used ({cfg.api_key_env} is not set and llm.base_url is null): "
             "runs use the offline classifier and extractive summaries",
         )
-    from digest.llm import base_url
+    from digest.errors import DigestError
+    from digest.llm import LLM, base_url
+    from digest.store import open_store
 
     base = base_url(cfg)
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    # One retry at most: a check should answer within seconds.
+    quick = config.model_copy(update={"llm": cfg.model_copy(update={"max_retries": min(1, cfg.max_retries)})})
     try:
-        response = httpx.get(f"{base}/models", headers=headers, timeout=min(cfg.timeout_seconds, 30))
-    except httpx.HTTPError as exc:
-        return Check("llm", False, f"cannot reach {base}/models ({type(exc).__name__})")
-    if response.status_code in (401, 403):
-        return Check(
-            "llm", False, f"{base}/models: HTTP {response.status_code}, the key in {cfg.api_key_env} was refused"
-        )
-    entry: dict = {}
-    if response.status_code != 404:  # some compatible servers have no model list; the call below decides
-        if response.status_code != 200:
-            return Check("llm", False, f"{base}/models: HTTP {response.status_code}")
-        try:
-            entries = [m for m in response.json().get("data", []) if isinstance(m, dict)]
-        except (ValueError, AttributeError):
-            return Check("llm", False, f"{base}/models: the answer is not an OpenAI-style model list")
-        models = [m.get("id") for m in entries]
-        if cfg.model not in models:
-            shown = ", ".join(str(m) for m in models[:8]) + (" …" if len(models) > 8 else "")
-            return Check("llm", False, f"{base} answers, but llm.model {cfg.model!r} is not among its models ({shown})")
-        entry = entries[models.index(cfg.model)]
-    ok, said = _one_call(config)
+        store = open_store(config)  # the ladder's memory and the ledger, as in a run
+    except DigestError as exc:
+        return Check("llm", False, str(exc))
+    try:
+        llm = LLM(quick, store, from_top=True)
+        found = _model_entry(llm, base, cfg.model, cfg.api_key_env)
+        if isinstance(found, Check):
+            return found
+        ok, said = _one_call(config, llm)
+    finally:
+        store.close()
     if not ok:
         return Check("llm", False, f"{base}, model {cfg.model}: {said}")
-    retires = next((str(entry[k]) for k in RETIREMENT_KEYS if entry.get(k)), None)
+    retires = next((str(found[k]) for k in RETIREMENT_KEYS if found.get(k)), None)
     note = f"; the server says it shuts down {retires}: choose another llm.model before then" if retires else ""
     return Check("llm", True, f"ok ({base}, model {cfg.model}, {said}{note})")
 
 
-def _one_call(config: Config) -> tuple[bool, str]:
+def _model_entry(llm: LLM, base: str, model: str, key_env: str) -> dict | Check:
+    """The model's entry in the server's /models ({} when the server has no list), or the failed Check."""
+    from digest.errors import LLMError
+
+    try:
+        status, body = llm.list_models()
+    except LLMError as exc:
+        return Check("llm", False, str(exc))
+    if status in (401, 403):
+        return Check("llm", False, f"{base}/models: HTTP {status}, the key in {key_env} was refused")
+    if status == 404:  # some compatible servers have no model list; the call decides
+        return {}
+    if status != 200:
+        return Check("llm", False, f"{base}/models: HTTP {status}")
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list):
+        return Check("llm", False, f"{base}/models: the answer is not an OpenAI-style model list")
+    entries = [m for m in data if isinstance(m, dict)]
+    models = [m.get("id") for m in entries]
+    if model not in models:
+        shown = ", ".join(str(m) for m in models[:8]) + (" …" if len(models) > 8 else "")
+        return Check("llm", False, f"{base} answers, but llm.model {model!r} is not among its models ({shown})")
+    return entries[models.index(model)]
+
+
+def _one_call(config: Config, llm: LLM) -> tuple[bool, str]:
     """Classify one paper of the bundled day through the same client, ladder and checks as a run."""
     from digest.errors import DigestError
-    from digest.llm import LLM, MODES
+    from digest.llm import MODES
     from digest.prompts import CLASSIFY_SCHEMA_NAME, ClassifyAnswer, classify_messages, classify_schema_model
     from digest.sources.demo import demo_listing
-    from digest.store import open_store
 
     paper = demo_listing().papers[0]
-    # One retry at most: a check should answer within seconds.
-    quick = config.model_copy(
-        update={"llm": config.llm.model_copy(update={"max_retries": min(1, config.llm.max_retries)})}
-    )
+    schema = classify_schema_model(config.topic_names)
+    messages = classify_messages(config.categories, [paper])
     try:
-        store = open_store(config)  # the ladder's memory and the ledger, as in a run
+        # Again while an answer moved the ladder (prose around the JSON: response_format ignored), so the
+        # mode reported and remembered is one that was answered properly.
+        for _ in MODES:
+            used = llm.mode
+            answer = llm.ask("check", "1 paper", messages, schema, CLASSIFY_SCHEMA_NAME, ClassifyAnswer, reuse=False)
+            if llm.mode == used:
+                break
     except DigestError as exc:
-        return False, str(exc)
-    try:
-        llm = LLM(quick, store)
-        schema = classify_schema_model(config.topic_names)
-        messages = classify_messages(config.categories, [paper])
-        try:
-            # Again while an answer moved the ladder (prose around the JSON: response_format ignored), so the
-            # mode reported and remembered is one that was answered properly.
-            for _ in MODES:
-                used = llm.mode
-                answer = llm.ask(
-                    "check", "1 paper", messages, schema, CLASSIFY_SCHEMA_NAME, ClassifyAnswer, reuse=False
-                )
-                if llm.mode == used:
-                    break
-        except DigestError as exc:
-            return False, str(exc).replace("LLM check 1 paper", "a 1-paper call")
-    finally:
-        store.close()
-    if paper.id not in {item.id.strip() for item in answer.value.papers}:
+        return False, str(exc).replace("LLM check 1 paper", "a 1-paper call")
+    answered = {str(item.get("id", "")).strip() for item in answer.value.papers if isinstance(item, dict)}
+    if paper.id not in answered:
         return False, "a 1-paper call answered, but not for the paper it was sent"
     how = {
         "json_schema": "structured output json_schema",

@@ -29,14 +29,19 @@ def status_lines(config: Config, last: int) -> list[str]:
         if any(counts.values()):
             parts.append(", ".join(f"{k} {v}" for k, v in counts.items() if v))
         if run["llm_calls"]:
+            reasoning = store.run_reasoning_tokens(run["id"])
             parts.append(
                 f"LLM {run['llm_model']}: {run['llm_calls']} calls, "
                 f"{run['prompt_tokens'] + run['completion_tokens']:,} tokens"
+                + (f" ({reasoning:,} of them reasoning)" if reasoning else "")
             )
         elif run["llm_model"]:
             parts.append(f"LLM {run['llm_model']}: 0 calls (all reused from the store)")
         elif run["status"] == "ok":
             parts.append("LLM 미사용")
+        refused = store.refused_ids(dt.date.fromisoformat(run["date"])) if run["llm_model"] and run["date"] else ()
+        if refused:
+            parts.append(f"{len(refused)} papers refused by the LLM server (content filter), classified offline")
         removed = store.removed_by_topic(run["id"]) if run["llm_calls"] else {}
         if removed:
             per_topic = ", ".join(f"{topic.strip(chr(39))} {n}" for topic, n in removed.items())

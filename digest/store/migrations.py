@@ -311,6 +311,21 @@ def m010_listing_sources(db: sqlite3.Connection) -> None:
 
 
 @migration
+def m011_llm_reasoning_and_refusals(db: sqlite3.Connection) -> None:
+    """The hidden reasoning tokens of each call and cached answer (billed as output, part of
+    completion_tokens), and why a paper the LLM did not classify fell back to the offline classifier (a
+    content filter refusing it, or no readable answer), so reports and `digest status` can say so."""
+    script(
+        db,
+        """
+        ALTER TABLE llm_calls ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE llm_cache ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE assignments ADD COLUMN note TEXT
+        """,
+    )
+
+
+@migration
 def m012_report_keys(db: sqlite3.Connection) -> None:
     """What each report on disk was rendered from: a re-run that would render the same renders nothing."""
     db.execute("CREATE TABLE report_keys (edition TEXT PRIMARY KEY, render_key TEXT NOT NULL, written_at TEXT)")

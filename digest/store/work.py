@@ -17,10 +17,10 @@ class Work(Database):
     def save_assignments(self, date: dt.date, assignments: list[Assignment], setup: str) -> None:
         with self.transaction() as db:
             db.executemany(
-                """INSERT OR REPLACE INTO assignments (date, paper_id, topic, importance, method, setup, relevance)
-                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                """INSERT OR REPLACE INTO assignments (date, paper_id, topic, importance, method, setup, relevance,
+                   note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
-                    (date.isoformat(), a.paper_id, a.topic, a.importance, a.method, setup, a.relevance)
+                    (date.isoformat(), a.paper_id, a.topic, a.importance, a.method, setup, a.relevance, a.note)
                     for a in assignments
                 ],
             )
@@ -28,7 +28,9 @@ class Work(Database):
     def load_assignments(self, date: dt.date, setup: str) -> dict[str, Assignment]:
         rows = self.query("SELECT * FROM assignments WHERE date = ? AND setup = ?", (date.isoformat(), setup))
         return {
-            r["paper_id"]: Assignment(r["paper_id"], r["topic"], r["importance"], r["method"], r["relevance"])
+            r["paper_id"]: Assignment(
+                r["paper_id"], r["topic"], r["importance"], r["method"], r["relevance"], r["note"]
+            )
             for r in rows
         }
 

@@ -15,6 +15,27 @@ misbehave: `fake.fail("500", times=2, purpose="summarize")`.
 `context_limit` cuts prompts longer than that many tokens, as Ollama does, and reports only what it read.
 `shutdown_date` appears on the model in /v1/models, as OpenAI's list does for deprecated models.
 
+How real servers answer in late 2026 (docs/llm-servers.md has the sources), one knob each:
+- `think="tags"`: the content starts with `<think>…</think>` holding a DRAFT answer that is valid JSON but
+  wrong (every paper `Other`, importance 1; summary sentences marked DRAFT_MARK), then the final answer
+  (llama.cpp, LM Studio, Ollama with Qwen/DeepSeek builds). `think="open"`: the chat template opened the
+  block in the prompt, so the content holds the draft, `</think>`, then the answer.
+- `answer_in="reasoning_content"` (or "reasoning", "thinking_content"): `content` is null and the answer is
+  in that field (vLLM's reasoning parser with thinking turned off; HyperCLOVA X's field name).
+- `error_shape`: every error body as OpenAI's object ("openai"), Gemini's list ("gemini"), LM Studio's
+  `{"error": "<text>"}` ("lmstudio"), a bare JSON string ("string") or an HTML page from a proxy ("html").
+  `refuse_formats` refuses those response_format types with a 400 in that shape.
+- `content_filter="<paper id>"` (or a tuple of them): every prompt that carries that paper is refused, as
+  Azure OpenAI's filter refuses it: HTTP 400 `code: content_filter` (`filter_style="http"`), or a 200 with
+  no content and `finish_reason: content_filter` (`filter_style="finish"`).
+- `validate_fail_every=N`: every Nth chat call is Groq's 400 `json_validate_failed` (a bad generation; the
+  same request drawn again succeeds).
+- `quota_exhausted=True`: every chat call is OpenAI's 429 `insufficient_quota`.
+- `fail("truncated")`: the answer is cut with `finish_reason: length` (an output limit).
+- Reasoning tokens: the model reasons at `reasoning_effort` (the request's, else `default_effort`), and
+  reports them in `usage.completion_tokens_details.reasoning_tokens`, included in `completion_tokens` as
+  OpenAI bills them. REASONING_PER_ANSWER_TOKEN is the documented assumption of how many per answer token.
+
 Token counts are estimates: tiktoken's o200k_base when it is installed and its data is at hand, otherwise
 one token per 4 ASCII characters plus one per other character (a Hangul syllable is about one token).
 """
@@ -36,6 +57,31 @@ PAPER_LINE = re.compile(r'^<paper id="([^"]+)">\n(.*)\n(.*)\n</paper>$', re.MULT
 SCHEMA_IN_PROMPT = re.compile(r"JSON Schema:\n(\{.*\})\s*$", re.DOTALL)
 FIGURE = re.compile(r"\d+(?:\.\d+)?\s?(?:%|×)")
 FAMILIES = ("openai", "reasoning", "deepseek", "ignorer")
+ERROR_SHAPES = ("openai", "gemini", "lmstudio", "string", "html")
+DRAFT_MARK = "초안(draft)"
+# Reasoning tokens per token of visible answer, by effort: an assumption (no provider publishes the ratio).
+# It follows a third-party measurement of GPT-5-class models (codexkey.ru's reasoning-effort guide, read
+# 2026-12-05: on classification "low gives quality within 1-2% of medium at 3-5x lower cost", output tokens
+# 80-200 at low against 300-800 at medium). None is no reasoning at all.
+REASONING_PER_ANSWER_TOKEN = {"none": 0.0, "minimal": 0.25, "low": 0.5, "medium": 2.0, "high": 5.0, "xhigh": 10.0}
+AZURE_FILTERED = (
+    "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please "
+    "modify your prompt and retry. To learn more about our content filtering policies please read our "
+    "documentation: https://go.microsoft.com/fwlink/?linkid=2198766"
+)
+GROQ_FAILED = "Failed to generate JSON. Please adjust your prompt. See 'failed_generation' for more details."
+QUOTA = (
+    "You exceeded your current quota, please check your plan and billing details. For more information on this "
+    "error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors."
+)
+OTHER_TOPIC = "Other"
+_FILTER_RESULT = {
+    "hate": {"filtered": False, "severity": "safe"},
+    "self_harm": {"filtered": False, "severity": "safe"},
+    "sexual": {"filtered": False, "severity": "safe"},
+    "violence": {"filtered": True, "severity": "medium"},
+}
+GEMINI_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED"}
 INVENTED_FIGURES = ("97.3%", "12.5×")
 TOPIC_LINE = re.compile(r"^주제: (.+?)(?: \(.*\))?$", re.MULTILINE)
 INVENTED_ID = "2699.99999"
@@ -63,6 +109,16 @@ KINDS = {
     "invented_figure",
     # asked to pick the featured papers among candidates, picks the last ones
     "feature_reversed",
+    # a key_points sentence naming one paper carries another paper's figure
+    "swapped_figure",
+    # items written loosely: importance 7.5, "high", "7", and one item without importance
+    "sloppy_items",
+    # an answer padded far beyond any real one
+    "flood",
+    # content of blanks (DeepSeek's JSON mode replaces what is not JSON with spaces)
+    "blank",
+    # a tool call instead of text
+    "tool_calls",
 }
 
 HOSTILE = {
@@ -111,9 +167,12 @@ class Call:
     ids: list[str]
     topic: str | None
     prompt_tokens: int = 0
-    completion_tokens: int = 0
+    completion_tokens: int = 0  # reasoning included
     fault: str | None = None
     mode: str = "json_schema"  # the response_format type sent, or "text"
+    reasoning_tokens: int = 0
+    finish: str | None = None
+    body: str = ""  # the request as sent, to compare two requests
 
 
 @dataclass
@@ -123,12 +182,26 @@ class FakeOpenAI:
     context_limit: int | None = None
     shutdown_date: str | None = None
     latency: float = 0.0  # seconds per chat call
+    think: str | None = None  # "tags" | "open": a draft answer in thinking before the final one
+    answer_in: str | None = None  # "reasoning_content" | "reasoning" | "thinking_content", content null
+    error_shape: str = "openai"
+    refuse_formats: tuple[str, ...] = ()
+    content_filter: str | tuple[str, ...] | None = None  # paper ids whose text the server refuses in every prompt
+    filter_style: str = "http"  # "http": 400 content_filter; "finish": 200 with finish_reason content_filter
+    validate_fail_every: int = 0
+    quota_exhausted: bool = False
+    default_effort: str | None = "medium"  # how the model reasons when not told; None: it does not reason
+    keys: tuple[str, ...] = ()  # the API keys it accepts (empty: any)
     calls: list[Call] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    swapped: list[str] = field(default_factory=list)  # sentences written with another paper's figure
 
     def __post_init__(self):
         assert self.family in FAMILIES, self.family
+        assert self.error_shape in ERROR_SHAPES, self.error_shape
         self._lock = threading.Lock()
+        self._chats = 0
+        self._redrawn: set[str] = set()
         self.in_flight = 0
         self.max_in_flight = 0
         self.http = FakeServer()
@@ -170,6 +243,14 @@ class FakeOpenAI:
     def tokens(self) -> tuple[int, int]:
         return sum(c.prompt_tokens for c in self.calls), sum(c.completion_tokens for c in self.calls)
 
+    def reasoning(self) -> int:
+        return sum(c.reasoning_tokens for c in self.calls)
+
+    @staticmethod
+    def topic_for(paper_id: str, topics: list[str]) -> str:
+        """The topic this fake's final answer gives a paper (a hash of its id)."""
+        return topics[hashlib.sha256(paper_id.encode()).digest()[0] % len(topics)]
+
     def _take_fault(self, purpose: str, user: str) -> Fault | None:
         with self._lock:
             for fault in self.faults:
@@ -186,9 +267,9 @@ class FakeOpenAI:
 
     def _models(self, request: Request) -> Response:
         if request.method != "GET":
-            return _error(405, "method not allowed")
+            return self._error(405, "method not allowed")
         if not request.headers.get("Authorization", "").startswith("Bearer "):
-            return _error(401, "You didn't provide an API key.", "invalid_request_error")
+            return self._error(401, "You didn't provide an API key.", "invalid_request_error")
         data = [
             {"id": m, "object": "model", "created": 0, "owned_by": "fake"}
             | ({"shutdown_date": self.shutdown_date} if self.shutdown_date else {})
@@ -224,17 +305,67 @@ class FakeOpenAI:
             [i for i, *_ in papers],
             topic_match.group(1) if topic_match else None,
             mode=_mode(body),
+            body=json.dumps(body, sort_keys=True, ensure_ascii=False),
         )
+        with self._lock:
+            self._chats += 1
+            nth = self._chats
         fault = self._take_fault(purpose, user)
         call.fault = fault.kind if fault else None
         if self.latency:
             time.sleep(self.latency)
         if fault and fault.kind == "slow":
             time.sleep(fault.params.get("seconds", 1.0))
+        prompt_text = "".join(m["content"] for m in body["messages"]) + json.dumps(body.get("response_format") or {})
+        call.prompt_tokens = estimate_tokens(prompt_text) + 4 * len(body["messages"])
+        refused = self._refusal(call, fault, nth)
+        if refused is not None:
+            return refused
+        if self.context_limit and call.prompt_tokens > self.context_limit:
+            # Ollama keeps what fits and says nothing: the papers cut off are not answered.
+            call.prompt_tokens = self.context_limit
+            papers = papers[: len(papers) // 2]
+        answer = self._answer(purpose, body, papers, schema, call, fault)
+        content: str | None = json.dumps(answer, ensure_ascii=False)
+        if self.family == "ignorer":
+            content = (
+                f"Sure! Here is the result you asked for.\n\n```json\n{content}\n```\n\nLet me know if you need more."
+            )
+        refusal, finish, extra = None, "stop", {}
+        if fault and fault.kind == "broken_json":
+            content = content[: len(content) // 2]
+        elif fault and fault.kind == "truncated":
+            content, finish = content[: len(content) // 2], "length"
+        elif fault and fault.kind == "refusal":
+            content, refusal = None, "I'm sorry, but I can't help with that request."
+        elif fault and fault.kind == "schema_violation":
+            content = json.dumps({"result": "ok"})
+        elif fault and fault.kind == "flood":
+            content = content[:-1] + ', "notes": "' + "반복 " * 70_000 + '"}'
+        elif fault and fault.kind == "blank":
+            content = " " * 40
+        elif fault and fault.kind == "tool_calls":
+            content = None
+            extra["tool_calls"] = [
+                {"id": "call_1", "type": "function", "function": {"name": "json", "arguments": content or "{}"}}
+            ]
+        if content is not None and finish == "stop" and purpose in ("classify", "summarize", "lines"):
+            content = self._thinking(content, purpose, papers, schema, call)
+        answer_tokens = estimate_tokens(content or refusal or "")  # thinking written out is output too
+        if self.answer_in and content is not None:
+            extra[self.answer_in], content = content, None
+        call.reasoning_tokens = self._reasoning_tokens(body, answer_tokens)
+        call.completion_tokens = answer_tokens + call.reasoning_tokens
+        call.finish = finish
+        self._record(call)
+        message = {"role": "assistant", "content": content, "refusal": refusal, **extra}
+        payload = self._completion(body, call, message, finish)
+        return self._malformed(fault, payload) if fault else _json(200, payload)
+
+    def _refusal(self, call: Call, fault: Fault | None, nth: int) -> Response | None:
+        """The errors and refusals that answer instead of the model: scripted faults, then the server's own."""
+        headers: dict[str, str] = {}
         if fault and fault.kind in ("429", "500", "400"):
-            call.status = int(fault.kind)
-            self._record(call)
-            headers = {}
             if fault.kind == "429":
                 if "retry_after_ms" in fault.params:
                     headers["retry-after-ms"] = str(fault.params["retry_after_ms"])
@@ -245,14 +376,38 @@ class FakeOpenAI:
                 "500": "The server had an error",
                 "400": "Bad request",
             }
-            return _error(call.status, messages[fault.kind], headers=headers)
+            call.status, call.prompt_tokens = int(fault.kind), 0  # an error reports no usage
+            self._record(call)
+            return self._error(call.status, messages[fault.kind], headers=headers)
+        if self.quota_exhausted:
+            call.status, call.prompt_tokens = 429, 0
+            self._record(call)
+            return self._error(429, QUOTA, "insufficient_quota", code="insufficient_quota")
+        refused = {self.content_filter} if isinstance(self.content_filter, str) else set(self.content_filter or ())
+        if refused & set(call.ids):
+            if self.filter_style == "http":
+                call.status, call.prompt_tokens = 400, 0
+                self._record(call)
+                inner = {"code": "ResponsibleAIPolicyViolation", "content_filter_result": _FILTER_RESULT}
+                error = {"message": AZURE_FILTERED, "type": None, "param": "prompt", "code": "content_filter"}
+                return _json(400, {"error": {**error, "status": 400, "innererror": inner}})
+            call.finish = "content_filter"
+            self._record(call)
+            message = {"role": "assistant", "content": None, "refusal": None}
+            payload = self._completion({"model": self.models[0]}, call, message, "content_filter")
+            payload["choices"][0]["content_filter_results"] = _FILTER_RESULT
+            return _json(200, payload)
+        if self.validate_fail_every and nth % self.validate_fail_every == 0 and call.body not in self._redrawn:
+            self._redrawn.add(call.body)  # a bad draw: the same request drawn again generates valid JSON
+            call.status, call.prompt_tokens = 400, 0
+            self._record(call)
+            error = {"message": GROQ_FAILED, "type": "invalid_request_error", "code": "json_validate_failed"}
+            return _json(400, {"error": {**error, "failed_generation": '{"papers": [{"id": '}})
+        return None
 
-        prompt_text = "".join(m["content"] for m in body["messages"]) + json.dumps(body.get("response_format") or {})
-        call.prompt_tokens = estimate_tokens(prompt_text) + 4 * len(body["messages"])
-        if self.context_limit and call.prompt_tokens > self.context_limit:
-            # Ollama keeps what fits and says nothing: the papers cut off are not answered.
-            call.prompt_tokens = self.context_limit
-            papers = papers[: len(papers) // 2]
+    def _answer(
+        self, purpose: str, body: dict, papers: list, schema: dict | None, call: Call, fault: Fault | None
+    ) -> dict:
         if purpose == "summarize":
             # Asked to feature N of the candidates: the first N (the ranking's order), or with the
             # "feature_reversed" fault the last N, so a test can tell the model's pick was honoured.
@@ -264,49 +419,71 @@ class FakeOpenAI:
             answer = self._summary(featured or papers, call.topic, fault)
             if featured is not None:
                 answer["featured"] = [p[0] for p in featured]
-        elif purpose == "lines":
-            answer = {"paper_lines": [_line(i, t, a) for i, t, a in papers]}
-        elif purpose == "classify":
+            return answer
+        if purpose == "lines":
+            return {"paper_lines": [_line(i, t, a) for i, t, a in papers]}
+        if purpose == "classify":
             system = "\n".join(m["content"] for m in body["messages"] if m["role"] in ("system", "developer"))
-            answer = self._classification(papers, schema, fault, system)
-        else:  # no schema anywhere: the model guesses a shape
-            answer = {"answer": "Here are the papers you sent, sorted.", "count": len(papers)}
-        content: str | None = json.dumps(answer, ensure_ascii=False)
-        if self.family == "ignorer":
-            content = (
-                f"Sure! Here is the result you asked for.\n\n```json\n{content}\n```\n\nLet me know if you need more."
-            )
-        refusal, finish = None, "stop"
-        if fault and fault.kind == "broken_json":
-            content = content[: len(content) // 2]
-        elif fault and fault.kind == "truncated":
-            content, finish = content[: len(content) // 2], "length"
-        elif fault and fault.kind == "refusal":
-            content, refusal = None, "I'm sorry, but I can't help with that request."
-        elif fault and fault.kind == "schema_violation":
-            content = json.dumps({"result": "ok"})
-        call.completion_tokens = estimate_tokens(content or refusal or "")
-        self._record(call)
-        payload = {
+            return self._classification(papers, schema, fault, system)
+        return {"answer": "Here are the papers you sent, sorted.", "count": len(papers)}  # no schema: a guess
+
+    def _thinking(self, content: str, purpose: str, papers: list, schema: dict | None, call: Call) -> str:
+        """The content with a draft answer in thinking before it (think="tags" | "open")."""
+        if not self.think:
+            return content
+        if purpose == "classify":
+            draft = self._classification(papers, schema, None, "")
+            for item in draft["papers"]:
+                item["topic"], item["importance"] = OTHER_TOPIC, 1
+        else:
+            draft = {"paper_lines": [{"id": i, "line": f"{DRAFT_MARK} {t[:30]}"} for i, t, _ in papers]}
+            if purpose == "summarize":
+                part = [f"{DRAFT_MARK} 이 문장은 최종 답이 아니라 생각하는 동안 쓴 초안이다."]
+                draft.update({k: part for k in ("themes", "keywords", "key_points", "impact", "outlook")})
+                draft["gist"] = part[0]
+        thought = (
+            "Let me sort these papers first. A first attempt:\n"
+            f"{json.dumps(draft, ensure_ascii=False)}\nHmm, that is wrong; the topics need another look."
+        )
+        return (
+            f"<think>\n{thought}\n</think>\n\n{content}" if self.think == "tags" else f"{thought}\n</think>\n{content}"
+        )
+
+    def _reasoning_tokens(self, body: dict, answer_tokens: int) -> int:
+        effort = body.get("reasoning_effort", self.default_effort)
+        if effort is None or self.default_effort is None:
+            return 0
+        return round(REASONING_PER_ANSWER_TOKEN.get(str(effort), 2.0) * answer_tokens)
+
+    def _completion(self, body: dict, call: Call, message: dict, finish: str) -> dict:
+        return {
             "id": f"chatcmpl-fake{len(self.calls)}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body["model"],
-            "choices": [
-                {
-                    "index": 0,
-                    "finish_reason": finish,
-                    "logprobs": None,
-                    "message": {"role": "assistant", "content": content, "refusal": refusal},
-                }
-            ],
+            "choices": [{"index": 0, "finish_reason": finish, "logprobs": None, "message": message}],
             "usage": {
                 "prompt_tokens": call.prompt_tokens,
                 "completion_tokens": call.completion_tokens,
                 "total_tokens": call.prompt_tokens + call.completion_tokens,
+                "completion_tokens_details": {"reasoning_tokens": call.reasoning_tokens},
             },
         }
-        return self._malformed(fault, payload) if fault else _json(200, payload)
+
+    def _error(self, status: int, message: str, *more: str | None, **named: object) -> Response:
+        """An error body in this server's shape (`more` and `named`: the OpenAI shape's, see `_error`)."""
+        headers = named.get("headers")
+        if self.error_shape == "gemini":
+            inner = {"code": status, "message": message, "status": GEMINI_STATUS.get(status, "INTERNAL")}
+            return _json(status, [{"error": inner}], headers)
+        if self.error_shape == "lmstudio":
+            return _json(status, {"error": message}, headers)
+        if self.error_shape == "string":
+            return Response(status, json.dumps(message), {"Content-Type": "application/json", **(headers or {})})
+        if self.error_shape == "html":
+            page = f"<html><head><title>{status} Error</title></head><body><h1>{status}</h1></body></html>"
+            return Response(status, page, {"Content-Type": "text/html", **(headers or {})})
+        return _error(status, message, *more, **named)
 
     def _malformed(self, fault: Fault, payload: dict) -> Response:
         """The 200s that are not chat completions, as proxies and broken servers send them."""
@@ -345,47 +522,56 @@ class FakeOpenAI:
 
     def _validate(self, request: Request) -> tuple[Response | None, dict]:
         if not request.headers.get("Authorization", "").startswith("Bearer "):
-            return _error(401, "You didn't provide an API key.", "invalid_request_error"), {}
+            return self._error(401, "You didn't provide an API key.", "invalid_request_error"), {}
+        key = request.headers["Authorization"].removeprefix("Bearer ")
+        if self.keys and key not in self.keys:
+            shown = f"{key[:3]}***{key[-2:]}"
+            message = f"Incorrect API key provided: {shown}. You can find your API key at the platform's API keys page."
+            return self._error(401, message, "invalid_request_error", code="invalid_api_key"), {}
         try:
             body = json.loads(request.body)
         except ValueError:
-            return _error(400, "We could not parse the JSON body of your request."), {}
+            return self._error(400, "We could not parse the JSON body of your request."), {}
         if not isinstance(body, dict):
-            return _error(400, "The body must be a JSON object."), {}
+            return self._error(400, "The body must be a JSON object."), {}
         if body.get("model") not in self.models:
-            return _error(
+            return self._error(
                 404,
                 f"The model `{body.get('model')}` does not exist or you do not have access to it.",
                 code="model_not_found",
             ), body
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
-            return _error(400, "'messages' must be a non-empty array."), body
+            return self._error(400, "'messages' must be a non-empty array."), body
         for i, m in enumerate(messages):
             if (
                 not isinstance(m, dict)
                 or m.get("role") not in ("system", "developer", "user", "assistant")
                 or not isinstance(m.get("content"), str)
             ):
-                return _error(400, f"Invalid value for 'messages[{i}]'."), body
+                return self._error(400, f"Invalid value for 'messages[{i}]'."), body
         if self.family == "reasoning":
             for param in ("temperature", "max_tokens"):
                 if param in body:
                     hint = " Use 'max_completion_tokens' instead." if param == "max_tokens" else ""
-                    return _error(
+                    return self._error(
                         400, f"Unsupported parameter: '{param}' is not supported with this model.{hint}", param=param
                     ), body
         temperature = body.get("temperature", 1)
         if not isinstance(temperature, int | float) or not 0 <= temperature <= 2:
-            return _error(400, "Invalid 'temperature': must be between 0 and 2."), body
+            return self._error(400, "Invalid 'temperature': must be between 0 and 2."), body
         fmt = body.get("response_format")
+        if isinstance(fmt, dict) and fmt.get("type") in self.refuse_formats:
+            return self._error(
+                400, f"response_format of type {fmt['type']} is not supported by this model", param="response_format"
+            ), body
         if self.family == "ignorer" or fmt is None:
             return None, body
         if not isinstance(fmt, dict) or fmt.get("type") not in ("json_schema", "json_object", "text"):
-            return _error(400, "Invalid 'response_format.type'.", param="response_format"), body
+            return self._error(400, "Invalid 'response_format.type'.", param="response_format"), body
         if fmt["type"] == "json_object":
             if "json" not in json.dumps(messages, ensure_ascii=False).lower():
-                return _error(
+                return self._error(
                     400,
                     "'messages' must contain the word 'json' in some form, to use 'response_format' of type "
                     "'json_object'.",
@@ -395,17 +581,17 @@ class FakeOpenAI:
         if fmt["type"] != "json_schema":
             return None, body
         if self.family == "deepseek":
-            return _error(400, "This response_format type is unavailable now"), body
+            return self._error(400, "This response_format type is unavailable now"), body
         spec = fmt.get("json_schema")
         if not isinstance(spec, dict) or not SCHEMA_NAME.match(str(spec.get("name", ""))):
-            return _error(400, "Invalid 'response_format.json_schema.name'."), body
+            return self._error(400, "Invalid 'response_format.json_schema.name'."), body
         if spec.get("strict") is not True or not isinstance(spec.get("schema"), dict):
-            return _error(400, "This fake expects a strict json_schema with a schema object."), body
+            return self._error(400, "This fake expects a strict json_schema with a schema object."), body
         where = _strict_problem(spec["schema"], "root")
         if spec["schema"].get("type") != "object":
             where = "root: the root schema must be an object"
         if where:
-            return _error(400, f"Invalid schema for response_format '{spec['name']}': {where}"), body
+            return self._error(400, f"Invalid schema for response_format '{spec['name']}': {where}"), body
         return None, body
 
     # ----- deterministic answers -----
@@ -432,6 +618,13 @@ class FakeOpenAI:
                 items = items[: len(items) - min(len(items), fault.params.get("drop", 3))]
         if fault and fault.kind == "empty_answer":
             items = []
+        if fault and fault.kind == "sloppy_items" and len(items) >= 5:
+            # What models write now and then: a half score, a word, a string, and an item missing its score.
+            items[0]["importance"] = 7.5
+            items[1]["importance"] = "high"
+            items[2]["importance"] = "7"
+            del items[3]["importance"]
+            items[4]["importance"] = 14
         if fault and fault.kind in ("invented_ids", "hostile"):
             items.insert(0, {"id": INVENTED_ID, "topic": topics[0], "importance": 10})
             items.append({"id": "not-an-id <script>", "topic": topics[0], "importance": 10})
@@ -444,46 +637,43 @@ class FakeOpenAI:
         answer = {
             "themes": [
                 f"{n} 논문은 {subject} 분야에서 기존 방법이 놓치던 한계를 짚고, "
-                "이를 해결하는 새로운 학습 및 추론 절차를 제안합니다."
+                "이를 해결하는 새로운 학습 및 추론 절차를 제안한다."
                 for n, _ in names
             ],
             "keywords": [
                 f"오늘 {subject} 분야에서는 효율성과 일반화가 공통 키워드로, "
-                "여러 논문이 같은 병목을 서로 다른 방향에서 다룹니다.",
-                "여러 논문이 대규모 공개 벤치마크로 성능을 검증하며, "
-                "재현 가능한 코드와 데이터를 함께 공개하는 흐름이 뚜렷합니다.",
+                "여러 논문이 같은 병목을 서로 다른 방향에서 다룬다.",
+                "여러 논문이 대규모 공개 benchmark로 성능을 검증하며, "
+                "재현 가능한 코드와 데이터를 함께 공개하는 흐름이 뚜렷하다.",
                 "학습 비용을 줄이면서 정확도를 유지하려는 시도가 많고, "
-                "추론 단계의 계산량을 줄이는 기법도 함께 주목받고 있습니다.",
-                "사전 학습된 대형 모델은 그대로 두고 작은 모듈만 추가로 학습하는 "
-                "가벼운 적응 방식이 여러 논문에서 반복해서 등장합니다.",
+                "추론 단계의 계산량을 줄이는 기법도 함께 주목받는다.",
+                "사전학습된 대형 모델은 그대로 두고 작은 모듈만 추가로 학습하는 "
+                "가벼운 fine-tuning 방식이 여러 논문에서 반복해서 등장한다.",
             ],
             "key_points": [
-                f"{n} 논문은 초록에 따르면 {fig} 수준의 개선을 보고하며, 기존 기준선보다 일관되게 높은 성능을 보입니다."
+                f"{n} 논문은 초록에 따르면 {fig} 수준의 개선을 보고하며, 기존 기준선보다 일관되게 높은 성능을 보인다."
                 if fig
                 else f"{n} 논문은 여러 벤치마크에서 기존 기준선보다 일관되게 높은 성능을 보이며, "
-                "분석 실험으로 그 이유를 설명합니다."
+                "분석 실험으로 그 이유를 설명한다."
                 for n, fig in names
             ],
             "impact": [
                 f"{subject} 연구에서는 같은 자원으로 더 큰 실험을 돌릴 수 있게 되어, "
-                "후속 연구의 비교 기준이 바뀔 수 있습니다.",
-                "산업 현장에서는 추론 비용과 지연 시간이 줄어들어, "
-                "제한된 하드웨어에서도 모델을 배포할 여지가 커집니다.",
-                "응용 분야에서는 데이터가 적은 도메인에도 방법을 옮길 수 있는지가 다음 검증 대상이 될 것으로 보입니다.",
-                "평가 쪽에서는 새 데이터셋과 프로토콜이 늘어나면서, 벤치마크 점수만으로 "
-                "비교하던 관행이 조금씩 바뀌고 있습니다.",
+                "후속 연구의 비교 기준이 바뀔 수 있다.",
+                "산업 현장에서는 추론 비용과 지연 시간이 줄어들어, 제한된 하드웨어에서도 모델을 배포할 여지가 커진다.",
+                "응용 분야에서는 데이터가 적은 도메인에도 방법을 옮길 수 있는지가 다음 검증 대상이 될 것으로 보인다.",
+                "평가 쪽에서는 새 데이터셋과 프로토콜이 늘어나면서, 벤치마크 점수만으로 비교하던 관행이 조금씩 바뀐다.",
             ],
             "outlook": [
                 "남은 과제는 더 큰 규모와 실제 배포 환경에서도 "
-                "같은 개선이 유지되는지 독립적으로 재현하여 확인하는 것입니다.",
-                "다음 단계로는 서로 다른 기법을 결합했을 때의 효과와 "
-                "학습 안정성에 대한 체계적인 비교가 필요해 보입니다.",
+                "같은 개선이 유지되는지 독립적으로 재현하여 확인하는 것이다.",
+                "다음 단계로는 서로 다른 기법을 결합했을 때의 효과와 학습 안정성에 대한 체계적인 비교가 필요하다.",
                 "실험이 주로 영어 데이터와 공개 벤치마크에 치우쳐 있어, "
-                "한국어를 포함한 다국어 환경에서의 검증은 따로 확인해야 합니다.",
+                "한국어를 포함한 다국어 환경에서의 검증은 따로 확인해야 한다.",
                 "평가 방법 자체를 개선하려는 시도가 늘어나는 만큼, "
-                "점수 이외의 신뢰성 지표를 함께 보고하는지 살펴볼 필요가 있습니다.",
+                "점수 이외의 신뢰성 지표를 함께 보고하는지 살펴볼 필요가 있다.",
             ],
-            "gist": f"오늘 {subject} 분야는 비용을 줄이면서 일반화 성능을 높이려는 연구가 중심을 이룹니다.",
+            "gist": f"오늘 {subject} 분야는 비용을 줄이면서 일반화 성능을 높이려는 연구가 중심을 이룬다.",
             "paper_lines": [_line(i, t, a) for i, t, a in papers],
         }
         if fault and fault.kind == "hostile":
@@ -498,9 +688,18 @@ class FakeOpenAI:
                 answer["paper_lines"][1]["line"] = f"<b>굵게</b> {HOSTILE['link']} 한 줄 요약"
         if fault and fault.kind == "missing_ids":
             answer["paper_lines"] = answer["paper_lines"][1:]
+        if fault and fault.kind == "swapped_figure":
+            # A names paper A and carries paper B's figure (one that A's own text does not have).
+            found = [(f"'{t[:40]}'", a, _figure(a)) for _, t, a in papers if _figure(a)]
+            for (name, abstract, _), (_, _, other) in zip(found, found[1:]):
+                if other.replace(" ", "") not in abstract.replace("\\%", "%").replace(" ", ""):
+                    sentence = f"{name} 논문은 {other} 개선을 보고하며, 같은 조건의 기준선을 크게 앞선다."
+                    answer["key_points"].insert(0, sentence)
+                    self.swapped.append(sentence)
+                    break
         if fault and fault.kind == "invented_figure":
             made_up = "이 방법은 정확도를 {} 높이고 추론 속도를 {} 끌어올려, "
-            "같은 예산으로 훨씬 큰 모델을 다룰 수 있게 합니다."
+            "같은 예산으로 훨씬 큰 모델을 다룰 수 있게 한다."
             sentence = made_up.format(*INVENTED_FIGURES)
             for part in ("themes", "key_points", "impact"):
                 answer[part].insert(1, sentence)
@@ -511,7 +710,7 @@ class FakeOpenAI:
 
 def _line(paper_id: str, title: str, abstract: str) -> dict:
     fig = _figure(abstract)
-    gain = f", {fig} 개선을 보고합니다" if fig else "을 여러 벤치마크에서 보입니다"
+    gain = f", {fig} 개선을 보고한다" if fig else "을 여러 benchmark에서 보인다"
     return {"id": paper_id, "line": f"{title[:50]}: 새로운 방법을 제안하고 그 효과{gain}."}
 
 
