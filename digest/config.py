@@ -322,7 +322,8 @@ class ScheduleConfig(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
+            hint = timezone_hint(value)
+            raise ValueError(f"unknown time zone {value!r}" + (f" (did you mean {hint!r}?)" if hint else "")) from exc
         return value
 
     @model_validator(mode="after")
@@ -332,7 +333,10 @@ class ScheduleConfig(Strict):
         try:
             cron_trigger(self.cron, self.timezone)
         except ValueError as exc:
-            raise ValueError(f"cron {self.cron!r} does not parse: {exc}") from exc
+            raise ValueError(
+                f"schedule.cron: {self.cron!r} does not parse ({exc}); five fields, minute hour day month weekday, "
+                'as in crontab: "30 10 * * 1-5"'
+            ) from exc
         return self
 
 
@@ -486,6 +490,130 @@ def _format_loc(loc: tuple) -> str:
     return ".".join(str(p) for p in loc if p not in ("function-after",)) or "(top level)"
 
 
+# Time-zone abbreviations people write, and the zone each means (only when the name itself is not a zone).
+_ZONE_ABBREVIATIONS = {
+    "KST": "Asia/Seoul",
+    "JST": "Asia/Tokyo",
+    "ET": "America/New_York",
+    "EDT": "America/New_York",
+    "PT": "America/Los_Angeles",
+    "PST": "America/Los_Angeles",
+    "PDT": "America/Los_Angeles",
+    "CEST": "Europe/Berlin",
+    "BST": "Europe/London",
+    "IST": "Asia/Kolkata",
+    "SGT": "Asia/Singapore",
+    "HKT": "Asia/Hong_Kong",
+    "AEST": "Australia/Sydney",
+}
+
+
+def timezone_hint(value: str) -> str | None:
+    """The IANA zone someone who wrote `value` most likely means: KST -> Asia/Seoul, seoul -> Asia/Seoul."""
+    import difflib
+    from zoneinfo import available_timezones
+
+    text = value.strip()
+    if text.upper() in _ZONE_ABBREVIATIONS:
+        return _ZONE_ABBREVIATIONS[text.upper()]
+    zones = sorted(available_timezones())
+    by_lower = {z.lower(): z for z in zones}
+    if text.lower() in by_lower:
+        return by_lower[text.lower()]
+    by_city = {z.rsplit("/", 1)[-1].lower().replace("_", " "): z for z in zones if "/" in z}
+    city = text.lower().replace("_", " ")
+    if city in by_city:
+        return by_city[city]
+    close = difflib.get_close_matches(text, zones, n=1, cutoff=0.75) or difflib.get_close_matches(
+        city, list(by_city), n=1, cutoff=0.8
+    )
+    if not close:
+        return None
+    return close[0] if close[0] in zones else by_city[close[0]]
+
+
+# Keys people write for a secret: secrets never live in this file.
+_SECRET_KEYS = {
+    ("llm", "api_key"): ("the API key", "llm.api_key_env", "OPENAI_API_KEY"),
+    ("llm", "key"): ("the API key", "llm.api_key_env", "OPENAI_API_KEY"),
+    ("delivery", "telegram", "token"): ("the bot token", "delivery.telegram.token_env", "TELEGRAM_BOT_TOKEN"),
+    ("delivery", "telegram", "bot_token"): ("the bot token", "delivery.telegram.token_env", "TELEGRAM_BOT_TOKEN"),
+    ("delivery", "email", "password"): ("the SMTP password", "delivery.email.password_env", "SMTP_PASSWORD"),
+}
+# Keys people guess, and the one that exists.
+_GUESSED_KEYS = {
+    "chat_id": "chat_ids",
+    "chat": "chat_ids",
+    "recipient": "recipients",
+    "to": "recipients",
+    "webhook": "webhooks",
+    "topic": "topics",
+    "category": "categories",
+    "author": "authors",
+    "keyword": "keywords",
+    "host": "smtp_host",
+    "port": "smtp_port",
+    "tz": "timezone",
+    "time_zone": "timezone",
+    "url": "base_url",
+    "output": "output_dir",
+    "dir": "output_dir",
+}
+
+
+def _unknown_key_hint(loc: tuple) -> str:
+    """What to write instead of an unknown key: where its secret goes, or the key it most likely meant."""
+    import difflib
+
+    path = tuple(str(p) for p in loc if not isinstance(p, int))
+    if path in _SECRET_KEYS:
+        what, key, default = _SECRET_KEYS[path]
+        return (
+            f": {what} is never written in config.yaml; put it in the environment variable {key} names "
+            f"({default} by default) or in a .env file beside config.yaml"
+        )
+    allowed = _allowed_keys(loc)
+    name = str(loc[-1])
+    guess = _GUESSED_KEYS.get(name.lower())
+    if guess not in allowed:
+        close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+        guess = close[0] if close else None
+    return f" (did you mean {guess!r}?)" if guess else (f" (keys here: {', '.join(allowed)})" if allowed else "")
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    """The keys the model at `loc`'s parent accepts (channel plugins' settings included)."""
+    model: Any = Config
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            if model is DeliveryConfig:
+                from digest.plugins import channel
+
+                found = channel(str(part))
+                model = found.config_model if found else None
+                continue
+            return []
+        model = _model_of(field.annotation)
+    fields = getattr(model, "model_fields", None) or {}
+    return [name for name in fields if name != "base_dir"]
+
+
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model inside an annotation (list[ChatTarget | str] -> ChatTarget), else None."""
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
 def load_config(path: Path | None = None, *, missing_ok: bool = False) -> Config:
     """Read and validate a config file. Raises ConfigError naming the path or the key.
 
@@ -520,7 +648,7 @@ def load_config(path: Path | None = None, *, missing_ok: bool = False) -> Config
         key = _format_loc(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown key"
+            msg = "unknown key" + _unknown_key_hint(tuple(err["loc"]))
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         # A check of a whole section (or of the whole config) names the key it found wrong in its message.
         names_its_key = not err["loc"] or msg.startswith((f"{key}.", f"{key}:"))

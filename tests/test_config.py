@@ -59,7 +59,7 @@ def test_secret_from_dotenv_beside_the_config(tmp_path, monkeypatch):
 BAD = [
     ("report:\n  titel: x\n", "report.titel: unknown key"),
     ("llm:\n  batch_size: many\n", "llm.batch_size"),
-    ("schedule:\n  cron: '0 25 * * *'\n", "schedule: cron '0 25 * * *' does not parse"),
+    ("schedule:\n  cron: '0 25 * * *'\n", "schedule.cron: '0 25 * * *' does not parse"),
     ("schedule:\n  timezone: Mars/Olympus\n", "schedule.timezone: unknown time zone 'Mars/Olympus'"),
     ("delivery:\n  email:\n    security: tls\n", "delivery.email.security"),
     ("categories:\n  - name: LLM\n  - name: LLM\n", "categories: topic 'LLM' is listed twice"),
@@ -109,3 +109,32 @@ def test_llm_request_parameters_are_off_unless_set(tmp_path):
     path.write_text("llm:\n  structured_output: xml\n")
     with pytest.raises(ConfigError, match="llm.structured_output"):
         load_config(path)
+
+
+HINTS = [
+    (
+        "delivery:\n  telegram:\n    chat_id: -1001\n",
+        "delivery.telegram.chat_id: unknown key (did you mean 'chat_ids'?)",
+    ),
+    ("report:\n  titel: x\n", "report.titel: unknown key (did you mean 'title'?)"),
+    (
+        "llm:\n  api_key: sk-live-123456\n",
+        "llm.api_key: unknown key: the API key is never written in config.yaml; put it in the environment variable "
+        "llm.api_key_env names (OPENAI_API_KEY by default) or in a .env file beside config.yaml",
+    ),
+    ("delivery:\n  telegram:\n    token: '1:abc'\n", "the bot token is never written in config.yaml"),
+    ("delivery:\n  email:\n    password: hunter22\n", "the SMTP password is never written in config.yaml"),
+    ("schedule:\n  timezone: KST\n", "schedule.timezone: unknown time zone 'KST' (did you mean 'Asia/Seoul'?)"),
+    ("schedule:\n  timezone: seoul\n", "(did you mean 'Asia/Seoul'?)"),
+    ("schedule:\n  timezone: Asia/Seul\n", "(did you mean 'Asia/Seoul'?)"),
+    ("schedule:\n  cron: '30 10 * *'\n", "schedule.cron: '30 10 * *' does not parse (expected 5 fields"),
+]
+
+
+@pytest.mark.parametrize("text, message", HINTS)
+def test_a_config_mistake_is_answered_with_the_fix(tmp_path, text, message):
+    (tmp_path / "config.yaml").write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path / "config.yaml")
+    assert message in str(err.value)
+    assert "sk-live-123456" not in str(err.value) and "hunter22" not in str(err.value)
