@@ -344,6 +344,11 @@ class LLM:
         return None if age > dt.timedelta(days=MODE_RETRY_DAYS) and mode != MODES[0] else mode
 
     @property
+    def has_key(self) -> bool:
+        """Whether an API key was found (llm.api_key_env); without one, local servers are asked without."""
+        return bool(self._key)
+
+    @property
     def client(self) -> openai.OpenAI:
         """The openai client, made on first use: importing openai takes about half a second, which a run
         whose answers are all stored or cached (a re-run of a built date) never needs to pay."""
@@ -651,6 +656,14 @@ class LLM:
                 retry=False,
             )
         if status == 401:
+            if not self._key:  # nothing was refused: no key was sent at all
+                return _Attempt(
+                    "auth",
+                    f"{reason} — this server wants an API key and {self._key_env} is not set: put the key in "
+                    f"{self._key_env} (environment or .env beside config.yaml), or name another variable in "
+                    "llm.api_key_env",
+                    retry=False,
+                )
             return _Attempt(
                 "auth", f"{reason} — the server refused the key in {self._key_env}: set a valid key", retry=False
             )

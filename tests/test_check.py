@@ -89,10 +89,11 @@ def test_check_says_ok_for_every_service_that_answers(tmp_path, services, run_cl
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("config: ok")
-    assert lines[1] == f"llm: ok ({server.url}, model gpt-6-luna, 1-paper call ok, structured output json_schema)"
-    assert lines[2] == "telegram: ok (bot @digest_test_bot)"
-    assert lines[3] == "telegram chat -1001: ok (channel 'AI 논문 채널')"
-    assert lines[4] == f"email: ok (127.0.0.1:{smtp.port} none, logged in as digest; 1 recipient(s))"
+    assert lines[1] == f"folders: ok (writable: {tmp_path / 'output'})"
+    assert lines[2] == f"llm: ok ({server.url}, model gpt-6-luna, 1-paper call ok, structured output json_schema)"
+    assert lines[3] == "telegram: ok (bot @digest_test_bot)"
+    assert lines[4] == "telegram chat -1001: ok (channel 'AI 논문 채널')"
+    assert lines[5] == f"email: ok (127.0.0.1:{smtp.port} none, logged in as digest; 1 recipient(s))"
     assert [r.path for r in server.http.requests] == ["/v1/models", "/v1/chat/completions"]
     assert {r.headers.get("Authorization") for r in server.http.requests} == {f"Bearer {LLM_KEY}"}
     assert server.count("classify") == 1 and len(server.calls[0].ids) == 1

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from digest.clock import SYSTEM_CLOCK, Clock
-from digest.commands.state import locked_store
+from digest.commands.state import locked_store, require_writable
 from digest.config import Config
 from digest.errors import ConfigError, DigestError
 from digest.models import Fetcher
@@ -208,6 +208,7 @@ def backfill_command(
     """`digest backfill`: every date of the range under the state lock, one line each, then a summary line.
     True when every date went through (no date failed)."""
     outcomes = []
+    require_writable(config)
     with locked_store(config, reporter) as store:
         for position, total, outcome in backfill(
             config, store, start, end, force=force, deliver=deliver, reporter=reporter

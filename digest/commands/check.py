@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from digest.commands.state import unwritable_folders, writable_folders
 from digest.config import Config
 from digest.deliver.channels import Check
 
@@ -12,7 +13,17 @@ if TYPE_CHECKING:
 
 
 def run_checks(config: Config) -> list[Check]:
-    return [check_llm(config), *check_channels(config)]
+    return [*check_folders(config), check_llm(config), *check_channels(config)]
+
+
+def check_folders(config: Config) -> list[Check]:
+    """Each folder a run will write, written to once now: a permission or a full disk shows up at setup, not
+    after the morning's LLM calls were paid for."""
+    problems = [Check("folders", False, line) for line in unwritable_folders(config)]
+    if problems:
+        return problems
+    shown = ", ".join(dict.fromkeys(str(folder) for _, folder in writable_folders(config)))
+    return [Check("folders", True, f"ok (writable: {shown})")]
 
 
 # Where servers put a model's retirement date in /models (OpenAI: shutdown_date).
@@ -68,6 +79,13 @@ def _model_entry(llm: LLM, base: str, model: str, key_env: str) -> dict | Check:
     except LLMError as exc:
         return Check("llm", False, str(exc))
     if status in (401, 403):
+        if not llm.has_key:
+            return Check(
+                "llm",
+                False,
+                f"{base}/models: HTTP {status}: this server wants an API key and {key_env} is not set "
+                "(put it in the environment or in .env beside config.yaml)",
+            )
         return Check("llm", False, f"{base}/models: HTTP {status}, the key in {key_env} was refused")
     if status == 404:  # some compatible servers have no model list; the call decides
         return {}
