@@ -97,7 +97,7 @@ def test_check_says_ok_for_every_service_that_answers(tmp_path, services, run_cl
     assert [r.path for r in server.http.requests] == ["/v1/models", "/v1/chat/completions"]
     assert {r.headers.get("Authorization") for r in server.http.requests} == {f"Bearer {LLM_KEY}"}
     assert server.count("classify") == 1 and len(server.calls[0].ids) == 1
-    assert [m for m, _ in telegram.calls] == ["getMe", "getChat"] and not telegram.sent
+    assert [m for m, _ in telegram.calls] == ["getMe", "getChat", "getChatMember"] and not telegram.sent
     assert smtp.logins == [(smtp.logins[0][0], True)] and not smtp.received
 
 
@@ -206,3 +206,22 @@ def test_telegram_retries_on_the_shared_policy_through_the_injected_clock():
             with pytest.raises(TelegramError, match="max_retry_after_seconds 3s: not waiting"):
                 api.send(5, Part("sendMessage", "message 1/1", "안녕"))
             assert waits == []
+
+
+def test_check_says_when_the_bot_sees_a_chat_but_may_not_post_in_it(tmp_path, services, run_cli):
+    server, telegram, smtp = services
+    telegram.add_chat(-1002, "읽기 전용 채널", bot_status="member")
+    telegram.add_chat(-1003, "연구실 그룹", kind="supergroup", bot_status="member")
+    telegram.add_chat(-1004, "떠난 그룹", kind="group", bot_status="left")
+    config = check_config(tmp_path, server, telegram, smtp, delivery__telegram__chat_ids=[-1002, -1003, -1004])
+    result = run_cli("check", "--config", config, env=ENV)
+    assert result.exit_code == 1
+    assert (
+        "telegram chat -1002: channel '읽기 전용 채널': @digest_test_bot is member here: make it an administrator "
+        "with the right to post messages" in result.output
+    )
+    assert "telegram chat -1003: ok (supergroup '연구실 그룹')" in result.output
+    assert (
+        "telegram chat -1004: group '떠난 그룹': @digest_test_bot may not send messages here (status left)"
+        in result.output
+    )

@@ -312,5 +312,29 @@ class TelegramChannel(Channel):
                     checks.append(Check(f"telegram chat {chat_id}", False, f"{api.scrub(str(exc))}{hint}"))
                     continue
                 name = chat.get("title") or chat.get("username") or chat.get("first_name") or ""
-                checks.append(Check(f"telegram chat {chat_id}", True, f"ok ({chat.get('type', '?')} {name!r})"))
+                kind = chat.get("type", "?")
+                cannot = _cannot_post(api, chat_id, kind, me)
+                if cannot:
+                    checks.append(Check(f"telegram chat {chat_id}", False, f"{kind} {name!r}: {cannot}"))
+                else:
+                    checks.append(Check(f"telegram chat {chat_id}", True, f"ok ({kind} {name!r})"))
         return checks
+
+
+def _cannot_post(api: BotAPI, chat_id: int | str, kind: str, me: dict) -> str | None:
+    """Why the bot cannot post in a group or channel it can see (getChatMember of itself), or None."""
+    if kind not in ("group", "supergroup", "channel") or not me.get("id"):
+        return None  # a private chat the bot can see has started it: it may write there
+    try:
+        member = api.call("getChatMember", json={"chat_id": chat_id, "user_id": me["id"]})
+    except TelegramError as exc:
+        return f"cannot tell whether the bot may post ({api.scrub(str(exc))})"
+    status = member.get("status")
+    bot = f"@{me.get('username', 'the bot')}"
+    if status == "creator" or (status == "administrator" and (kind != "channel" or member.get("can_post_messages"))):
+        return None
+    if kind == "channel":
+        return f"{bot} is {status or 'not a member'} here: make it an administrator with the right to post messages"
+    if status == "member" or (status == "restricted" and member.get("can_send_messages")):
+        return None
+    return f"{bot} may not send messages here (status {status or 'unknown'}): add it to the group, allowed to write"

@@ -177,6 +177,7 @@ class FakeTelegram:
     rejected: list[tuple[str, str | None, str]] = field(default_factory=list)  # (method, chat_id, description)
     scripted: list[Scripted] = field(default_factory=list)
     after_send: Callable[[Sent], None] | None = None  # runs after a message is accepted, before the answer
+    bot_status: dict[str, str] = field(default_factory=dict)  # chat id -> the bot's status there
 
     def __post_init__(self):
         self._lock = threading.Lock()
@@ -193,8 +194,13 @@ class FakeTelegram:
     def url(self) -> str:
         return self._http.url
 
-    def add_chat(self, chat_id: int | str, title: str = "test channel", kind: str = "channel") -> None:
+    def add_chat(
+        self, chat_id: int | str, title: str = "test channel", kind: str = "channel", bot_status: str = "administrator"
+    ) -> None:
+        """A chat the bot can see; `bot_status` is what getChatMember says of the bot there (an administrator
+        may post in a channel; "member" may post in a group, not in a channel; "left" nowhere)."""
         self.chats[str(chat_id)] = {"id": chat_id, "title": title, "type": kind}
+        self.bot_status[str(chat_id)] = bot_status
 
     def script(
         self,
@@ -294,6 +300,15 @@ class FakeTelegram:
             return {"id": 123456, "is_bot": True, "first_name": "Digest", "username": "digest_test_bot"}
         if method == "getChat":
             return self.chats[self._chat(fields)]
+        if method == "getChatMember":
+            chat = self._chat(fields)
+            if str(fields.get("user_id")) != "123456":
+                raise _Reject(400, "Bad Request: user not found")
+            status = self.bot_status.get(chat, "administrator")
+            member = {"status": status, "user": {"id": 123456, "is_bot": True, "username": "digest_test_bot"}}
+            if status == "administrator":
+                member["can_post_messages"] = True
+            return member
         if method == "sendMessage":
             chat = self._chat(fields)
             text = self._parsed(str(fields.get("text", "")), fields.get("parse_mode"))
