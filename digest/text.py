@@ -165,10 +165,17 @@ def normalize_tex(text: str) -> str:
     return _commands(text)
 
 
+# Markdown emphasis some authors type into abstracts (**bold**, __Bold words__): the marks go, the words
+# stay. A dunder name (__init__) is code, not emphasis, and stays as written.
+_STARS = re.compile(r"\*\*")
+_UNDERSCORES = re.compile(r"(?<![\w_])__(?![a-z0-9_]+__)(?=\S)(.+?)(?<=\S)__(?![\w_])")
+
+
 def normalize_arxiv(text: str, *, one_line: bool = True) -> str:
-    """arXiv metadata for reading: TeX to plain text, no control/bidi/zero-width characters, NFC;
-    on one line (titles, authors) or with its paragraph breaks (abstracts)."""
+    """arXiv metadata for reading: TeX to plain text, Markdown emphasis marks dropped, no control/bidi/
+    zero-width characters, NFC; on one line (titles, authors) or with its paragraph breaks (abstracts)."""
     text = normalize_tex(remove_controls(unicodedata.normalize("NFC", str(text))))
+    text = _UNDERSCORES.sub(r"\1", _STARS.sub("", text))
     if one_line:
         return re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"[ \t\r\f\v]+", " ", text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -79,3 +80,22 @@ def test_a_run_into_an_unwritable_folder_stops_before_fetching_or_calling_the_ll
         assert result.exit_code == 2
         assert result.output.strip().startswith(f"error: report.output_dir: cannot write {unwritable / 'output'} (")
         assert fake.calls == [] and rss_server.requests == []
+
+
+def test_the_demo_builds_its_site_says_how_to_preview_it_and_status_points_at_it(tmp_path, run_cli, monkeypatch):
+    import shutil
+
+    shutil.copy(Path(__file__).resolve().parent.parent / "config.yaml", tmp_path / "config.yaml")
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("demo")
+    assert result.exit_code == 0, result.output
+    demo_file = tmp_path / "output/demo/config.yaml"
+    assert f"preview it: digest site --serve --config {demo_file}" in result.output
+    assert (tmp_path / "output/demo/site/2026-06-30/index.html").is_file()
+    assert not (tmp_path / "output/demo/digest.sqlite3-wal").exists()  # closed cleanly, one file
+    status = run_cli("status")
+    assert f"the demo keeps its own state and site: add --config {demo_file} to see them" in status.output
+    demo_status = run_cli("status", "--config", str(demo_file))
+    assert " demo " in demo_status.output and "532 papers" in demo_status.output
+    site = run_cli("site", "--config", str(demo_file))
+    assert site.exit_code == 0 and site.output.startswith("site: 1 day, ")

@@ -223,7 +223,7 @@ def test_site_command_builds_and_says_what_it_did(tmp_path, run_cli):
     assert not (tmp_path / "output/site").exists()  # site.enabled: false leaves runs alone
     result = run_cli("site", "--config", str(tmp_path / "config.yaml"))
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("site: 1 days, ") and (tmp_path / "output/site/2026-04-21/index.html").exists()
+    assert result.output.startswith("site: 1 day, ") and (tmp_path / "output/site/2026-04-21/index.html").exists()
 
 
 def test_the_preview_server_serves_the_site_on_localhost(site):

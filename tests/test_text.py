@@ -145,3 +145,10 @@ def test_render_telegram_filter_is_the_property_tested_escaper():
     assert escape is telegram_html
     hostile = "a < b & \u202ec\x07"
     assert str(environment().filters["tg"](hostile)) == escape(hostile) == "a &lt; b &amp; c"
+
+
+def test_markdown_emphasis_typed_into_an_abstract_is_dropped_but_identifiers_stay():
+    from digest.text import normalize_arxiv
+
+    text = "We propose **FooNet**, a __Fast and Small__ model (see __init__, snake_case, a**b)."
+    assert normalize_arxiv(text) == "We propose FooNet, a Fast and Small model (see __init__, snake_case, ab)."

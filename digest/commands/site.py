@@ -10,6 +10,11 @@ from digest.site.serve import serve
 
 
 def site(config: Config, port: int | None, say: Callable[[str], None]) -> None:
-    say(build_site(config).line())
+    from digest.commands.demo import demo_hint
+
+    result = build_site(config)
+    say(result.line())
+    if not result.days and (hint := demo_hint(config)):
+        say(hint)
     if port is not None:
         serve(config.site_dir, port, say)

@@ -11,12 +11,16 @@ from digest.store import Store, open_store
 
 
 def status_lines(config: Config, last: int) -> list[str]:
+    from digest.commands.demo import demo_hint
+
+    hint = [line for line in [demo_hint(config)] if line]
     if not config.state_path.exists():
-        return [f"no runs yet (no state database at {config.state_path})"]
+        return [f"no runs yet (no state database at {config.state_path})", *hint]
     store = open_store(config)
     runs = store.recent_runs(last)
     if not runs:
-        return ["no runs yet"]
+        store.close()
+        return ["no runs yet", *hint]
     lines = []
     shown_dates: set[str] = set()
     for run in runs:

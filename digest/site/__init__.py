@@ -44,7 +44,7 @@ def refresh_after_run(config: Config, store: Store | None, reporter: Reporter) -
     try:
         with reporter.stage("site") as stage:
             result = build_site(config, store)
-            stage.detail = result.line()
+            stage.detail = result.line().removeprefix("site: ")
     except Exception as exc:  # noqa: BLE001 - any failure of the site is reported, never fatal to the run
         log.warning("site not refreshed: %s: %s", type(exc).__name__, exc)
         return f"; site not refreshed ({type(exc).__name__}: {exc})"

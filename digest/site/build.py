@@ -69,7 +69,8 @@ class SiteResult:
 
     def line(self) -> str:
         return (
-            f"site: {self.days} days, {self.written} of {self.total} pages rewritten in {self.seconds:.1f}s "
+            f"site: {self.days} day{'s' if self.days != 1 else ''}, {self.written} of {self.total} pages rewritten "
+            f"in {self.seconds:.1f}s "
             f"({self.site_dir})"
         )
 

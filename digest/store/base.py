@@ -91,6 +91,13 @@ class Database:
     def close(self) -> None:
         self.db.close()
 
+    def checkpoint_and_close(self) -> None:
+        """Close, leaving the database in one file (the write-ahead log folded in and emptied)."""
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self.db.close()
+
     def keep_reserve(self) -> bool:
         """Make sure the reserve file is in place (a run calls it before it delivers); False, and `space_low`,
         when the disk cannot hold it."""
