@@ -6,6 +6,7 @@ is stripped of links and markup before that (links only ever come from arXiv met
 
 from __future__ import annotations
 
+import base64
 import ctypes
 import datetime as dt
 import functools
@@ -201,6 +202,13 @@ def for_audience(
         tuple(topics),
         report.templates_override,
     )
+
+
+def standalone_html(report: Report) -> str:
+    """digest.html as one file that opens anywhere (a phone's browser from a Telegram document): the chart
+    inside it as a data: URI instead of a file beside it."""
+    chart = "data:image/png;base64," + base64.b64encode(report.chart).decode("ascii")
+    return render_html(report.digest, environment(report.templates_override), chart_src=chart)
 
 
 def mail_html(report: Report, chart_cid: str) -> str:

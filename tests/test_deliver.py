@@ -77,7 +77,12 @@ def test_full_day_reaches_two_chats_and_two_recipients_exactly_once(tmp_path, rs
         for topic, summary in data["summaries"].items():  # one line per topic: name, count, gist
             assert f"▍{topic} {summary['total']}편 — {summary['gist']}" in message.text
         assert "LLM 미사용" in message.text
-        assert document.file == markdown.encode() and document.filename == f"digest-{DATE}.md"
+        # The whole day as one HTML file a phone's browser opens: every paper, each topic's synthesis, the chart inside.
+        page = document.file.decode()
+        assert document.filename == f"digest-{DATE}.html" and document.content_type == "text/html"
+        assert page.startswith("<!DOCTYPE html>") and "data:image/png;base64," in page
+        assert all(f"https://arxiv.org/abs/{p['id']}" in page for p in data["papers"])
+        assert markdown  # the Markdown report stays on disk (and in the mail's text part)
     assert [s.text for s in telegram.for_chat(CHATS[0])] == [s.text for s in telegram.for_chat(CHATS[1])]
 
     assert sorted(r.recipients for r in smtp.received) == [[r] for r in RECIPIENTS]
@@ -438,9 +443,10 @@ def test_a_chat_and_a_recipient_with_topics_get_only_those_and_the_others_the_wh
     links = re.findall(r'href="https://arxiv\.org/abs/([^"]+)"', message.raw)
     assert links and set(links) <= vision_ids
     narrowed = document.file.decode()
-    assert vision in narrowed and not any(f"## {t}" in narrowed for t in others)
+    assert vision in narrowed and all(f"https://arxiv.org/abs/{i}" in narrowed for i in vision_ids)
+    assert not any(f"https://arxiv.org/abs/{p['id']}" in narrowed for p in data["papers"] if p["topic"] != vision)
     whole = telegram.for_chat(CHATS[1])
-    assert whole[2].file == (report / "digest.md").read_bytes()
+    assert all(f"https://arxiv.org/abs/{p['id']}" in whole[2].file.decode() for p in data["papers"])
     assert all(f"▍{t} " in whole[1].text for t in others)
 
     mails = {r.recipients[0]: r.message for r in smtp.received}
@@ -448,7 +454,7 @@ def test_a_chat_and_a_recipient_with_topics_get_only_those_and_the_others_the_wh
     mine = mails[RECIPIENTS[0]]
     assert mine["Subject"] == f"[arXiv 다이제스트] {DATE} · {vision} {n_vision}편"
     plain, related = mine.get_payload()
-    assert plain.get_content().replace("\r\n", "\n").rstrip() == narrowed.rstrip()
+    assert vision in plain.get_content() and not any(f"## {t}" in plain.get_content() for t in others)
     html_body = related.get_payload()[0].get_content()
     assert vision in html_body and not any(f"{t} " in html_body for t in others if len(t) > 3)
     assert mails[RECIPIENTS[1]]["Subject"] == f"[arXiv 다이제스트] {DATE} · {SMALL_DAY}편"

@@ -20,7 +20,7 @@ from digest.deliver.tghtml import CAPTION_LIMIT, fits, pack, split_html, to_plai
 from digest.errors import describe_error
 from digest.net import http_client, retryable_status
 from digest.plugins import register_channel
-from digest.render import telegram_texts
+from digest.render import standalone_html, telegram_texts
 from digest.report import Report
 from digest.retry import SYSTEM_CLOCK, Clock, retrying
 from digest.secrets import add_secret, scrub
@@ -65,7 +65,7 @@ class Part:
 
 
 def render_parts(report: Report, fmt: str = "compact") -> list[Part]:
-    """The report as Telegram sends it: a photo with a caption, the messages, then digest.md.
+    """The report as Telegram sends it: a photo with a caption, the messages, then the day as digest.html.
 
     compact: the must-reads and one line per topic in one message (a second only when 4096 characters
     cannot hold it). full: the must-reads, then each topic starting its own message (its synthesis folded
@@ -84,12 +84,13 @@ def render_parts(report: Report, fmt: str = "compact") -> list[Part]:
     date = digest.date.isoformat()
     parts = [Part("sendPhoto", "chart", caption[0] if caption else "", (digest.chart_name, report.chart, "image/png"))]
     parts += [Part("sendMessage", f"message {i}/{len(messages)}", m) for i, m in enumerate(messages, start=1)]
+    # The whole day as one HTML file (chart inside): a phone opens it in its browser, unlike raw Markdown.
     parts.append(
         Part(
             "sendDocument",
-            "digest.md",
-            f"{date} · digest.md",
-            (f"digest-{date}.md", report.markdown.encode("utf-8"), "text/markdown"),
+            "digest.html",
+            f"{date} · 모든 논문과 주제별 요약",
+            (f"digest-{date}.html", standalone_html(report).encode("utf-8"), "text/html"),
         )
     )
     return parts
