@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["md_escape", "plain_text", "environment", "write_report"]
 
-# Gmail clips an HTML body over about 102 KB; the email body stays well under it.
+# Gmail clips an HTML body over about 102 KB; the email body stays well under it (bench/report_size.py).
 EMAIL_HTML_BUDGET = 90_000
 
 log = logging.getLogger("digest")
@@ -148,38 +148,17 @@ def render_markdown(digest: Digest, env: Environment) -> str:
     return env.get_template("digest.md.j2").render(**template_context(digest))
 
 
-def render_html(
-    digest: Digest,
-    env: Environment,
-    *,
-    chart_src: str | None = None,
-    list_limit: int | None = None,
-) -> str:
-    """digest.html: every paper of the day under its topic. `list_limit` keeps only that many per topic's
-    every-paper list (titles only), for an email that must stay under Gmail's clipping size."""
+def render_html(digest: Digest, env: Environment, *, chart_src: str | None = None) -> str:
+    """digest.html: every paper of the day under its topic, each topic's synthesis, the must-reads first."""
     template = env.get_template("digest.html.j2")
-    return template.render(**template_context(digest), chart_src=chart_src or digest.chart_name, list_limit=list_limit)
+    return template.render(**template_context(digest), chart_src=chart_src or digest.chart_name)
 
 
-def render_email_html(
-    digest: Digest,
-    env: Environment,
-    budget: int = EMAIL_HTML_BUDGET,
-    *,
-    chart_src: str | None = None,
-    whole: str | None = None,
-) -> str:
-    """The email body: digest.html whole when it fits in `budget` bytes, else with each topic's every-paper
-    list cut to titles of its most important papers (pointing to the full list) until it fits. `whole` is
-    digest.html already rendered with the same chart_src, when the caller has it."""
-    for limit in (None, 40, 20, 10, 5, 0):
-        if limit is None and whole is not None:
-            html_text = whole
-        else:
-            html_text = render_html(digest, env, chart_src=chart_src, list_limit=limit)
-        if len(html_text.encode("utf-8")) <= budget:
-            return html_text
-    return html_text
+def render_email_html(digest: Digest, env: Environment, *, chart_src: str | None = None) -> str:
+    """The email body (email.html.j2): the must-reads and each topic's gist and first papers, a few screens
+    on a phone; the syntheses and every paper are linked (the site) or attached (digest.html)."""
+    template = env.get_template("email.html.j2")
+    return template.render(**template_context(digest), chart_src=chart_src or digest.chart_name)
 
 
 def for_audience(
@@ -198,7 +177,7 @@ def for_audience(
         render_markdown(narrowed, env),
         page,
         report.chart,
-        render_email_html(narrowed, env, whole=page),
+        render_email_html(narrowed, env),
         tuple(topics),
         report.templates_override,
     )
@@ -284,7 +263,7 @@ def write_report(digest: Digest, output_dir: Path, templates_override: Path | No
             render_chart(digest.counts, digest.date, tmp / digest.chart_name)
         try:
             markdown, page = render_markdown(digest, env), render_html(digest, env)
-            email_page = render_email_html(digest, env, whole=page)
+            email_page = render_email_html(digest, env)
         except TemplateError as exc:
             raise template_error(exc, templates_override) from None
         (tmp / "digest.md").write_text(markdown, encoding="utf-8")

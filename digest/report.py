@@ -25,13 +25,9 @@ class Report:
     markdown: str
     html: str
     chart: bytes
-    email_html: str = ""  # digest.html trimmed to an email's size; digest.html itself when absent
+    email_html: str = ""  # the email body (email.html: the phone-sized part of the day)
     topics: tuple[str, ...] | None = None  # the topics this report was narrowed to (None: every topic)
     templates_override: Path | None = None  # the templates it was rendered with, to render it again
-
-    @property
-    def email_body(self) -> str:
-        return self.email_html or self.html
 
     @property
     def date(self) -> dt.date:

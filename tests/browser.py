@@ -60,6 +60,7 @@ document.getElementById("page").addEventListener("load", function () {
   out.id = "measure";
   out.textContent = JSON.stringify({
     scrollWidth: doc.scrollingElement.scrollWidth,
+    scrollHeight: doc.scrollingElement.scrollHeight,
     width: doc.defaultView.innerWidth,
     broken: broken.slice(0, 20),
     brokenCount: broken.length

@@ -90,9 +90,11 @@ def test_full_day_reaches_two_chats_and_two_recipients_exactly_once(tmp_path, rs
         mail = received.message
         assert mail["Subject"] == f"[arXiv 다이제스트] {DATE} · {SMALL_DAY}편"
         assert mail["To"] == received.recipients[0]
-        # A small day: the body is the whole digest.html, so nothing is attached (a big day: see below).
-        assert mail.get_content_type() == "multipart/alternative"
-        plain, related = mail.get_payload()
+        # The phone-sized body and, with no site to link, the whole day attached as digest.html.
+        assert mail.get_content_type() == "multipart/mixed"
+        alternative, attachment = mail.get_payload()
+        assert attachment.get_filename() == "digest.html" and "data:image/png;base64," in attachment.get_content()
+        plain, related = alternative.get_payload()
         text = plain.get_content().replace("\r\n", "\n")
         assert plain.get_content_type() == "text/plain" and text.rstrip() == markdown.rstrip()
         assert related.get_content_type() == "multipart/related"
@@ -100,7 +102,7 @@ def test_full_day_reaches_two_chats_and_two_recipients_exactly_once(tmp_path, rs
         html_body = body.get_content()
         cid = image["Content-ID"].strip("<>")
         assert f'src="cid:{cid}"' in html_body and f'src="paper_{DATE}.png"' not in html_body
-        assert html_body.replace("\r\n", "\n") == (report / "digest.html").read_text().replace(
+        assert html_body.replace("\r\n", "\n") == (report / "email.html").read_text().replace(
             f'src="paper_{DATE}.png"', f'src="cid:{cid}"'
         )
         assert image.get_content_type() == "image/png" and image.get_payload(decode=True) == chart
@@ -393,7 +395,7 @@ def test_a_chat_that_wants_some_topics_gets_those_and_must_reads_drawn_from_them
     assert not any(f"▍{s.name} " in text for s in digest.sections if s.name != "Computer Vision")
 
 
-def test_a_big_day_mails_a_trimmed_body_and_attaches_every_paper_unless_the_site_has_them(tmp_path):
+def test_a_big_day_mails_a_phone_sized_body_and_attaches_every_paper_unless_the_site_has_them(tmp_path):
     from digest.deliver.email import build_message
     from digest.render import environment, render_email_html, render_html
     from digest.report import Report
@@ -409,9 +411,7 @@ def test_a_big_day_mails_a_trimmed_body_and_attaches_every_paper_unless_the_site
         if site:  # the body points to the site's day page; nothing attached
             assert attached == [] and site in html_part.get_content()
         else:
-            assert (
-                attached == ["digest.html"] and "첨부한 digest.html에 모든 논문이 있습니다" in html_part.get_content()
-            )
+            assert attached == ["digest.html"] and "첨부한 <strong>digest.html</strong>에" in html_part.get_content()
 
 
 def test_a_chat_and_a_recipient_with_topics_get_only_those_and_the_others_the_whole_day_each_once(
@@ -453,8 +453,11 @@ def test_a_chat_and_a_recipient_with_topics_get_only_those_and_the_others_the_wh
     assert sorted(mails) == sorted(RECIPIENTS)
     mine = mails[RECIPIENTS[0]]
     assert mine["Subject"] == f"[arXiv 다이제스트] {DATE} · {vision} {n_vision}편"
-    plain, related = mine.get_payload()
+    alternative, attached = mine.get_payload()
+    plain, related = alternative.get_payload()
     assert vision in plain.get_content() and not any(f"## {t}" in plain.get_content() for t in others)
+    whole_day = attached.get_content()  # the attached day is the recipient's topics too
+    assert all(f"https://arxiv.org/abs/{i}" in whole_day for i in vision_ids)
     html_body = related.get_payload()[0].get_content()
     assert vision in html_body and not any(f"{t} " in html_body for t in others if len(t) > 3)
     assert mails[RECIPIENTS[1]]["Subject"] == f"[arXiv 다이제스트] {DATE} · {SMALL_DAY}편"

@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+import re
 
 import pytest
 
@@ -164,18 +165,22 @@ def test_more_papers_line_points_to_something_the_reader_has():
     assert "목록: https://digest.example/2026-06-30/" in with_site
 
 
-def test_email_body_is_trimmed_to_its_budget_and_points_to_the_full_list():
+def test_the_email_body_is_the_phone_sized_part_of_the_day_and_points_to_the_rest():
     from digest.render import EMAIL_HTML_BUDGET, render_email_html
 
     d = day_digest(n_papers=532)
-    full = render_html(d, environment())
     email = render_email_html(d, environment())
-    assert len(full.encode()) > EMAIL_HTML_BUDGET >= len(email.encode())
-    assert "첨부한 digest.html에 모든 논문이 있습니다" in email
-    for paper_id in d.must_reads:  # what matters most is never trimmed
+    assert len(email.encode()) <= EMAIL_HTML_BUDGET
+    assert "주제별 요약(5개 항목)과 오늘의 모든 논문 532편은 첨부한 <strong>digest.html</strong>에 있습니다" in email
+    for paper_id in d.must_reads:  # what matters most is always there
         assert f"https://arxiv.org/abs/{paper_id}" in email
-    small = day_digest(n_papers=20)
-    assert render_email_html(small, environment()) == render_html(small, environment())
+    for section in d.sections:  # every topic: its count and gist, and its first featured papers
+        assert f"▍{section.name}" in email and section.summary.gist in email
+        first = next(p for p in section.papers if p.id not in d.must_reads)
+        assert f"https://arxiv.org/abs/{first.id}" in email
+    assert len(re.findall(r'href="https://arxiv\.org/abs/', email)) <= len(d.must_reads) + 3 * len(d.sections)
+    with_site = render_email_html(day_digest(n_papers=200, site_url="https://d.example/2026-06-30/"), environment())
+    assert 'href="https://d.example/2026-06-30/"' in with_site and "첨부한" not in with_site
 
 
 def test_offline_keywords_are_distinctive_phrases_not_generic_words():

@@ -16,7 +16,7 @@ from pathlib import Path
 from digest.config import Config, EmailConfig
 from digest.deliver.channels import Channel, ChannelError, Check, Prepared, content_hash
 from digest.plugins import register_channel
-from digest.render import mail_html
+from digest.render import mail_html, standalone_html
 from digest.report import Report
 from digest.secrets import add_secret, scrub
 
@@ -54,10 +54,10 @@ def build_message(report: Report, sender: str, recipient: str, body: MailBody | 
         filename=report.chart_name,
         disposition="inline",
     )
-    if report.email_body != report.html and not report.digest.site_url:
-        # The body lists only part of each topic's papers and there is no site page to link: the reader
-        # gets every paper in the attachment, as the body says.
-        msg.add_attachment(report.html, subtype="html", filename="digest.html")
+    if not report.digest.site_url:
+        # The body is the phone-sized part of the day; with no site page to link, the syntheses and every
+        # paper come along as one file (the chart inside), as the body says.
+        msg.add_attachment(standalone_html(report), subtype="html", filename="digest.html")
     return msg
 
 
