@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 import importlib.util
@@ -73,11 +72,10 @@ def _configure() -> ModuleType:  # matplotlib.pyplot
     return pyplot
 
 
-def chart_key(counts: dict[str, int], date: dt.date) -> str:
+def chart_key(counts: dict[str, int], label: str, before: dict[str, float | None] | None = None) -> str:
     """What the chart shows, as a hash: equal keys, equal pictures (for one CHART_VERSION)."""
-    return hashlib.sha256(
-        json.dumps([CHART_VERSION, date.isoformat(), list(counts.items())], ensure_ascii=False).encode()
-    ).hexdigest()[:32]
+    shown = [CHART_VERSION, label, list(counts.items())] + ([sorted(before.items())] if before else [])
+    return hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
 def stored_key(path: Path) -> str | None:
@@ -98,48 +96,66 @@ def stored_key(path: Path) -> str | None:
     return None
 
 
-def render_chart(counts: dict[str, int], date: dt.date, path: Path) -> Path:
-    """One horizontal bar per topic (Other included) with its count; sized to read at phone width."""
-    path.write_bytes(_drawn(tuple(counts.items()), date))
+def render_chart(
+    counts: dict[str, int], label: str, path: Path, *, before: dict[str, float | None] | None = None
+) -> Path:
+    """One horizontal bar per topic (Other included) with its count; sized to read at phone width. With
+    `before` (a weekly edition: each topic's average over the weeks before), a mark at that average on each
+    bar and the change beside the count."""
+    path.write_bytes(_drawn(tuple(counts.items()), label, tuple(sorted((before or {}).items()))))
     return path
 
 
 @functools.lru_cache(maxsize=8)
-def _drawn(counts: tuple[tuple[str, int], ...], date: dt.date) -> bytes:
+def _drawn(counts: tuple[tuple[str, int], ...], label: str, before: tuple[tuple[str, float | None], ...]) -> bytes:
     """The PNG, remembered for a few keys: a process that rebuilds a day (a backfill, audiences, a --force
     run, the scheduler) draws each picture once; drawing takes about a tenth of a second."""
-    return _draw(dict(counts), date)
+    return _draw(dict(counts), label, dict(before))
 
 
-def _draw(counts: dict[str, int], date: dt.date) -> bytes:
+def _change(count: int, average: float | None) -> str:
+    if average is None or average == 0:
+        return ""
+    change = round((count / average - 1) * 100)
+    return f" ({'+' if change >= 0 else '−'}{abs(change)}%)"
+
+
+def _draw(counts: dict[str, int], label: str, before: dict[str, float | None]) -> bytes:
     plt = _setup_matplotlib()
     names = list(counts)
     values = [counts[n] for n in names]
     # Narrow and tall at a high dpi: on a ~400 px wide phone screen the labels still read at ~12 px.
-    height = 1.3 + 0.5 * len(names)
+    height = 1.3 + 0.5 * len(names) + (0.3 if before else 0)
     fig, ax = plt.subplots(figsize=(5.6, height), dpi=180)
     colors = ["#9aa5b1" if n == "Other" else "#3b6fb6" for n in names]
     bars = ax.barh(range(len(names)), values, color=colors, height=0.65)
     ax.set_yticks(range(len(names)), labels=names, fontsize=13)
     ax.invert_yaxis()
-    peak = max(values, default=0) or 1
-    for bar, value in zip(bars, values):
+    averages = [before.get(n) for n in names]
+    peak = max([*values, *(a for a in averages if a is not None)], default=0) or 1
+    for i, (bar, value) in enumerate(zip(bars, values)):
+        if averages[i] is not None:  # the weeks before: a dark tick across the bar at their average
+            ax.plot([averages[i]] * 2, [i - 0.42, i + 0.42], color="#1f2328", linewidth=2.2)
         ax.text(
             bar.get_width() + peak * 0.015,
             bar.get_y() + bar.get_height() / 2,
-            f"{value}편",
+            f"{value}편" + (_change(value, averages[i]) if before else ""),
             va="center",
-            fontsize=13,
+            fontsize=13 if not before else 12,
             fontweight=600,
         )
-    ax.set_xlim(0, peak * 1.2)
-    fig.suptitle(f"카테고리별 논문 수 · {date.isoformat()}", fontsize=14)
-    ax.set_xlabel(f"논문 수 (총 {sum(values)}편)", fontsize=12)
+    ax.set_xlim(0, peak * (1.45 if before else 1.2))
+    title = "주제별 논문 수" if before else "카테고리별 논문 수"
+    fig.suptitle(f"{title} · {label}", fontsize=14)
+    caption = f"논문 수 (총 {sum(values)}편)"
+    if before:
+        caption += "  ┃ = 지난 4주 평균"
+    ax.set_xlabel(caption, fontsize=12)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.tick_params(axis="x", labelsize=10)
     fig.tight_layout()
     png = io.BytesIO()
-    fig.savefig(png, format="png", metadata={KEY_FIELD: chart_key(counts, date)})
+    fig.savefig(png, format="png", metadata={KEY_FIELD: chart_key(counts, label, before or None)})
     plt.close(fig)
     return png.getvalue()

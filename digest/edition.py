@@ -34,6 +34,24 @@ class Edition:
         return cls("week", f"{year}-W{week:02d}")
 
     @classmethod
+    def week_named(cls, text: str) -> Edition:
+        """`2026-W27` as a week edition; ValueError for anything else (a week that does not exist, too)."""
+        found = _PERIOD["week"].fullmatch(text.strip())
+        if not found:
+            raise ValueError(f"{text!r} is not an ISO week like 2026-W27")
+        year, week = int(text[:4]), int(text.strip()[6:])
+        try:
+            dt.date.fromisocalendar(year, week, 1)
+        except ValueError:
+            raise ValueError(f"{text!r}: {year} has no week {week}") from None
+        return cls("week", text.strip())
+
+    def days(self) -> list[dt.date]:
+        """Every calendar day of the edition, first to last."""
+        first, last = self.span
+        return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+    @classmethod
     def parse(cls, key: str) -> Edition:
         kind, sep, period = key.partition(":")
         if not sep or not period:
@@ -50,7 +68,8 @@ class Edition:
         if self.kind == "day":
             day = dt.date.fromisoformat(self.period)
             return day, day
-        monday = dt.date.fromisoformat(f"{self.period}-1")
+        year, week = self.period.split("-W")
+        monday = dt.date.fromisocalendar(int(year), int(week), 1)
         return monday, monday + dt.timedelta(days=6)
 
     @property

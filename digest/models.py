@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from digest.edition import Edition
+
 SECTION_TITLES = [
     "주요 주제 및 테마",
     "공통 키워드 및 트렌드",
@@ -121,9 +123,30 @@ class LLMUsage:
         self.reasoning_tokens += other.reasoning_tokens
 
 
+# The weekly edition's synthesis per topic, in this order (a daily summary has SECTION_TITLES).
+WEEK_SECTION_TITLES = ["이번 주 흐름", "눈에 띄는 결과", "열린 질문"]
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A topic's week against the weeks before it (the weekly edition)."""
+
+    count: int  # the week's papers in the topic (each paper once)
+    before: float | None  # the average per week over the weeks before (None: none of them is built)
+    rising: list[str] = field(default_factory=list)  # phrases rising most this week
+    compared: bool = True  # `rising` is against the weeks before (else: against the week's other topics)
+
+    @property
+    def change(self) -> float | None:
+        """The change against the weeks before, as a fraction (+0.25 = a quarter more); None without them."""
+        if self.before is None or self.before == 0:
+            return None
+        return self.count / self.before - 1
+
+
 @dataclass
 class Digest:
-    """Everything the templates need for one date."""
+    """Everything the templates need for one edition: a day (the daily digest) or an ISO week."""
 
     date: dt.date
     title: str
@@ -141,6 +164,19 @@ class Digest:
     followed: frozenset[str] = frozenset()
     excluded: list[Paper] = field(default_factory=list)
     site_url: str | None = None  # the day's page on the archive site (site.base_url set), for the messages
+    # A weekly edition: which week (None: the day of `date`), the listing dates it covers, each topic's trend.
+    week: Edition | None = None
+    days: list[dt.date] = field(default_factory=list)
+    trends: dict[str, Trend] = field(default_factory=dict)
+
+    @property
+    def edition(self) -> Edition:
+        return self.week or Edition.day(self.date)
+
+    @property
+    def label(self) -> str:
+        """How the edition is named to readers: 2026-06-30, or 2026-W27."""
+        return self.edition.period
 
     @property
     def listed(self) -> int:
@@ -149,7 +185,7 @@ class Digest:
 
     @property
     def chart_name(self) -> str:
-        return f"paper_{self.date.isoformat()}.png"
+        return f"paper_{self.label}.png"
 
     def line_for(self, paper_id: str) -> str:
         """The Korean line written for a paper in its topic's summary, or ""."""

@@ -27,16 +27,16 @@ from markupsafe import Markup
 
 from digest import __version__
 from digest.config import OTHER
-from digest.edition import report_folder
+from digest.edition import Edition, report_folder
 from digest.errors import ConfigError
-from digest.models import SECTION_TITLES, Digest, Paper
+from digest.models import SECTION_TITLES, WEEK_SECTION_TITLES, Digest, Paper
 from digest.rank import MAX_FOLLOWED, for_topics
 from digest.report import Report, digest_json
 from digest.text import md_escape, plain_text, telegram_html
 from digest.urls import anchor
 
 if TYPE_CHECKING:
-    from jinja2 import Environment, TemplateError
+    from jinja2 import Environment, Template, TemplateError
 
 __all__ = ["md_escape", "plain_text", "environment", "write_report"]
 
@@ -103,7 +103,7 @@ def footer_line(digest: Digest) -> str:
     fetched = len(digest.papers) + len(digest.excluded)
     excluded = f" · 제외 {len(digest.excluded)}편 (interests.exclude)" if digest.excluded else ""
     refused = f" · LLM 서버 거부 {u.refused}편 (오프라인 분류)" if digest.llm_used and u.refused else ""
-    return f"{digest.date.isoformat()} · 수집 {fetched}편{excluded} · {counts} · {llm}{refused}"
+    return f"{digest.label} · 수집 {fetched}편{excluded} · {counts} · {llm}{refused}"
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,10 @@ def template_context(digest: Digest) -> dict:
     """What every template (digest.md, digest.html, telegram.html) gets to render one digest."""
     return {
         "d": digest,
-        "date": digest.date.isoformat(),
+        "date": digest.label,
+        "week": digest.week,
+        "trends": digest.trends,
+        "WEEK_SECTION_TITLES": WEEK_SECTION_TITLES,
         "sections": digest.sections,
         "counts": digest.counts,
         "usage": digest.usage,
@@ -144,20 +147,33 @@ def template_context(digest: Digest) -> dict:
     }
 
 
+# The weekly edition's own templates, in place of the daily ones.
+WEEK_TEMPLATES = {
+    "digest.md.j2": "week.md.j2",
+    "digest.html.j2": "week.html.j2",
+    "email.html.j2": "week-email.html.j2",
+    "telegram.html.j2": "week-telegram.html.j2",
+}
+
+
+def _template(env: Environment, digest: Digest, name: str) -> Template:
+    return env.get_template(WEEK_TEMPLATES[name] if digest.week else name)
+
+
 def render_markdown(digest: Digest, env: Environment) -> str:
-    return env.get_template("digest.md.j2").render(**template_context(digest))
+    return _template(env, digest, "digest.md.j2").render(**template_context(digest))
 
 
 def render_html(digest: Digest, env: Environment, *, chart_src: str | None = None) -> str:
     """digest.html: every paper of the day under its topic, each topic's synthesis, the must-reads first."""
-    template = env.get_template("digest.html.j2")
+    template = _template(env, digest, "digest.html.j2")
     return template.render(**template_context(digest), chart_src=chart_src or digest.chart_name)
 
 
 def render_email_html(digest: Digest, env: Environment, *, chart_src: str | None = None) -> str:
     """The email body (email.html.j2): the must-reads and each topic's gist and first papers, a few screens
     on a phone; the syntheses and every paper are linked (the site) or attached (digest.html)."""
-    template = env.get_template("email.html.j2")
+    template = _template(env, digest, "email.html.j2")
     return template.render(**template_context(digest), chart_src=chart_src or digest.chart_name)
 
 
@@ -208,7 +224,7 @@ class TelegramTexts:
 
 def telegram_texts(digest: Digest, templates_override: Path | None = None) -> TelegramTexts:
     env = environment(templates_override)
-    module = env.get_template("telegram.html.j2").make_module(template_context(digest))
+    module = _template(env, digest, "telegram.html.j2").make_module(template_context(digest))
     return TelegramTexts(
         str(module.caption()).strip(),
         str(module.compact()),
@@ -249,18 +265,20 @@ def write_report(digest: Digest, output_dir: Path, templates_override: Path | No
 
     output_dir.mkdir(parents=True, exist_ok=True)
     recover_reports(output_dir)
-    final = report_folder(output_dir, digest.date)
+    final = report_folder(output_dir, digest.edition)
     from jinja2 import TemplateError
 
     env = environment(templates_override)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{digest.date.isoformat()}-", dir=output_dir))
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{digest.label}-", dir=final.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; a report folder is for reading
     try:
         previous = final / digest.chart_name
-        if stored_key(previous) == chart_key(digest.counts, digest.date):
+        before = {name: t.before for name, t in digest.trends.items()} or None
+        if stored_key(previous) == chart_key(digest.counts, digest.label, before):
             shutil.copy2(previous, tmp / digest.chart_name)  # a re-run: the same picture, without matplotlib
         else:
-            render_chart(digest.counts, digest.date, tmp / digest.chart_name)
+            render_chart(digest.counts, digest.label, tmp / digest.chart_name, before=before)
         try:
             markdown, page = render_markdown(digest, env), render_html(digest, env)
             email_page = render_email_html(digest, env)
@@ -293,19 +311,21 @@ def template_error(exc: TemplateError, override: Path | None) -> ConfigError:
     return ConfigError(f"template {where}: {exc.message or type(exc).__name__} ({hint})")
 
 
-_LEFTOVER = re.compile(r"^\.(\d{4}-\d{2}-\d{2})-(old-)?")
+_LEFTOVER = re.compile(r"^\.(\d{4}-\d{2}-\d{2}|\d{4}-W\d{2})-(old-)?")
 
 
 def recover_reports(output_dir: Path) -> None:
-    """Clean up after a run killed while writing a report: a date whose folder was moved aside but not
-    replaced gets it back; every other leftover temporary folder (`.DATE-xxxx`) is removed.
+    """Clean up after a run killed while writing a report: an edition whose folder was moved aside but not
+    replaced gets it back; every other leftover temporary folder (`.2026-06-30-xxxx`, `.2026-W27-xxxx`, in the
+    folder of the reports it was for) is removed.
 
     Runs hold the state lock, so no other run is writing into output_dir at the same time."""
-    for path in sorted(output_dir.glob(".????-??-??-*")):
+    folders = [output_dir, report_folder(output_dir, Edition("week", "2000-W01")).parent]
+    for path in sorted(p for folder in folders if folder.is_dir() for p in folder.glob(".????-*")):
         m = _LEFTOVER.match(path.name)
         if not m or not path.is_dir():
             continue
-        final = output_dir / m.group(1)
+        final = path.parent / m.group(1)
         if m.group(2) and not final.exists() and (path / "digest.md").exists():
             path.rename(final)
             log.warning("%s: restored the report a stopped run had moved aside", final)

@@ -401,3 +401,115 @@ def _accept_lines(
         if paper_id in sent and paper_id not in lines and (clean := trusted(item.line, paper_id)):
             lines[paper_id] = clean
     return lines
+
+
+# ----- the weekly edition -----
+
+WEEK_EXTRACTIVE_VERSION = 1  # part of the stored weekly extractive summaries' key
+
+
+def rising_terms(week: list[Paper], before: list[Paper], limit: int = 5) -> tuple[list[str], bool]:
+    """The phrases of a topic's week that grew most against its weeks before (a smoothed log-odds lift of
+    their share of papers), and True; with no papers before to compare with, the phrases that set the week's
+    papers apart from the rest of the week's (top_terms) are for the caller to ask for instead: ([], False)."""
+    if not week or not before:
+        return [], False
+    now: Counter[str] = Counter()
+    surface: dict[str, Counter[str]] = {}
+    for paper in week:
+        for key, form in _phrases(paper).items():
+            now[key] += 1
+            surface.setdefault(key, Counter())[form] += 1
+    then: Counter[str] = Counter()
+    for paper in before:
+        then.update(_phrases(paper).keys())
+    n_now, n_then = len(week), len(before)
+    floor = max(2, round(0.03 * n_now))
+
+    def lift(term: str) -> float:
+        p_now = now[term] / n_now
+        p_then = (then[term] + 0.5) / (n_then + 1)
+        return p_now * math.log(p_now / p_then) * (1.2 if " " in term else 1.0)
+
+    ranked = sorted((t for t, n in now.items() if n >= floor and lift(t) > 0), key=lambda t: (-lift(t), t))
+    chosen: list[str] = []
+    for term in ranked:
+        if any(term in c or c in term for c in chosen):
+            continue
+        chosen.append(term)
+        if len(chosen) == limit:
+            break
+    return [surface[t].most_common(1)[0][0] for t in chosen], True
+
+
+def week_extractive_summary(
+    topic: str, featured: list[Paper], lines: dict[str, str], count: int, before: float | None, rising: list[str]
+) -> TopicSummary:
+    """The week's three parts made only of what the dailies and the abstracts say; the report labels it."""
+    average = f"지난 4주 평균 {before:.1f}편" if before is not None else "비교할 이전 주 기록 없음"
+    moved = [f"이번 주 이 주제의 논문은 {count}편이다({average})."]
+    if rising:
+        moved.append("이번 주 더 자주 보인 표현: " + ", ".join(rising) + ".")
+    standout = [f"{short_name(p)}: {shorten(lines[p.id], 200)}" for p in featured if lines.get(p.id)][:4]
+    used: set[str] = set()
+    questions = []
+    for paper in featured:
+        if sentence := _best(paper, _OUTLOOK, used):
+            used.add(sentence)
+            questions.append(f"{short_name(paper)}: {shorten(sentence)}")
+    standout = standout or ["이번 주 주요 논문의 한 줄 요약이 없습니다."]
+    questions = questions[:3] or ["이번 주 주요 논문의 초록에 남은 과제를 말하는 문장이 없습니다."]
+    gist = f"이번 주 {count}편" + (f" (지난 4주 평균 {before:.1f}편)" if before is not None else "")
+    gist += f" · 떠오른 표현: {', '.join(rising[:3])} (초록 발췌)" if rising else " (초록 발췌)"
+    return TopicSummary(
+        topic, [moved, standout, questions], {p.id: lines.get(p.id, "") for p in featured}, EXTRACTIVE, gist
+    )
+
+
+def week_llm_summary(
+    llm: LLM,
+    topic: str,
+    featured: list[Paper],
+    lines: dict[str, str],
+    count: int,
+    before: float | None,
+    rising: list[str],
+) -> tuple[TopicSummary, str]:
+    """One structured call per topic: the week's three parts in Korean over the featured papers' titles and
+    daily Korean lines. Untrusted text as in llm_summary: links and markup stripped, and a sentence whose
+    figure is in none of its sources (the paper it names: its title, abstract and line; else every paper
+    and the week's own counts) is dropped and counted. A part left empty is taken from the extractive week."""
+    from digest.prompts import WEEK_SUMMARY_SCHEMA_NAME, WeekSummaryAnswer, week_summary_messages
+
+    messages = week_summary_messages(topic, featured, lines, count, before, rising)
+    answer = llm.ask("week", repr(topic), messages, WeekSummaryAnswer, WEEK_SUMMARY_SCHEMA_NAME)
+    value: WeekSummaryAnswer = answer.value
+    counts = f"{count}편 {before:.1f}편" if before is not None else f"{count}편"
+    sources = [f'<paper id="{p.id}">\n{p.title}\n{p.abstract} {lines.get(p.id, "")}\n</paper>' for p in featured] + [
+        counts
+    ]
+    pool = FigurePool(sources)
+    sent = {p.id for p in featured}
+    removed = 0
+
+    def trusted(text: str) -> str:
+        nonlocal removed
+        if len(text) > MAX_SENTENCE_CHARS:
+            return ""
+        clean = strip_llm(text, sent)
+        if clean and pool.unsupported(clean):
+            removed += 1
+            return ""
+        return clean
+
+    parts = [[clean for s in part if (clean := trusted(s))] for part in value.sections()]
+    if any(not part for part in parts):
+        spare = week_extractive_summary(topic, featured, lines, count, before, rising)
+        parts = [part or extra for part, extra in zip(parts, spare.sections)]
+    if removed and not answer.cached:
+        llm.store.record_removed(answer.input_hash, llm.run_id, removed)
+    gist = trusted(value.gist) or parts[0][0]
+    summary = TopicSummary(
+        topic, parts, {p.id: lines.get(p.id, "") for p in featured}, LLM_METHOD, shorten(gist, MAX_GIST_CHARS)
+    )
+    return summary, answer.input_hash

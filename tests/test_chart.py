@@ -1,4 +1,3 @@
-import datetime as dt
 import warnings
 
 from PIL import Image
@@ -10,7 +9,7 @@ def test_korean_labels_render_without_missing_glyphs(tmp_path):
     counts = {"추론 가속": 12, "Computer Vision": 130, "의료 AI": 33, "Other": 4}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        path = render_chart(counts, dt.date(2026, 6, 30), tmp_path / "chart.png")
+        path = render_chart(counts, "2026-06-30", tmp_path / "chart.png")
     messages = [str(w.message) for w in caught]
     assert not [m for m in messages if "Glyph" in m or "missing from" in m or "findfont" in m], messages
     image = Image.open(path)
@@ -25,7 +24,7 @@ def test_one_bar_per_topic_with_its_count(tmp_path, monkeypatch):
     close = plt.close
     monkeypatch.setattr(plt, "close", lambda fig: closed.append(fig) or close(fig))
     counts = {"추론 가속": 3, "B": 0, "Other": 7}
-    render_chart(counts, dt.date(2026, 6, 30), tmp_path / "c.png")
+    render_chart(counts, "2026-06-30", tmp_path / "c.png")
 
     assert plt.get_fignums() == []  # the figure is closed: nothing leaks across a long-running scheduler
     (ax,) = closed[0].axes

@@ -104,7 +104,7 @@ def test_a_day_that_grew_after_delivery_shows_in_status_and_send_completes_it(
     feed_route(server, small_feed(40))
     result = run_cli("run", "--config", config, env=ENV)
     assert result.exit_code == 0, result.output
-    assert "telegram -1001: got this date's report with 20 papers, it now has 40" in result.output
+    assert "telegram -1001: got this report with 20 papers, it now has 40" in result.output
     status = run_cli("status", "--config", config).output
     assert (
         "delivery email a@example.com: sent (run #1; PARTIAL: it got 20 of the 40 papers now stored; "

@@ -84,7 +84,7 @@ def test_rebuilt_report_reuses_its_chart_and_redraws_a_changed_one(tmp_path, mon
 
     drawn = []
     real = digest.chart.render_chart
-    monkeypatch.setattr(digest.chart, "render_chart", lambda *args: drawn.append(args) or real(*args))
+    monkeypatch.setattr(digest.chart, "render_chart", lambda *args, **kw: drawn.append(args) or real(*args, **kw))
     write_report(_digest(title="Again"), tmp_path)
     assert drawn == [] and (final / "paper_2026-06-30.png").read_bytes() == chart
     write_report(_digest(counts={"LLM": 9, "Other": 1}), tmp_path)

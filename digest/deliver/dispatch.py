@@ -1,4 +1,4 @@
-"""Delivery: send a built report to every enabled channel and target, exactly once per (date, channel, target).
+"""Delivery: send a built report to every enabled channel and target, exactly once per (edition, channel, target).
 
 Every channel (digest/plugins.py) goes through one loop (_Job.run): a target is claimed in the ledger
 (ledger.py), sent what its audience gets (all topics, or only its `topics`), and recorded as sent or failed.
@@ -20,6 +20,7 @@ from digest import plugins
 from digest.config import Config
 from digest.deliver import ledger
 from digest.deliver.channels import Channel, ChannelError, Prepared
+from digest.edition import Edition, edition_of
 from digest.errors import BusyError, ConfigError, DeliveryError
 from digest.progress import Reporter
 from digest.render import for_audience
@@ -76,7 +77,7 @@ def enabled_channels(config: Config, channels: list[str] | None = None) -> list[
 def deliver_report(
     config: Config,
     store: Store,
-    date: dt.date,
+    edition: Edition | dt.date,
     report_dir: Path,
     *,
     force: bool = False,
@@ -84,11 +85,14 @@ def deliver_report(
     reporter: Reporter | None = None,
     run_id: int | None = None,
 ) -> DeliverySummary:
-    """Send the report in report_dir to every enabled channel (or only `channels`).
+    """Send the report of an edition (a day, or a week) in report_dir to every enabled channel (or only
+    `channels`).
 
-    Targets already sent for this date are skipped unless `force`. Raises DeliveryError naming the
+    Targets already sent this edition are skipped unless `force`. Raises DeliveryError naming the
     failed channel and targets once every target was tried."""
     reporter = reporter or Reporter()
+    edition = edition_of(edition)
+    label = edition.period
     wanted = enabled_channels(config, channels)
     if channels:
         for channel in channels:
@@ -101,7 +105,7 @@ def deliver_report(
     report = load_report(report_dir, config.templates_override)
     if not store.keep_reserve():
         raise DeliveryError(
-            f"{date}: nothing delivered: the disk holding {store.path} (state.path) is full, and a message sent now "
+            f"{label}: nothing delivered: the disk holding {store.path} (state.path) is full, and a message sent now "
             "could not be recorded (the next run would send it again); free some space and run again"
         )
     summary = DeliverySummary()
@@ -126,14 +130,20 @@ def deliver_report(
     if summary.failed:
         nouns = {name: f" {c.target_noun}" if c.target_noun else "" for name, c in plugins.channels().items()}
         failures = "; ".join(f"{o.channel}{nouns.get(o.channel, '')} {o.target}: {o.error}" for o in summary.failed)
-        error = DeliveryError(f"{date}: delivery failed for {failures}")
-        error.date = date  # type: ignore[attr-defined]  # lets the pipeline record the run's date
+        error = DeliveryError(f"{label}: delivery failed for {failures}")
+        error.date = edition  # type: ignore[attr-defined]  # lets the pipeline record the run's date
         raise error
     if not summary.count("sent") and summary.count("skipped"):
         reporter.note(
-            f"{date}: already delivered to every target ({summary.line()}); `digest send` or --force sends again"
+            f"{label}: already delivered to every target ({summary.line()}); `digest send {send_option(edition)}` "
+            "or --force sends again"
         )
     return summary
+
+
+def send_option(edition: Edition) -> str:
+    """How `digest send` names an edition: --date 2026-06-30, or --week 2026-W27."""
+    return f"--{'date' if edition.kind == 'day' else 'week'} {edition.period}"
 
 
 class _Job:
@@ -143,7 +153,7 @@ class _Job:
         self.config = config
         self.store = store
         self.report = report
-        self.date = report.date
+        self.edition = report.digest.edition  # the ledger is kept per edition: a day or a week
         self.force = force
         self.run_id = run_id
         self.reporter = reporter
@@ -172,14 +182,14 @@ class _Job:
     def _pending(self, channel: str, targets: list[str]) -> tuple[list[str], list[Outcome]]:
         todo, skipped = [], []
         for target in targets:
-            old = ledger.row(self.store, self.date, channel, target)
+            old = ledger.row(self.store, self.edition, channel, target)
             if old is not None and old["status"] == "sent" and not self.force:
                 skipped.append(Outcome(channel, target, "skipped"))
                 papers = self.report.digest.listed
                 if old["papers"] is not None and old["papers"] < papers:
                     self.reporter.note(
-                        f"{channel} {target}: got this date's report with {old['papers']} papers, it now has "
-                        f"{papers}; `digest send --date {self.date}` sends the whole day"
+                        f"{channel} {target}: got this report with {old['papers']} papers, it now has "
+                        f"{papers}; `digest send {send_option(self.edition)}` sends it all"
                     )
             else:
                 todo.append(target)
@@ -187,13 +197,20 @@ class _Job:
 
     def _fail_all(self, channel: str, targets: list[str], error: str) -> list[Outcome]:
         for target in targets:
-            ledger.fail_unclaimed(self.store, self.date, channel, target, error, self.run_id)
+            ledger.fail_unclaimed(self.store, self.edition, channel, target, error, self.run_id)
             log.error("%s %s: %s", channel, target, error)
         return [Outcome(channel, t, "failed", error) for t in targets]
 
     def _claim(self, channel: str, target: str, content: str, parts: int) -> ledger.Claim | None:
         claim = ledger.claim(
-            self.store, self.date, channel, target, content=content, parts=parts, force=self.force, run_id=self.run_id
+            self.store,
+            self.edition,
+            channel,
+            target,
+            content=content,
+            parts=parts,
+            force=self.force,
+            run_id=self.run_id,
         )
         if claim is not None and claim.interrupted:
             self.reporter.note(
@@ -206,12 +223,12 @@ class _Job:
         return claim
 
     def _failed(self, channel: str, target: str, error: str) -> Outcome:
-        ledger.finish(self.store, self.date, channel, target, "failed", error)
+        ledger.finish(self.store, self.edition, channel, target, "failed", error)
         log.error("%s %s: %s", channel, target, error)
         return Outcome(channel, target, "failed", error)
 
     def _sent(self, channel: str, target: str) -> Outcome:
-        ledger.finish(self.store, self.date, channel, target, "sent", papers=self.report.digest.listed)
+        ledger.finish(self.store, self.edition, channel, target, "sent", papers=self.report.digest.listed)
         return Outcome(channel, target, "sent")
 
     def run(self, channel: Channel) -> list[Outcome]:
@@ -236,7 +253,7 @@ class _Job:
             try:
                 empty = self._nothing_for(topics)
                 if empty:
-                    ledger.nothing_to_send(self.store, self.date, name, target, empty, self.run_id)
+                    ledger.nothing_to_send(self.store, self.edition, name, target, empty, self.run_id)
                     self.reporter.note(f"{name} {target}: {empty}")
                     outcomes.append(Outcome(name, target, "empty", empty))
                     continue
@@ -255,7 +272,7 @@ class _Job:
                     mine,
                     target,
                     start=claim.start,
-                    on_sent=lambda n, t=target: ledger.progress(self.store, self.date, name, t, n),
+                    on_sent=lambda n, t=target: ledger.progress(self.store, self.edition, name, t, n),
                 )
             except ChannelError as exc:
                 outcomes.append(self._failed(name, target, channel.scrub(str(exc))))

@@ -31,7 +31,8 @@ def subject_for(report: Report) -> str:
         counted = f"{len(report.digest.papers)}편"
     else:
         counted = " · ".join(f"{t} {report.digest.counts.get(t, 0)}편" for t in report.topics)
-    return f"[arXiv 다이제스트] {report.date.isoformat()} · {counted}"
+    kind = "주간 다이제스트" if report.digest.week else "다이제스트"
+    return f"[arXiv {kind}] {report.digest.label} · {counted}"
 
 
 def build_message(report: Report, sender: str, recipient: str, body: MailBody | None = None) -> EmailMessage:

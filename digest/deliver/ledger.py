@@ -10,6 +10,7 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 
+from digest.edition import Edition
 from digest.store import Store
 
 
@@ -20,33 +21,41 @@ class Claim:
     resumed: bool  # start > 0 because the same content was partly delivered before
 
 
-def row(store: Store, date: dt.date, channel: str, target: str) -> sqlite3.Row | None:
-    return store.delivery(date, channel, target)
+def row(store: Store, when: Edition | dt.date, channel: str, target: str) -> sqlite3.Row | None:
+    return store.delivery(when, channel, target)
 
 
 def claim(
-    store: Store, date: dt.date, channel: str, target: str, *, content: str, parts: int, force: bool, run_id: int | None
+    store: Store,
+    when: Edition | dt.date,
+    channel: str,
+    target: str,
+    *,
+    content: str,
+    parts: int,
+    force: bool,
+    run_id: int | None,
 ) -> Claim | None:
     """Mark a target 'sending' and say where to start; None if it was already sent and not forced."""
     with store.transaction():
-        old = store.delivery(date, channel, target)
+        old = store.delivery(when, channel, target)
         if old is not None and old["status"] == "sent" and not force:
             return None
         interrupted = old is not None and old["status"] == "sending"
         start = 0
         if old is not None and not force and old["content"] == content and old["status"] != "sent":
             start = min(old["parts_sent"], parts)
-        store.mark_sending(date, channel, target, start=start, parts=parts, content=content, run_id=run_id)
+        store.mark_sending(when, channel, target, start=start, parts=parts, content=content, run_id=run_id)
     return Claim(start, interrupted, start > 0)
 
 
-def progress(store: Store, date: dt.date, channel: str, target: str, parts_sent: int) -> None:
-    store.mark_progress(date, channel, target, parts_sent)
+def progress(store: Store, when: Edition | dt.date, channel: str, target: str, parts_sent: int) -> None:
+    store.mark_progress(when, channel, target, parts_sent)
 
 
 def finish(
     store: Store,
-    date: dt.date,
+    when: Edition | dt.date,
     channel: str,
     target: str,
     status: str,
@@ -54,14 +63,18 @@ def finish(
     papers: int | None = None,
 ) -> None:
     """Close a claim; `papers` is how many papers the delivered report had (recorded when sent)."""
-    store.mark_finished(date, channel, target, status, error, papers)
+    store.mark_finished(when, channel, target, status, error, papers)
 
 
-def fail_unclaimed(store: Store, date: dt.date, channel: str, target: str, error: str, run_id: int | None) -> None:
+def fail_unclaimed(
+    store: Store, when: Edition | dt.date, channel: str, target: str, error: str, run_id: int | None
+) -> None:
     """Record a failure that happened before anything could be sent (missing token, template error)."""
-    store.mark_unsent(date, channel, target, "failed", error, run_id)
+    store.mark_unsent(when, channel, target, "failed", error, run_id)
 
 
-def nothing_to_send(store: Store, date: dt.date, channel: str, target: str, why: str, run_id: int | None) -> None:
+def nothing_to_send(
+    store: Store, when: Edition | dt.date, channel: str, target: str, why: str, run_id: int | None
+) -> None:
     """Record that the target's audience had nothing this time (its topics are empty, every paper excluded)."""
-    store.mark_unsent(date, channel, target, "empty", why, run_id)
+    store.mark_unsent(when, channel, target, "empty", why, run_id)

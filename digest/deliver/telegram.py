@@ -81,7 +81,7 @@ def render_parts(report: Report, fmt: str = "compact") -> list[Part]:
         messages = _with_closing(messages, texts.closing)
     else:
         messages = pack([_tidy(texts.compact)])
-    date = digest.date.isoformat()
+    date = digest.label
     parts = [Part("sendPhoto", "chart", caption[0] if caption else "", (digest.chart_name, report.chart, "image/png"))]
     parts += [Part("sendMessage", f"message {i}/{len(messages)}", m) for i, m in enumerate(messages, start=1)]
     # The whole day as one HTML file (chart inside): a phone opens it in its browser, unlike raw Markdown.
