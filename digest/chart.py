@@ -117,7 +117,7 @@ def _change(count: int, average: float | None) -> str:
     if average is None or average == 0:
         return ""
     change = round((count / average - 1) * 100)
-    return f" ({'+' if change >= 0 else '−'}{abs(change)}%)"
+    return f" ({'+' if change >= 0 else '-'}{abs(change)}%)"  # NanumGothic has no U+2212
 
 
 def _draw(counts: dict[str, int], label: str, before: dict[str, float | None]) -> bytes:
@@ -137,7 +137,7 @@ def _draw(counts: dict[str, int], label: str, before: dict[str, float | None]) -
         if averages[i] is not None:  # the weeks before: a dark tick across the bar at their average
             ax.plot([averages[i]] * 2, [i - 0.42, i + 0.42], color="#1f2328", linewidth=2.2)
         ax.text(
-            bar.get_width() + peak * 0.015,
+            max(bar.get_width(), averages[i] or 0) + peak * 0.015,  # right of the bar and of its mark
             bar.get_y() + bar.get_height() / 2,
             f"{value}편" + (_change(value, averages[i]) if before else ""),
             va="center",
@@ -149,7 +149,7 @@ def _draw(counts: dict[str, int], label: str, before: dict[str, float | None]) -
     fig.suptitle(f"{title} · {label}", fontsize=14)
     caption = f"논문 수 (총 {sum(values)}편)"
     if before:
-        caption += "  ┃ = 지난 4주 평균"
+        caption += " · 검은 선: 지난 4주 평균"
     ax.set_xlabel(caption, fontsize=12)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)

@@ -22,6 +22,7 @@ from digest.secrets import forget_all, scrub
 
 if TYPE_CHECKING:
     from digest.config import Config
+    from digest.edition import Edition
     from digest.progress import Reporter
 
 log = logging.getLogger("digest")
@@ -86,6 +87,17 @@ def reporter() -> Reporter:
     from digest.progress import Reporter, RichReporter
 
     return RichReporter() if sys.stderr.isatty() else Reporter()
+
+
+def parse_week(ctx: click.Context, param: click.Parameter, value: str | None) -> Edition | None:
+    if value is None:
+        return None
+    from digest.edition import Edition
+
+    try:
+        return Edition.week_named(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
@@ -178,6 +190,20 @@ def demo(config_path: Path | None) -> None:
 
 @cli.command()
 @config_option
+@click.option("--week", "edition", callback=parse_week, help="ISO week YYYY-Www (default: the last complete week).")
+@click.option("--no-deliver", is_flag=True, help="Build the weekly edition but send it nowhere.")
+@click.option("--force", is_flag=True, help="Write its syntheses again and deliver again.")
+@handle_errors
+def week(config_path: Path | None, edition: Edition | None, no_deliver: bool, force: bool) -> None:
+    """The weekly edition from the stored days (no arXiv request): must-reads, trends, a synthesis per topic."""
+    from digest.commands.week import week as week_command
+
+    result = week_command(load(config_path), edition, deliver=not no_deliver, force=force, reporter=reporter())
+    say(result.message)
+
+
+@cli.command()
+@config_option
 @click.option("--last", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many runs to show.")
 @handle_errors
 def status(config_path: Path | None, last: int) -> None:
@@ -213,7 +239,8 @@ def schedule(config_path: Path | None, print_next: int | None) -> None:
 
 @cli.command()
 @config_option
-@click.option("--date", callback=parse_date, required=True, help="Announcement date YYYY-MM-DD of a built report.")
+@click.option("--date", callback=parse_date, help="Announcement date YYYY-MM-DD of a built report.")
+@click.option("--week", "edition", callback=parse_week, help="ISO week YYYY-Www of a built weekly edition.")
 @click.option(
     "--channel",
     multiple=True,
@@ -221,12 +248,15 @@ def schedule(config_path: Path | None, print_next: int | None) -> None:
     help="Only this channel (repeatable: telegram, email, or any installed one); default: every enabled channel.",
 )
 @handle_errors
-def send(config_path: Path | None, date: dt.date, channel: tuple[str, ...]) -> None:
-    """Deliver an existing report again, to every target (even those that already have it)."""
+def send(config_path: Path | None, date: dt.date | None, edition: Edition | None, channel: tuple[str, ...]) -> None:
+    """Deliver an existing report (a day's, or a week's) again, to every target (even those that have it)."""
     from digest.commands.send import send as send_command
 
-    summary = send_command(load(config_path), date, list(channel) or None, reporter())
-    say(f"{date}: delivery: {summary.line()}")
+    if (date is None) == (edition is None):
+        raise click.UsageError("give either --date YYYY-MM-DD or --week YYYY-Www")
+    when = edition or date
+    summary = send_command(load(config_path), when, list(channel) or None, reporter())
+    say(f"{getattr(when, 'period', when)}: delivery: {summary.line()}")
 
 
 @cli.command()

@@ -311,6 +311,8 @@ class DeliveryConfig(Strict):
 class ScheduleConfig(Strict):
     # 10:30 KST: after arXiv's 20:00 ET announcement all year (09:00 KST under EDT, 10:00 under EST).
     cron: str = "30 10 * * 1-5"
+    # The weekly edition (`digest week`), Saturday 09:00: the week's listings are all out by then; null: off.
+    weekly_cron: str | None = "0 9 * * 6"
     timezone: str = "Asia/Seoul"
     # A fire that wakes late still runs within this; a fire that finds arXiv late waits this long for it.
     misfire_grace_seconds: int = Field(3600, ge=1, le=86400)
@@ -330,13 +332,16 @@ class ScheduleConfig(Strict):
     def _cron(self) -> ScheduleConfig:
         from digest.cron import cron_trigger
 
-        try:
-            cron_trigger(self.cron, self.timezone)
-        except ValueError as exc:
-            raise ValueError(
-                f"schedule.cron: {self.cron!r} does not parse ({exc}); five fields, minute hour day month weekday, "
-                'as in crontab: "30 10 * * 1-5"'
-            ) from exc
+        for key, expr in (("cron", self.cron), ("weekly_cron", self.weekly_cron)):
+            if expr is None:
+                continue
+            try:
+                cron_trigger(expr, self.timezone)
+            except ValueError as exc:
+                raise ValueError(
+                    f"schedule.{key}: {expr!r} does not parse ({exc}); five fields, minute hour day month "
+                    'weekday, as in crontab: "30 10 * * 1-5"'
+                ) from exc
         return self
 
 

@@ -274,7 +274,8 @@ def write_report(digest: Digest, output_dir: Path, templates_override: Path | No
     tmp.chmod(0o755)  # mkdtemp makes it private; a report folder is for reading
     try:
         previous = final / digest.chart_name
-        before = {name: t.before for name, t in digest.trends.items()} or None
+        before = {name: t.before for name, t in digest.trends.items()}
+        before = before if any(v is not None for v in before.values()) else None
         if stored_key(previous) == chart_key(digest.counts, digest.label, before):
             shutil.copy2(previous, tmp / digest.chart_name)  # a re-run: the same picture, without matplotlib
         else:

@@ -13,8 +13,19 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from digest.edition import Edition
 from digest.errors import DigestError
-from digest.models import SECTION_TITLES, Assignment, Digest, LLMUsage, Paper, TopicSection, TopicSummary
+from digest.models import (
+    SECTION_TITLES,
+    WEEK_SECTION_TITLES,
+    Assignment,
+    Digest,
+    LLMUsage,
+    Paper,
+    TopicSection,
+    TopicSummary,
+    Trend,
+)
 
 SCHEMA_VERSION = 2  # digest.json: bump when a field changes meaning or goes away
 
@@ -114,6 +125,12 @@ def read_digest(data: dict) -> Digest:
         relevance={p["id"]: int(p["relevance"]) for p in data["papers"] if "relevance" in p},
         followed=frozenset(p["id"] for p in data["papers"] if p.get("followed_author")),
         excluded=[_paper(p) for p in data.get("excluded", [])],
+        week=Edition.week_named(data["edition"].partition(":")[2]) if data.get("kind") == "week" else None,
+        days=[dt.date.fromisoformat(d) for d in data.get("days", [])],
+        trends={
+            name: Trend(t["count"], t.get("before"), t.get("rising", []), t.get("compared", True))
+            for name, t in data.get("trends", {}).items()
+        },
     )
 
 
@@ -132,9 +149,24 @@ def _arxiv_fields(p: Paper) -> dict:
 
 def digest_json(digest: Digest) -> dict:
     by_topic = {s.name: s for s in digest.sections}
+    titles = WEEK_SECTION_TITLES if digest.week else SECTION_TITLES
+    week = (
+        {
+            "days": [d.isoformat() for d in digest.days],  # the listing dates the week's papers come from
+            "trends": {
+                name: {"count": t.count, "before": t.before, "rising": t.rising, "compared": t.compared}
+                for name, t in digest.trends.items()
+            },
+        }
+        if digest.week
+        else {}
+    )
     return {
         "schema_version": SCHEMA_VERSION,
-        "date": digest.date.isoformat(),
+        "kind": digest.edition.kind,  # day | week
+        "edition": digest.edition.key,
+        "date": digest.date.isoformat(),  # a week: its Monday
+        **week,
         "title": digest.title,
         "must_reads": list(digest.must_reads),
         "counts": digest.counts,
@@ -153,7 +185,7 @@ def digest_json(digest: Digest) -> dict:
             name: {
                 "method": s.summary.method,
                 "gist": s.summary.gist,
-                "sections": dict(zip(SECTION_TITLES, s.summary.sections)),
+                "sections": dict(zip(titles, s.summary.sections)),
                 "paper_lines": s.summary.paper_lines,
                 "selected": [p.id for p in s.papers],
                 "total": s.total,

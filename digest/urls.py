@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from digest.config import Config
+    from digest.edition import Edition
 
 
 def anchor(paper_id: str) -> str:
@@ -26,6 +27,12 @@ def topic_slugs(names: list[str]) -> dict[str, str]:
             slug = (slug + "-" if slug else "t-") + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
         slugs[name] = slug
     return slugs
+
+
+def week_url(config: Config, edition: Edition) -> str | None:
+    """The published URL of a week's page (`site.base_url` + `weeks/2026-W27/`), or None without it."""
+    base = config.site.base_url
+    return f"{base}weeks/{edition.period}/" if base else None
 
 
 def day_url(config: Config, date: dt.date | str, paper_id: str | None = None) -> str | None:

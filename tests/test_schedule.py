@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
+from digest.clock import fixed
 from digest.commands.run import run as run_latest
 from digest.commands.schedule import build_scheduler
 from digest.config import Config, load_config
@@ -73,11 +74,33 @@ def test_fire_times_keep_local_time_across_dst(zone, before, after):
 
 
 def test_print_next_from_the_command_line(tmp_path, run_cli):
-    config = write_config(tmp_path, schedule__cron="0 9 * * 1", schedule__timezone="Europe/Berlin")
+    config = write_config(
+        tmp_path, schedule__cron="0 9 * * 1", schedule__timezone="Europe/Berlin", schedule__weekly_cron=None
+    )
     result = run_cli("schedule", "--config", str(config), "--print-next", "2")
     lines = result.output.strip().splitlines()
     assert result.exit_code == 0 and len(lines) == 2
     assert all("Mon Europe/Berlin: " in line and "T09:00:00+0" in line for line in lines)
+
+
+def test_print_next_shows_the_weekly_fires_beside_the_daily_ones(tmp_path, run_cli, monkeypatch):
+    import digest.commands.schedule
+
+    tuesday = dt.datetime(2026, 7, 7, 3, 0, tzinfo=dt.UTC)  # 12:00 KST, after that morning's fire
+    monkeypatch.setitem(digest.commands.schedule.fire_lines.__kwdefaults__, "clock", fixed(tuesday))
+    result = run_cli("schedule", "--config", str(write_config(tmp_path)), "--print-next", "6")
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert [line[:25] for line in lines] == [
+        "2026-07-08T10:30:00+09:00",
+        "2026-07-09T10:30:00+09:00",
+        "2026-07-10T10:30:00+09:00",
+        "2026-07-11T09:00:00+09:00",
+        "2026-07-13T10:30:00+09:00",
+        "2026-07-14T10:30:00+09:00",
+    ]
+    # Saturday's fire builds the week whose last listing (Friday's) is out: the week that just ended.
+    assert lines[3].endswith("Sat Asia/Seoul: weekly edition 2026-W28 (schedule.weekly_cron)")
 
 
 def _wait_for(predicate, timeout=20.0):
@@ -209,4 +232,7 @@ def test_schedule_stops_cleanly_on_signal(tmp_path, sig):
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert "scheduler running: cron '30 10 * * 1-5' in Asia/Seoul" in out and "scheduler stopped" in out
+    assert (
+        "scheduler running: cron '30 10 * * 1-5', weekly edition '0 9 * * 6' in Asia/Seoul" in out
+        and "scheduler stopped" in out
+    )

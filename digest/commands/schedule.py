@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
@@ -32,30 +33,42 @@ def fire_lines(config: Config, count: int, *, clock: Clock = SYSTEM_CLOCK) -> li
     sched = config.schedule
     zone = ZoneInfo(sched.timezone)
     calendar = ArxivCalendar.from_config(config)
-    lines, previous = [], None
+    lines: list[tuple[dt.datetime, str]] = []
+    if sched.weekly_cron:
+        from digest.weekly import last_complete_week
+
+        for fire in next_fire_times(sched.weekly_cron, sched.timezone, count, now=clock.now().astimezone(zone)):
+            week = last_complete_week(config, fire)
+            head = f"{fire.isoformat()} {fire.strftime('%a')} {sched.timezone}"
+            lines.append((fire, f"{head}: weekly edition {week.period} (schedule.weekly_cron)"))
+    previous = None
     for fire in next_fire_times(sched.cron, sched.timezone, count, now=clock.now().astimezone(zone)):
         head = f"{fire.isoformat()} {fire.strftime('%a')} {sched.timezone}"
         if config.arxiv.listing_url is None:
             day = rss_feed_date(fire)
             reason = calendar.no_listing_reason(day)
-            lines.append(f"{head}: {f'listing {day} (RSS feed)' if reason is None else f'nothing new ({reason})'}")
+            said = f"listing {day} (RSS feed)" if reason is None else f"nothing new ({reason})"
+            lines.append((fire, f"{head}: {said}"))
             continue
         day = calendar.latest_listing_date(fire)
         upcoming = calendar.next_listing_date(day)
         when = calendar.announced_at(upcoming).astimezone(zone)
         if day == previous:
             lines.append(
-                f"{head}: listing {day} again, nothing new to send "
-                f"(arXiv announces {upcoming} at {when:%Y-%m-%d %H:%M %Z})"
+                (
+                    fire,
+                    f"{head}: listing {day} again, nothing new to send "
+                    f"(arXiv announces {upcoming} at {when:%Y-%m-%d %H:%M %Z})",
+                )
             )
         else:
             since = calendar.announced_at(day).astimezone(zone)
             line = f"{head}: listing {day} (on arXiv since {since:%Y-%m-%d %H:%M %Z})"
             if when.date() == fire.date():  # a cron set before the announcement gets the previous listing
                 line += f", before arXiv announces {upcoming} at {when:%H:%M %Z}"
-            lines.append(line)
+            lines.append((fire, line))
         previous = day
-    return lines
+    return [line for _, line in sorted(lines, key=lambda fired: fired[0])[:count]]
 
 
 def build_scheduler(
@@ -72,17 +85,25 @@ def build_scheduler(
     from apscheduler.schedulers.background import BackgroundScheduler
 
     scheduler = BackgroundScheduler(timezone=ZoneInfo(timezone))
+    add_job(scheduler, job, "digest-run", trigger or cron_trigger(cron, timezone), misfire_grace_seconds)
+    return scheduler
+
+
+def add_job(
+    scheduler: BaseScheduler, job: Callable[[], object], name: str, trigger: BaseTrigger, misfire_grace_seconds: int
+) -> None:
+    """A job that never runs twice at once; missed fires within the grace period run once on wake-up. Jobs of
+    one scheduler also wait for each other on the state lock."""
     scheduler.add_job(
         _guarded(job),
-        trigger or cron_trigger(cron, timezone),
-        id="digest-run",
-        name="digest run",
+        trigger,
+        id=name,
+        name=name.replace("-", " "),
         coalesce=True,
         max_instances=1,
         misfire_grace_time=misfire_grace_seconds,
         replace_existing=True,
     )
-    return scheduler
 
 
 def _guarded(job: Callable[[], object]) -> Callable[[], None]:
@@ -137,12 +158,23 @@ def schedule(config: Config, reporter: Reporter, say: Callable[[str], None]) -> 
         timezone=sched.timezone,
         misfire_grace_seconds=sched.misfire_grace_seconds,
     )
+    if sched.weekly_cron:
+        from digest.commands.week import week
+
+        add_job(
+            scheduler,
+            lambda: week(config, reporter=reporter),
+            "digest-week",
+            cron_trigger(sched.weekly_cron, sched.timezone),
+            sched.misfire_grace_seconds,
+        )
     upcoming = next_fire_times(sched.cron, sched.timezone, 1)
     first = upcoming[0].isoformat() if upcoming else "never"
 
     def started() -> None:
         log.info("scheduler started: cron %r in %s, next run %s", sched.cron, sched.timezone, first)
-        say(f"scheduler running: cron '{sched.cron}' in {sched.timezone}; next run {first}. Ctrl+C stops.")
+        weekly = f", weekly edition '{sched.weekly_cron}'" if sched.weekly_cron else ""
+        say(f"scheduler running: cron '{sched.cron}'{weekly} in {sched.timezone}; next run {first}. Ctrl+C stops.")
 
     run_forever(scheduler, started)
     say("scheduler stopped")

@@ -68,12 +68,15 @@ class LLMLedger(Database):
                 ),
             )
 
-    def edition_usage(self, edition: Edition | dt.date, topics: list[str], model: str | None) -> LLMUsage:
-        """Calls and tokens behind an edition's stored assignments and the given topics' summaries, including
-        retries, counted once per answer: the same figures however many times the report is rebuilt; and
-        how many of its papers the server refused."""
+    def edition_usage(
+        self, edition: Edition | dt.date, topics: list[str], model: str | None, *, assignments: bool = True
+    ) -> LLMUsage:
+        """Calls and tokens behind an edition's stored assignments (unless not `assignments`: a week's papers
+        were classified, and counted, by their days) and the given topics' summaries, including retries,
+        counted once per answer: the same figures however many times the report is rebuilt; and how many of its
+        papers the server refused."""
         edition = edition_of(edition)
-        first, last = edition.span
+        first, last = edition.span if assignments else (dt.date.max, dt.date.max)
         marks = ",".join("?" * len(topics)) or "NULL"
         row = self.query(
             f"""SELECT COALESCE(SUM(calls), 0) AS calls, COALESCE(SUM(prompt_tokens), 0) AS prompt,

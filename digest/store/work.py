@@ -66,6 +66,11 @@ class Work(Database):
             db.execute("DELETE FROM assignments WHERE date = ?", (date.isoformat(),))
             db.execute("DELETE FROM summaries WHERE edition = ?", (Edition.day(date).key,))
 
+    def clear_summaries(self, edition: Edition) -> None:
+        """Forget an edition's summaries (a forced weekly edition writes them again)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM summaries WHERE edition = ?", (edition.key,))
+
     def save_summary(self, edition: Edition | dt.date, summary: TopicSummary, setup: str) -> None:
         with self.transaction() as db:
             db.execute(

@@ -422,6 +422,8 @@ class FakeOpenAI:
             return answer
         if purpose == "lines":
             return {"paper_lines": [_line(i, t, a) for i, t, a in papers]}
+        if purpose == "week":
+            return _week(papers, call.topic)
         if purpose == "classify":
             system = "\n".join(m["content"] for m in body["messages"] if m["role"] in ("system", "developer"))
             return self._classification(papers, schema, fault, system)
@@ -724,8 +726,37 @@ def _mode(body: dict) -> str:
     return fmt.get("type", "text") if isinstance(fmt, dict) else "text"
 
 
+def _week(papers: list[tuple[str, str, str]], topic: str | None) -> dict:
+    """The weekly edition's synthesis, in sentences of real length; figures only from the papers' lines (which
+    is what the prompt gives: a title and the daily Korean line per paper)."""
+    subject = topic or "이 주제"
+    names = [(f"'{title[:40]}'", _figure(line)) for _, title, line in papers]
+    return {
+        "moved": [
+            f"이번 주 {subject} 분야에서는 비용을 줄이면서 일반화 성능을 지키려는 연구가 지난 몇 주보다 더 자주 "
+            "보였고, 같은 병목을 서로 다른 방향에서 다루는 논문이 늘었다.",
+            "평가 쪽에서는 새 benchmark와 프로토콜을 함께 내놓는 논문이 많아져, 점수만으로 비교하던 관행이 조금씩 "
+            "바뀌는 흐름이 이어졌다.",
+        ],
+        "standout": [
+            f"{n} 논문은 데일리 요약에 따르면 {fig} 개선을 보고하며, 이번 주 이 주제에서 가장 큰 폭의 결과로 꼽힌다."
+            if fig
+            else f"{n} 논문은 여러 benchmark에서 기존 기준선보다 일관되게 높은 성능을 보이며 이번 주 눈에 띄는 결과다."
+            for n, fig in names[:3]
+        ],
+        "questions": [
+            "이번 주 결과가 더 큰 규모와 실제 배포 환경에서도 유지되는지, 독립적인 재현으로 확인하는 일이 남아 있다.",
+            "실험이 주로 영어 데이터에 치우쳐 있어, 한국어를 포함한 다국어 환경에서의 검증은 다음 주에도 지켜볼 "
+            "대목이다.",
+        ],
+        "gist": f"이번 주 {subject}는 효율과 일반화를 함께 잡으려는 시도가 두드러진 한 주였다.",
+    }
+
+
 def _purpose(schema: dict | None) -> str:
     properties = (schema or {}).get("properties", {})
+    if "moved" in properties:
+        return "week"
     if "themes" in properties:
         return "summarize"
     if "papers" in properties:
