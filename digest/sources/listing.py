@@ -452,7 +452,7 @@ def _check_sections(sections: list[_Section], skip: int) -> None:
     for section in sections:
         got = len(section.entries)
         if section.shown is not None and got != section.shown:
-            raise IncompleteListing(f"'{section.heading}' but {got} entries on the page (cut short)")
+            raise IncompleteListing(f"'{section.heading}' but {got} entries on the page")
         if section.shown is not None and section.total is not None and section.shown > section.total:
             raise IncompleteListing(f"'{section.heading}' shows more entries than it has")
     entries = [e for s in sections for e in s.entries]
