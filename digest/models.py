@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from digest.edition import Edition
@@ -15,6 +15,13 @@ SECTION_TITLES = [
     "분야별 영향 분석",
     "결론 및 향후 전망",
 ]
+
+
+def in_categories(category: str, categories: Iterable[str]) -> bool:
+    """Whether `category` is one of `categories` or a class of one of them that is a whole archive (a
+    configured `cs` or `astro-ph` covers cs.AI and astro-ph.GA), without regard to case, as arXiv's feeds do."""
+    wanted = category.lower()
+    return any(wanted == c.lower() or wanted.startswith(c.lower() + ".") for c in categories)
 
 
 def byline(authors: list[str]) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import logging
 import os
 import re
 import textwrap
@@ -64,6 +65,13 @@ def small_day(size: int = SMALL_DAY) -> Listing:
 def _clean_env(monkeypatch):
     for name in ("OPENAI_API_KEY", "TELEGRAM_BOT_TOKEN", "SMTP_PASSWORD", "DIGEST_CONFIG"):
         monkeypatch.delenv(name, raising=False)
+    # A command run by an earlier test set up the "digest" logger (its own handlers, no propagation): each
+    # test starts from logging as a fresh process has it, so caplog sees what the code logs.
+    root = logging.getLogger("digest")
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.propagate = True
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import httpx
 
 from digest.errors import FetchError, describe_error
 from digest.ids import id_order, strip_version
-from digest.models import Listing, Paper
+from digest.models import Listing, Paper, in_categories
 from digest.net import http_client, retry_after, retryable_status
 from digest.retry import SYSTEM_CLOCK, Clock, retrying
 from digest.sources.calendar import ArxivCalendar, Window
@@ -195,11 +195,6 @@ def window_query(categories: list[str], window: Window) -> str:
     return f"{category_query(categories)} AND {window.query()}"
 
 
-def _configured(category: str, configured: list[str]) -> bool:
-    # A configured archive ("cs", "math") covers its classes, as it does in the RSS feed.
-    return any(category == c or category.startswith(c + ".") for c in configured)
-
-
 def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text or "").strip()
 
@@ -214,7 +209,7 @@ def to_paper(entry: ApiEntry, categories: list[str]) -> Paper:
         abstract=(entry.summary or "").strip(),  # as the RSS path: paragraph breaks kept
         authors=[_clean(a) for a in entry.authors if _clean(a)],
         categories=cats,
-        announce_type="new" if _configured(primary, categories) else "cross",
+        announce_type="new" if in_categories(primary, categories) else "cross",
     )
 
 

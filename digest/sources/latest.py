@@ -54,6 +54,7 @@ def latest_fetcher(config: Config, clock: Clock = SYSTEM_CLOCK, *, wait: bool = 
             max_retries=config.arxiv.max_retries,
             backoff=config.arxiv.backoff_seconds,
             clock=clock,
+            calendar=arxiv_calendar,
         )
 
     def fetch(date: dt.date | None) -> Listing:
