@@ -47,7 +47,7 @@ MAX_INTERVAL = 300.0
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _env_name(value: str) -> str:
+def env_name(value: str) -> str:
     """A *_env key names an environment variable; one that looks like a secret is refused without echoing it."""
     if not _ENV_NAME.fullmatch(value):
         raise ValueError(
@@ -154,7 +154,7 @@ class LLMConfig(Strict):
     @field_validator("api_key_env")
     @classmethod
     def _api_key_env_is_a_name(cls, value: str) -> str:
-        return _env_name(value)
+        return env_name(value)
 
     @model_validator(mode="after")
     def _default_effort(self) -> LLMConfig:
@@ -225,7 +225,7 @@ class TelegramConfig(ChannelConfig):
     @field_validator("token_env")
     @classmethod
     def _token_env_is_a_name(cls, value: str) -> str:
-        return _env_name(value)
+        return env_name(value)
 
 
 class EmailConfig(ChannelConfig):
@@ -243,7 +243,7 @@ class EmailConfig(ChannelConfig):
     @field_validator("password_env")
     @classmethod
     def _password_env_is_a_name(cls, value: str) -> str:
-        return _env_name(value)
+        return env_name(value)
 
     @field_validator("sender")
     @classmethod

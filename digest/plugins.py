@@ -20,7 +20,12 @@ log = logging.getLogger("digest")
 
 ENTRY_POINT_GROUP = "digest.channels"
 # Found even where the package's metadata is not installed (a source checkout on sys.path), and listed first.
-BUILT_IN = {"telegram": "digest.deliver.telegram", "email": "digest.deliver.email"}
+BUILT_IN = {
+    "telegram": "digest.deliver.telegram",
+    "email": "digest.deliver.email",
+    "slack": "digest.deliver.slack",
+    "discord": "digest.deliver.discord",
+}
 
 _channels: dict[str, Any] = {}
 _failed: dict[str, str] = {}  # entry-point name -> why it could not be loaded

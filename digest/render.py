@@ -212,6 +212,57 @@ def mail_html(report: Report, chart_cid: str) -> str:
 
 
 @dataclass(frozen=True)
+class TopicLine:
+    name: str
+    count: int
+    change: str  # a weekly edition's "+12%" against the weeks before, else ""
+    gist: str  # plain text (untrusted: each channel escapes it)
+
+
+@dataclass(frozen=True)
+class CompactDigest:
+    """The compact digest as plain text pieces, for channels that build their own markup (Slack's mrkdwn,
+    Discord's Markdown): every text is plain (LLM text already stripped of links and markup) and each channel
+    escapes it; links come from arXiv metadata and site.base_url only."""
+
+    heading: str  # the title and the edition: "Daily … Papers · 2026-06-30"
+    subtitle: str  # "arXiv 새 논문 532편 · 주제 8개"
+    must_reads_title: str
+    must_reads: list[MustRead]
+    topics_title: str
+    topics: list[TopicLine]
+    note: str  # "LLM 미사용: …" when no LLM wrote the digest, else ""
+    site_url: str | None
+    footer: str
+
+
+def compact_digest(digest: Digest) -> CompactDigest:
+    week = digest.week is not None
+    topics = []
+    for section in digest.sections:
+        trend = digest.trends.get(section.name)
+        change = trend.change if trend else None
+        shown = f"{'+' if change >= 0 else '-'}{abs(round(change * 100))}%" if change is not None else ""
+        count = trend.count if trend else section.total
+        topics.append(TopicLine(section.name, count, shown, plain_text(section.summary.gist)))
+    if week:
+        subtitle = f"{digest.days[0]} ~ {digest.days[-1]} · {len(digest.days)}일치 발표 · 논문 {len(digest.papers)}편"
+    else:
+        subtitle = f"{digest.label} · arXiv 새 논문 {len(digest.papers)}편 · 주제 {len(digest.sections)}개"
+    return CompactDigest(
+        heading=f"{digest.title} · {'주간 ' if week else ''}{digest.label}",
+        subtitle=subtitle,
+        must_reads_title="⭐ 이번 주 핵심 논문" if week else "⭐ 오늘의 핵심 논문",
+        must_reads=[MustRead(m.paper, m.topic, plain_text(m.line)) for m in must_read_items(digest)],
+        topics_title="📈 주제별 이번 주" if week else "📚 주제별 오늘",
+        topics=topics,
+        note="" if digest.llm_used else "LLM 미사용: 요약과 한 줄 설명은 초록 발췌와 오프라인 순위로 만든 것입니다.",
+        site_url=digest.site_url,
+        footer=footer_line(digest),
+    )
+
+
+@dataclass(frozen=True)
 class TelegramTexts:
     """What telegram.html.j2 makes of a digest (HTML parse mode); deliver/telegram.py splits and sends it."""
 
