@@ -194,3 +194,29 @@ def test_a_digest_too_large_for_one_post_is_split_within_every_limit():
     from tests.fakes.slack import Post
 
     assert "A Title *with* [brackets] & a < b > c @everyone" in Post("/x", slack_text).text
+
+
+def test_the_weekly_edition_reaches_them_too(tmp_path, server, slack, discord, run_cli):
+    from tests.fakes.arxiv_api import FakeArxivApi
+
+    server.route("/api/query", FakeArxivApi.week(limit=20))
+    env = {k: v for k, v in webhook_env(slack, discord).items() if k != "OPENAI_API_KEY"}  # offline
+    config = str(
+        write_config(
+            tmp_path,
+            server.url,
+            delivery__slack__enabled=True,
+            delivery__slack__webhooks=["SLACK_WEBHOOK_LAB"],
+            delivery__discord__enabled=True,
+            delivery__discord__webhooks=["DISCORD_WEBHOOK_STUDY"],
+        )
+    )
+    built = run_cli("backfill", "--config", config, "--from", "2026-06-29", "--to", "2026-07-01", env=env)
+    assert built.exit_code == 0, built.output
+    result = run_cli("week", "--config", config, "--week", "2026-W27", env=env)
+    assert result.exit_code == 0, result.output
+    assert "delivery: slack sent 1; discord sent 1" in result.output
+    [post], [message] = slack.posts, discord.messages
+    assert "주간 2026-W27" in post.text and "⭐ 이번 주 핵심 논문" in post.text
+    assert message.payload["embeds"][0]["title"] == "⭐ 이번 주 핵심 논문"
+    assert list(message.files.values())[0][0] == "paper_2026-W27.png"
