@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 
 NEW_ID = r"\d{2}(?:0[1-9]|1[0-2])\.\d{4,5}"
-OLD_ID = r"[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{2}(?:0[1-9]|1[0-2])\d{3}"
+# Old archive names are short words with at most one hyphen (hep-th, cond-mat, alg-geom): bounded, so a
+# search over a long run of letters stays linear.
+OLD_ID = r"[a-z]{1,8}(?:-[a-z]{1,8})?(?:\.[A-Z]{2})?/\d{2}(?:0[1-9]|1[0-2])\d{3}"
 ARXIV_ID = rf"(?:{NEW_ID}|{OLD_ID})"  # for other patterns to embed (no groups)
 _ID = re.compile(rf"({ARXIV_ID})(v\d+)?")
 _PREFIX = re.compile(r"^(?:arxiv\s*:\s*|https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/)", re.IGNORECASE)

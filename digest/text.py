@@ -25,9 +25,10 @@ from digest.models import Paper
 # ----- characters that must never reach a reader -----
 
 # Bidi embeddings/overrides/isolates and marks, zero-width characters, the BOM; C0/C1 controls except
-# tab and newline; lone surrogates (they cannot be encoded for any channel).
+# tab and newline; lone surrogates (they cannot be encoded for any channel); the noncharacters U+FDD0-U+FDEF,
+# U+FFFE and U+FFFF (XML forbids the last two: one in a title would make feed.xml unreadable).
 _INVISIBLE = re.compile(
-    "[\u00ad\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+    "[\u00ad\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufdd0-\ufdef\ufffe\uffff"
     "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]"
 )
 # Kept on purpose: U+200C/U+200D (zero-width non-joiner/joiner) that emoji sequences and some scripts need.
@@ -128,7 +129,10 @@ _WRAPPER = re.compile(rf"\\(?:{_WRAPPERS})\s*\{{([^{{}}]*)\}}")
 _FONT_SWITCH = re.compile(r"\{\\(?:bf|it|em|tt|sc|rm|sf)\s+([^{}]*)\}")
 _COMMAND = re.compile(r"\\(?:([A-Za-z]+)(\s?)|([%&_#${}, ;]))")
 # Inline math: $...$ whose delimiters touch non-space (so "$5 and $10" is not math), \( \), \[ \], $$ $$.
-_MATH = re.compile(r"\$\$(.+?)\$\$|\$(?=\S)([^$]*?\S)\$(?!\d)|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+# (Bounded: a formula is short, and an unclosed \( must not make every later one rescan the rest.)
+_MATH = re.compile(
+    r"\$\$(.{1,1000}?)\$\$|\$(?=\S)([^$]{0,1000}?\S)\$(?!\d)|\\\((.{1,1000}?)\\\)|\\\[(.{1,1000}?)\\\]", re.DOTALL
+)
 _SUPERSCRIPTS = str.maketrans("0123456789+-n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻ⁿ")
 _UNESCAPED_TILDE = re.compile(r"(?<!\\)~")
 
@@ -168,7 +172,7 @@ def normalize_tex(text: str) -> str:
 # Markdown emphasis some authors type into abstracts (**bold**, __Bold words__): the marks go, the words
 # stay. A dunder name (__init__) is code, not emphasis, and stays as written.
 _STARS = re.compile(r"\*\*")
-_UNDERSCORES = re.compile(r"(?<![\w_])__(?![a-z0-9_]+__)(?=\S)(.+?)(?<=\S)__(?![\w_])")
+_UNDERSCORES = re.compile(r"(?<![\w_])__(?![a-z0-9_]{1,40}__)(?=\S)(.{1,300}?)(?<=\S)__(?![\w_])")
 
 
 def normalize_arxiv(text: str, *, one_line: bool = True) -> str:
@@ -194,14 +198,17 @@ def normalize_paper(paper: Paper) -> Paper:
 
 # ----- LLM text -----
 
-_MD_IMAGE_OR_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_MD_REF_LINK = re.compile(r"!?\[([^\]]*)\]\[[^\]]*\]")
+# Every pattern here stays linear in the text's length: no unbounded run that can start anywhere in a long
+# unbroken string and fail only at its end (an 80,000-character answer once took five minutes). Link texts
+# stop at the next bracket, scheme, e-mail and host parts have the lengths the standards give them.
+_MD_IMAGE_OR_LINK = re.compile(r"!?\[([^\[\]]*)\]\([^()]*\)")
+_MD_REF_LINK = re.compile(r"!?\[([^\[\]]*)\]\[[^\[\]]*\]")
 _HTML_TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
-_URL = re.compile(r"[a-z][a-z0-9+.\-]*://\S*|www\.\S+|(?:mailto|tg|javascript|data):\S+", re.IGNORECASE)
-_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", re.UNICODE)
+_URL = re.compile(r"[a-z][a-z0-9+.\-]{0,31}://\S*|www\.\S+|(?:mailto|tg|javascript|data):\S+", re.IGNORECASE)
+_EMAIL = re.compile(r"[\w.+\-]{1,64}@[\w\-]{1,63}(?:\.[\w\-]{1,63}){1,10}", re.UNICODE)
 # A host name on any top-level domain, with an optional port and path: evil.ru, evil.shop/x, a.b.example:8080.
 _DOMAIN = re.compile(
-    r"(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9\-]+)(?![a-z])(?::\d+)?(?:/\S*)?",
+    r"(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.){1,10}(?:[a-z]{2,63}|xn--[a-z0-9\-]+)(?![a-z])(?::\d+)?(?:/\S*)?",
     re.IGNORECASE,
 )
 _HANDLE = re.compile(r"@\w+")
@@ -209,7 +216,8 @@ _HASHTAG = re.compile(r"(?<![A-Za-z0-9_&#])#\w+")
 _COMMAND_WORD = re.compile(r"(?<![\w/])/[A-Za-z0-9_]+(?:@\w+)?")
 _ID_MENTION = re.compile(rf"(?:arxiv\s*[:：]?\s*)?(?<![\d.])({ARXIV_ID})(?:v\d+)?(?!\d)", re.IGNORECASE)
 _MARKUP = re.compile(r"\*\*|__|~~|`+|^\s*(?:#{1,6}|>+)\s+", re.MULTILINE)
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?)\]])")
+_HALF_LINK = re.compile(r"\]\(")  # what is left of a link whose parts were removed: it must not close one later
+_SPACE_BEFORE_PUNCT = re.compile(r" ([,.;:!?)\]])")  # after whitespace was collapsed to single spaces
 _EMPTY_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]|<\s*>")
 
 
@@ -225,6 +233,7 @@ def _strip_once(text: str, allowed: frozenset[str]) -> str:
     text = _COMMAND_WORD.sub("", text)
     text = _ID_MENTION.sub(lambda m: m.group(1) if strip_version(m.group(1)) in allowed else "", text)
     text = _MARKUP.sub("", text)
+    text = _HALF_LINK.sub("] (", text)
     text = _EMPTY_BRACKETS.sub("", text)
     text = re.sub(r"\s+", " ", text).strip()
     return _SPACE_BEFORE_PUNCT.sub(r"\1", text)

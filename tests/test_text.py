@@ -152,3 +152,38 @@ def test_markdown_emphasis_typed_into_an_abstract_is_dropped_but_identifiers_sta
 
     text = "We propose **FooNet**, a __Fast and Small__ model (see __init__, snake_case, a**b)."
     assert normalize_arxiv(text) == "We propose FooNet, a Fast and Small model (see __init__, snake_case, ab)."
+
+
+# Long unbroken strings that made a backtracking pattern rescan the rest of the text at every position
+# (an 80,000-character gist of one of these took 297 s). bench/text_clean.py prints the figures; here the
+# alarm only guards against a return of that: each string takes well under a second.
+ADVERSARIAL_UNITS = ["a", "a.", "2401.", "x-", "_", "[", "[a](", "<a", "a@", "@a.", "__a ", "\\(", "$a"]
+
+
+@pytest.mark.parametrize("unit", ADVERSARIAL_UNITS)
+def test_cleaning_an_answer_of_the_largest_size_finishes(unit):
+    import signal
+
+    from digest.llm import MAX_ANSWER_CHARS
+
+    text = unit * (MAX_ANSWER_CHARS // len(unit))
+
+    def too_slow(*_):
+        raise AssertionError(f"cleaning {len(text):,} characters of {unit!r} did not finish in 60 s")
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(60)
+    try:
+        cleaned = strip_llm(text, SENT)
+        normalize_arxiv(text)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    for pattern in _LINKISH:
+        assert not pattern.search(cleaned[:2000]), (unit, pattern.pattern)
+
+
+def test_characters_xml_forbids_never_reach_a_report():
+    title = "Diffusion\ufffe Models\uffff for \ufdd0Robots"
+    assert normalize_arxiv(title) == "Diffusion Models for Robots"
+    assert strip_llm("요약\ufffe 문장\uffff입니다.") == "요약 문장입니다."
