@@ -37,6 +37,9 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl+C (SIGINT): the run stops, is recorded as interrupted, exit 143."""
 
 
+_TRACEBACK = "Traceback (most recent call last)"
+
+
 def root_cause(exc: BaseException) -> str:
     """The innermost reason of a chain of exceptions, as a reader wants it first: "Name or service not
     known", "Connection refused", not the wrapper's "Max retries exceeded with url: /api/query?…"."""
@@ -46,13 +49,17 @@ def root_cause(exc: BaseException) -> str:
         if id(current) in seen:
             continue
         seen.add(id(current))
-        deepest = current
+        if _TRACEBACK not in str(current):  # a worker's traceback as text (concurrent.futures) is no reason
+            deepest = current
         # requests wraps urllib3's MaxRetryError in args; urllib3 keeps the socket error in .reason.
         nested = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
         todo.extend(n for n in nested if isinstance(n, BaseException))
     if isinstance(deepest, OSError) and deepest.strerror:
         return deepest.strerror
-    text = " ".join(str(deepest).split())
+    text = str(deepest)
+    if _TRACEBACK in text:  # only the exception line of a traceback, never its frames
+        text = next((line for line in reversed(text.splitlines()) if line.strip()), "")
+    text = " ".join(text.split())
     return text or type(deepest).__name__
 
 

@@ -1,4 +1,5 @@
-"""One run at a time per state database: the scheduler and a manual `digest run` never overlap."""
+"""One writer at a time: a run per state database (the scheduler and a manual `digest run` never overlap),
+a build per archive site."""
 
 from __future__ import annotations
 
@@ -12,25 +13,30 @@ from digest.errors import BusyError
 
 
 @contextmanager
-def state_lock(state_path: Path, timeout: float, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Hold `<state>.lock`; wait up to `timeout` seconds for another run to finish, then raise BusyError.
+def exclusive(
+    lock_path: Path, timeout: float, busy: str, on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the OS-level file lock at lock_path, waiting up to `timeout` seconds for its holder, then raise
+    BusyError. `busy` says who holds it, for the messages ("another digest run is using digest.sqlite3").
 
-    The lock is an OS-level file lock, so a crashed run releases it and leaves nothing to clean up.
-    """
-    state_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(state_path) + ".lock")
+    An OS-level lock is released by a crashed or killed holder, so there is nothing to clean up."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_path))
     try:
         lock.acquire(timeout=0)
     except Timeout:
         if on_wait is not None:
-            on_wait(f"another digest run is using {state_path}; waiting up to {timeout:g}s for it to finish")
+            on_wait(f"{busy}; waiting up to {timeout:g}s for it to finish")
         try:
             lock.acquire(timeout=timeout)
         except Timeout:
-            raise BusyError(
-                f"another digest run is still using {state_path} after {timeout:g}s; nothing was changed"
-            ) from None
+            raise BusyError(f"{busy} (waited {timeout:g}s); nothing was changed") from None
     try:
         yield
     finally:
         lock.release()
+
+
+def state_lock(state_path: Path, timeout: float, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold `<state>.lock` while a command changes the state database."""
+    return exclusive(Path(f"{state_path}.lock"), timeout, f"another digest run is using {state_path}", on_wait)

@@ -63,11 +63,23 @@ def read_json(path: Path) -> dict:
     return data
 
 
+def read_digest_file(path: Path) -> Digest:
+    """The Digest one digest.json describes; DigestError with one line naming the file when it cannot be
+    read (missing, truncated, another shape, written by a newer version). The one reader of the files."""
+    try:
+        return read_digest(read_json(path))
+    except OSError as exc:
+        raise DigestError(f"{path}: cannot read it ({exc.strerror or type(exc).__name__})") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DigestError(f"{path}: not a digest.json this version can read ({type(exc).__name__}: {exc})") from None
+
+
 def load_report(folder: Path, templates_override: Path | None = None) -> Report:
     """Read digest.json, digest.md, digest.html and the chart of one date; one clear line if any is missing."""
-    data_path = folder / "digest.json"
+    if not (folder / "digest.json").is_file():
+        raise DigestError(f"no complete report in {folder} (digest.json is missing); build it with `digest run --date`")
+    digest = read_digest_file(folder / "digest.json")
     try:
-        digest = read_digest(read_json(data_path))
         return Report(
             digest,
             (folder / "digest.md").read_text(encoding="utf-8"),
@@ -80,8 +92,6 @@ def load_report(folder: Path, templates_override: Path | None = None) -> Report:
         raise DigestError(
             f"no complete report in {folder} ({Path(exc.filename).name} is missing); build it with `digest run --date`"
         ) from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DigestError(f"{data_path}: not a digest.json this version can read ({exc})") from None
 
 
 def _paper(p: dict) -> Paper:

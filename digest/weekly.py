@@ -19,13 +19,14 @@ from pathlib import Path
 from digest.classify import keyword_tiebreak, setup_key
 from digest.config import OTHER, Config
 from digest.edition import Edition, report_folder
-from digest.errors import DigestError, Terminated, describe_error
+from digest.errors import Terminated
 from digest.models import Assignment, Digest, LLMUsage, Paper, TopicSection, TopicSummary, Trend
 from digest.pipeline import is_built
 from digest.progress import Reporter
 from digest.rank import TopicChoice, must_reads, select, topic_counts
 from digest.render import render_key, report_files_present, write_report
-from digest.report import read_digest, read_json
+from digest.report import read_digest_file
+from digest.site import refresh_after_run
 from digest.sources.calendar import ArxivCalendar
 from digest.store import Store
 from digest.summarize import (
@@ -83,10 +84,7 @@ class _Day:
 
 def _load_day(config: Config, store: Store, day: dt.date) -> _Day:
     path = report_folder(config.output_dir, day) / "digest.json"
-    try:
-        digest = read_digest(read_json(path))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DigestError(f"{path}: cannot read it for the weekly edition ({describe_error(exc)})") from None
+    digest = read_digest_file(path)
     listing = store.load_listing(day)
     abstracts = {p.id: p.abstract for p in listing.papers} if listing else {}
     return _Day(day, digest, abstracts)
@@ -268,6 +266,8 @@ def _build(
             store.save_report_key(edition, key)
         stage.detail = f"{report_dir}" + (" (unchanged)" if current else "")
     message = f"{edition.period}: weekly edition of {len(papers)} papers ({len(built)} days) written to {report_dir}"
+    if not current:  # the week's page on the site shows the edition (and Slack links its chart there)
+        message += refresh_after_run(config, store, reporter)
     if options.deliver:
         from digest.deliver.dispatch import deliver_report
 

@@ -153,7 +153,7 @@ def test_second_run_waits_for_the_lock_then_says_so(tmp_path, rss_server, run_cl
     with state_lock(config.state_path, 1):
         result = run_cli("run", "--config", str(config_path))
     assert result.exit_code == 1
-    assert "another digest run is still using" in result.output and "nothing was changed" in result.output
+    assert "another digest run is using" in result.output and "nothing was changed" in result.output
     assert rss_server.hits(f"/rss/{RSS_CATEGORIES}") == 0
     assert run_cli("run", "--config", str(config_path)).exit_code == 0
 

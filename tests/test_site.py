@@ -62,6 +62,7 @@ def test_the_site_has_every_page_of_the_layout(site):
         "search.html",
         "feed.xml",
         *(f"{d}/index.html" for d in DAYS),
+        *(f"{d}/paper_{d}.png" for d in DAYS),
         "weeks/2026-W17/index.html",
         "weeks/2026-W27/index.html",
         "topics/computer-vision/index.html",
@@ -70,6 +71,7 @@ def test_the_site_has_every_page_of_the_layout(site):
         "assets/site.css",
     ]
     assert [p for p in expected if not (site / p).is_file()] == []
+    assert (site / f"{DAYS[0]}/paper_{DAYS[0]}.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_the_index_links_every_day_latest_first(site):
@@ -189,6 +191,7 @@ def test_a_new_day_rewrites_only_its_page_week_topics_index_search_and_feed(tmp_
     slugs = {t.lower().replace(" ", "-") for t in topics}
     expected = {
         "2026-07-01/index.html",
+        "2026-07-01/paper_2026-07-01.png",  # the day's chart, for Slack's image block and shared links
         *(f"2026-07-01/abs-{s}.json" for s in slugs),
         "weeks/2026-W27/index.html",
         *(f"topics/{s}/index.html" for s in slugs),

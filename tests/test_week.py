@@ -145,3 +145,26 @@ def test_each_topic_is_compared_with_the_weeks_before_it(tmp_path, server, api, 
     rising = [t for t in after["trends"].values() if t["rising"]]
     assert rising and all(t["compared"] for t in rising)  # against the weeks before, not the week's other topics
     assert "지난 4주 평균" in (tmp_path / "output/weeks/2026-W28/digest.md").read_text()
+
+
+def test_the_weeks_page_on_the_site_leads_with_the_weekly_edition(tmp_path, server, api, telegram, smtp, run_cli):
+    config = week_config(tmp_path, server, telegram, smtp, site__enabled=True, site__base_url="https://me.example/d/")
+    backfill_three_days(lambda *a: run_cli(*a, env=ENV), config)
+    page = tmp_path / "output/site/weeks" / WEEK / "index.html"
+    assert "이번 주 핵심 논문" not in page.read_text()  # the days alone: no edition yet
+
+    result = run_cli("week", "--config", config, "--week", WEEK, "--no-deliver", env=ENV)
+    assert result.exit_code == 0, result.output
+    assert "; site: " in result.output  # the run refreshed the site
+    data = json.loads((tmp_path / "output/weeks" / WEEK / "digest.json").read_text())
+    html = page.read_text()
+    order = [html.index(s) for s in ("이번 주 핵심 논문", f'src="paper_{WEEK}.png"', "이번 주의 날짜", "이번 주 종합")]
+    assert order == sorted(order)  # must-reads, the trend chart, then the days and each topic's synthesis
+    chart = tmp_path / "output/site/weeks" / WEEK / f"paper_{WEEK}.png"
+    assert chart.read_bytes() == (tmp_path / "output/weeks" / WEEK / f"paper_{WEEK}.png").read_bytes()
+    picks = html[html.index("이번 주 핵심 논문") : html.index(f'src="paper_{WEEK}.png"')]
+    for paper_id in data["must_reads"]:  # each links its paper on the day page that first listed it
+        assert re.search(rf'href="\.\./\.\./2026-0[67]-\d\d/index\.html#{re.escape(paper_id)}"', picks), paper_id
+    for name, summary in data["summaries"].items():
+        section = html[html.index(f">{name} <small>이번 주 {data['counts'][name]}편") :]
+        assert all(heading in section[:4000] for heading in summary["sections"])

@@ -41,11 +41,17 @@ def refresh_after_run(config: Config, store: Store | None, reporter: Reporter) -
     """
     if not config.site.enabled:
         return ""
+    from digest.errors import DigestError, root_cause
+
     try:
         with reporter.stage("site") as stage:
             result = build_site(config, store)
             stage.detail = result.line().removeprefix("site: ")
     except Exception as exc:  # noqa: BLE001 - any failure of the site is reported, never fatal to the run
-        log.warning("site not refreshed: %s: %s", type(exc).__name__, exc)
-        return f"; site not refreshed ({type(exc).__name__}: {exc})"
-    return f"; site: {result.written} pages updated"
+        why = str(exc) if isinstance(exc, DigestError) else f"{type(exc).__name__}: {root_cause(exc)}"
+        log.warning("site not refreshed: %s", why)
+        return f"; site not refreshed ({why})"
+    for line in result.skipped_lines():
+        log.warning("%s", line)
+    skipped = f", {len(result.skipped)} report(s) it cannot read skipped (see the log)" if result.skipped else ""
+    return f"; site: {result.written} pages updated{skipped}"

@@ -18,9 +18,11 @@ import json
 import os
 import re
 import shutil
+import tempfile
+import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -28,9 +30,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from digest.config import OTHER, Config
-from digest.models import byline
+from digest.edition import built_reports
+from digest.errors import DigestError
+from digest.models import SECTION_TITLES, WEEK_SECTION_TITLES, Assignment, Digest, Paper, byline
 from digest.render import author_list, plain_text
-from digest.report import read_json
+from digest.report import read_digest_file
 from digest.site import search
 from digest.site.svg import topic_rows_svg
 from digest.urls import anchor, topic_slugs
@@ -45,9 +49,7 @@ T = TypeVar("T")
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 ASSETS = HERE / "assets"
-MANIFEST = ".manifest.json"
 CACHE_FORMAT = 2
-MUST_READS = 5
 WEEK_TOP = 10  # papers per topic on a week page
 TOPIC_DAY_TOP = 3  # papers per day on a topic page
 TOPIC_DETAIL_DAYS = 60  # days with their papers on a topic page; older days are one line each
@@ -56,7 +58,10 @@ CHART_WEEKS = 8
 AUTHORS_SHOWN = 6
 MAX_WORKERS = 2  # processes for a large build (day pages, search months); the machine may be small
 PARALLEL_FROM = 6  # fewer days or months than this are built in this process (no start-up cost)
-_DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MANIFEST = ".manifest.json"  # in site.dir: every file the last build wrote, with the hash of its inputs
+LOCK = "build.lock"  # in the site cache: one build at a time per output folder
+# Characters XML 1.0 does not allow: one in a title would make feed.xml unreadable to every feed reader.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass
@@ -66,6 +71,7 @@ class SiteResult:
     written: int
     total: int
     seconds: float
+    skipped: dict[str, str] = field(default_factory=dict)  # date -> why its digest.json could not be read
 
     def line(self) -> str:
         return (
@@ -73,6 +79,17 @@ class SiteResult:
             f"in {self.seconds:.1f}s "
             f"({self.site_dir})"
         )
+
+    def skipped_lines(self) -> list[str]:
+        """One line per report left out (a day's page built before is kept as it was)."""
+        return [
+            f"site: skipped {what}: {why}; rebuild it with `{_rebuild(what)}`" for what, why in self.skipped.items()
+        ]
+
+
+def _rebuild(what: str) -> str:
+    week = what.removeprefix("weeks/")
+    return f"digest week --week {week} --force" if week != what else f"digest run --date {what} --force"
 
 
 def _sha(*parts: str | bytes) -> str:
@@ -105,17 +122,9 @@ def environment() -> Environment:
     return env
 
 
-def report_days(output_dir: Path) -> list[tuple[str, Path]]:
-    """(date, digest.json) of every report folder, oldest first."""
-    if not output_dir.is_dir():
-        return []
-    found = []
-    for entry in os.scandir(output_dir):
-        if entry.is_dir() and _DATE_DIR.match(entry.name):
-            path = Path(entry.path) / "digest.json"
-            if path.is_file():
-                found.append((entry.name, path))
-    return sorted(found)
+def report_days(output_dir: Path, kind: str = "day") -> list[tuple[str, Path]]:
+    """(period, digest.json) of every report folder of one kind, oldest first."""
+    return [(edition.period, folder / "digest.json") for edition, folder in built_reports(output_dir, kind)]
 
 
 class Writer:
@@ -131,6 +140,20 @@ class Writer:
             self.previous = {}
         self.current: dict[str, str] = {}
 
+    def forget(self, rel: str) -> None:
+        """Undo a fresh(rel) that answered False: the caller will not write rel after all."""
+        if self.current.pop(rel, None) is not None:
+            self.total -= 1
+            self.written -= 1
+
+    def keep(self, rel: str) -> bool:
+        """Keep rel as the last build wrote it (its input cannot be read now); False when there is none."""
+        if rel not in self.previous or not (self.site / rel).exists():
+            return False
+        self.total += 1
+        self.current[rel] = self.previous[rel]
+        return True
+
     def fresh(self, rel: str, key: str) -> bool:
         """True when rel is up to date for key; otherwise the caller writes it (and calls done)."""
         self.total += 1
@@ -140,7 +163,7 @@ class Writer:
         self.written += 1
         return False
 
-    def write(self, rel: str, text: str) -> None:
+    def write(self, rel: str, text: str | bytes) -> None:
         write_file(self.site / rel, text)
 
     def save(self) -> None:
@@ -149,12 +172,19 @@ class Writer:
         self.write(MANIFEST, json.dumps(self.current, indent=0, sort_keys=True))
 
 
-def write_file(path: Path, text: str) -> None:
-    """Write through a temporary file and a rename: a reader never sees half a page."""
+def write_file(path: Path, content: str | bytes) -> None:
+    """Write through a temporary file of its own name and a rename: a reader never sees half a page, and
+    two writers never share a temporary file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(content.encode("utf-8") if isinstance(content, str) else content)
+        os.chmod(tmp, 0o644)  # a page is public; mkstemp makes it private to the owner
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _remove(path: Path, site: Path) -> None:
@@ -168,29 +198,14 @@ def _remove(path: Path, site: Path) -> None:
 # ----- reading one day -----
 
 
-def _lines(data: dict) -> dict[str, str]:
-    """Korean one-line summaries by paper id, from every topic's summary (and per paper, if a report has it)."""
-    lines: dict[str, str] = {}
-    for summary in data.get("summaries", {}).values():
-        lines.update(summary.get("paper_lines") or {})
-    for p in data["papers"]:
-        if line := p.get("line"):
-            lines[p["id"]] = line
-    return lines
+def _lines(digest: Digest) -> dict[str, str]:
+    """Korean one-line summaries by paper id, from every topic's summary."""
+    return {i: line for s in digest.sections for i, line in s.summary.paper_lines.items()}
 
 
-def _must_read_ids(data: dict) -> list[str]:
-    if "must_reads" in data:
-        return [m["id"] if isinstance(m, dict) else m for m in data["must_reads"]]
-    ranked = sorted(
-        enumerate(data["papers"]), key=lambda ip: (ip[1]["topic"] == OTHER, -ip[1].get("importance", 0), ip[0])
-    )
-    return [p["id"] for _, p in ranked[:MUST_READS]]
-
-
-def _topic_order(data: dict, known: list[str]) -> list[str]:
-    names = [n for n, c in data.get("counts", {}).items() if c]
-    present = {p["topic"] for p in data["papers"]}
+def _topic_order(digest: Digest, known: list[str]) -> list[str]:
+    names = [n for n, c in digest.counts.items() if c]
+    present = {a.topic for a in digest.assignments.values()}
     ordered = [n for n in known if n in present or n in names]
     return ordered + sorted(present - set(ordered))
 
@@ -211,81 +226,72 @@ class Row:
     line: str  # the Korean line, stripped of links and markup ("" when none)
 
     @classmethod
-    def of(cls, p: dict, line: str) -> Row:
-        names = p.get("authors") or []
+    def of(cls, p: Paper, a: Assignment, line: str) -> Row:
         return cls(
-            p["id"],
-            anchor(p["id"]),
-            p["title"],
-            p.get("url") or f"https://arxiv.org/abs/{p['id']}",
-            author_list(names, AUTHORS_SHOWN),
-            byline(names),
-            p["topic"],
-            p.get("importance", 0),
-            (p.get("categories") or [""])[0],
+            p.id,
+            anchor(p.id),
+            p.title,
+            p.url,
+            author_list(p.authors, AUTHORS_SHOWN),
+            byline(p.authors),
+            a.topic,
+            a.importance,
+            p.primary_category,
             plain_text(line) if line else "",
         )
 
 
-def _lite(p: dict, line: str) -> dict:
+def _lite(p: Paper, a: Assignment, line: str) -> dict:
+    first = byline(p.authors)
+    return {"id": p.id, "title": p.title, "first": first, "imp": a.importance, "line": line, "topic": a.topic}
+
+
+def _titled(digest: Digest) -> dict[str, dict]:
+    """Each topic's summary with its section headings, as the pages show it."""
+    titles = WEEK_SECTION_TITLES if digest.week else SECTION_TITLES
     return {
-        "id": p["id"],
-        "title": p["title"],
-        "first": byline(p.get("authors") or []),
-        "imp": p.get("importance", 0),
-        "line": line,
-        "topic": p["topic"],
+        s.name: {"sections": dict(zip(titles, s.summary.sections, strict=False)), "method": s.summary.method}
+        for s in digest.sections
     }
 
 
-def read_day(data: dict, known_topics: list[str]) -> tuple[dict, list[list], dict]:
-    """From one digest.json: the summary other pages use, the search documents, and the day page's context."""
-    date = data["date"]
-    lines = _lines(data)
-    topics = _topic_order(data, known_topics)
-    by_topic: dict[str, list[tuple[int, dict]]] = defaultdict(list)
-    for position, p in enumerate(data["papers"]):
-        by_topic[p["topic"]].append((position, p))
-    ranked = {
-        t: [p for _, p in sorted(by_topic[t], key=lambda ip: (-ip[1].get("importance", 0), ip[0]))] for t in topics
-    }
-    papers = {p["id"]: p for p in data["papers"]}
-    must = [papers[i] for i in _must_read_ids(data) if i in papers]
-    summaries = data.get("summaries", {})
+def read_day(digest: Digest, known_topics: list[str]) -> tuple[dict, list[list], dict]:
+    """From one day's digest: the summary other pages use, the search documents, and the day page's context."""
+    date = digest.date.isoformat()
+    lines = _lines(digest)
+    topics = _topic_order(digest, known_topics)
+    of = digest.assignments
+    by_topic: dict[str, list[tuple[int, Paper]]] = defaultdict(list)
+    for position, p in enumerate(digest.papers):
+        by_topic[of[p.id].topic].append((position, p))
+    ranked = {t: [p for _, p in sorted(by_topic[t], key=lambda ip: (-of[ip[1].id].importance, ip[0]))] for t in topics}
+    papers = {p.id: p for p in digest.papers}
+    must = [papers[i] for i in digest.must_reads if i in papers]
     gist = {}
-    for t in topics:
-        sections = list((summaries.get(t) or {}).get("sections", {}).values())
-        if (summaries.get(t) or {}).get("gist"):  # the summary's one-sentence gist (digest.json schema 2)
-            gist[t] = summaries[t]["gist"]
-        elif sections and sections[0]:
-            gist[t] = sections[0][0]
+    for s in digest.sections:
+        if s.summary.gist:
+            gist[s.name] = s.summary.gist
+        elif s.summary.sections and s.summary.sections[0]:
+            gist[s.name] = s.summary.sections[0][0]
     summary = {
         "format": CACHE_FORMAT,
         "date": date,
-        "total": len(data["papers"]),
+        "total": len(digest.papers),
         "counts": {t: len(by_topic[t]) for t in topics},
-        "llm": bool(data.get("llm", {}).get("used")),
-        "must": [_lite(p, lines.get(p["id"], "")) for p in must],
-        "top": {t: [_lite(p, lines.get(p["id"], "")) for p in ranked[t][:WEEK_TOP]] for t in topics},
-        "gist": gist,
+        "llm": digest.llm_used,
+        "must": [_lite(p, of[p.id], lines.get(p.id, "")) for p in must],
+        "top": {t: [_lite(p, of[p.id], lines.get(p.id, "")) for p in ranked[t][:WEEK_TOP]] for t in topics},
+        "gist": {t: gist[t] for t in topics if t in gist},
     }
     docs = [
-        [
-            date,
-            p["id"],
-            p["title"],
-            ", ".join(p.get("authors") or []),
-            p["topic"],
-            lines.get(p["id"], ""),
-            p.get("importance", 0),
-        ]
-        for p in data["papers"]
+        [date, p.id, p.title, ", ".join(p.authors), of[p.id].topic, lines.get(p.id, ""), of[p.id].importance]
+        for p in digest.papers
     ]
     page = {
         "topics": topics,
-        "ranked": {t: [Row.of(p, lines.get(p["id"], "")) for p in ranked[t]] for t in topics},
-        "must": [Row.of(p, lines.get(p["id"], "")) for p in must],
-        "summaries": summaries,
+        "ranked": {t: [Row.of(p, of[p.id], lines.get(p.id, "")) for p in ranked[t]] for t in topics},
+        "must": [Row.of(p, of[p.id], lines.get(p.id, "")) for p in must],
+        "summaries": _titled(digest),
     }
     return summary, docs, page
 
@@ -300,9 +306,10 @@ def _abstracts(store: Store | None, date: str) -> dict[str, str]:
 
 
 def _open_store(config: Config) -> Store | None:
-    from digest.store import Store
+    """The state database for the abstracts, if there is one (the site never creates it)."""
+    from digest.store import open_store
 
-    return Store(config.state_path) if config.state_path.exists() else None
+    return open_store(config) if config.state_path.is_file() else None
 
 
 # ----- the build -----
@@ -317,6 +324,7 @@ class SiteBuilder:
         self.env = environment()
         self.known = [*config.topic_names, OTHER]
         self.slugs = topic_slugs(self.known)
+        self.skipped: dict[str, str] = {}  # what could not be read: a date or weeks/2026-W27 -> why
         self.context_key = _sha(
             _code_version(), config.report.title, json.dumps(self.known), config.site.base_url or ""
         )
@@ -355,9 +363,13 @@ class SiteBuilder:
             else:
                 summaries[date] = cached
             previous = date
-        for built in self._jobs(_day_job, todo):
+        for built, unreadable in self._jobs(_day_job, todo):
             summaries.update(built)
+            self.skipped.update(unreadable)
+        for date in list(self.skipped):
+            self._keep_day(writer, date, summaries, day_keys)
         summaries = dict(sorted(summaries.items()))
+        self._publish_charts(writer, days, summaries)
         self._build_search(writer, summaries, day_keys)
         self._build_weeks(writer, summaries, day_keys)
         self._build_topics(writer, summaries, day_keys)
@@ -365,14 +377,42 @@ class SiteBuilder:
         self._build_feed(writer, summaries, day_keys)
         self._build_static(writer)
         writer.save()
-        return SiteResult(self.site, len(days), writer.written, writer.total, time.monotonic() - started)
+        seconds = time.monotonic() - started
+        return SiteResult(self.site, len(summaries), writer.written, writer.total, seconds, self.skipped)
 
-    def _cached(self, date: str, key: str) -> dict | None:
+    def _keep_day(self, writer: Writer, date: str, summaries: dict[str, dict], day_keys: dict[str, str]) -> None:
+        """A day whose digest.json cannot be read now: its page stays as the last build made it (and what it
+        gave the other pages with it), or, never built, it is left out."""
+        rel = f"{date}/index.html"
+        writer.forget(rel)
+        cached = self._cached(date, None)
+        if cached is not None and (self.cache / f"{date}.docs.json").is_file() and writer.keep(rel):
+            summaries[date] = cached
+        else:
+            day_keys.pop(date, None)
+
+    def _cached(self, date: str, key: str | None) -> dict | None:
+        """What an earlier build read from this day, if it was built with `key` (any key: None)."""
         try:
             cached = json.loads((self.cache / f"{date}.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        return cached["summary"] if cached.get("key") == key else None
+        return cached["summary"] if key is None or cached.get("key") == key else None
+
+    def _publish_charts(self, writer: Writer, days: list[tuple[str, Path]], summaries: dict[str, dict]) -> None:
+        """Each report's chart beside its page (site/2026-06-30/paper_2026-06-30.png, the same for a week):
+        Slack's image block and anyone sharing a day link it from there."""
+        reports = [(d, p) for d, p in days if d in summaries]
+        reports += [(f"weeks/{w}", p) for w, p in report_days(self.config.output_dir, "week")]
+        for folder, path in reports:
+            name = f"paper_{folder.removeprefix('weeks/')}.png"
+            chart = path.parent / name
+            try:
+                stamp = _stamp(chart)
+            except OSError:
+                continue  # a report from before charts were kept: nothing to publish
+            if not writer.fresh(f"{folder}/{name}", stamp):
+                writer.write(f"{folder}/{name}", chart.read_bytes())
 
     def _file_hashes(self, days: list[tuple[str, Path]]) -> dict[str, str]:
         """The content hash of each digest.json, read again only when its size or mtime changed."""
@@ -401,16 +441,15 @@ class SiteBuilder:
         from concurrent.futures import ProcessPoolExecutor
 
         chunks = [items[i::workers] for i in range(workers)]
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_end_with, initargs=(os.getpid(),)) as pool:
             return list(pool.map(job, [self.config] * workers, chunks))
 
     def _docs(self, date: str) -> tuple[list[list], list[list[str]]]:
         cached = json.loads((self.cache / f"{date}.docs.json").read_text(encoding="utf-8"))
         return cached["docs"], cached["words"]
 
-    def _build_day(self, date: str, path: Path, key: str, previous: str | None) -> dict:
-        data = read_json(path)
-        summary, docs, page = read_day(data, self.known)
+    def _build_day(self, date: str, digest: Digest, key: str, previous: str | None) -> dict:
+        summary, docs, page = read_day(digest, self.known)
         abstracts = _abstracts(self.store, date)  # digest.json does not carry them
         for topic in page["topics"]:
             members = {p.id: abstracts[p.id] for p in page["ranked"][topic] if abstracts.get(p.id)}
@@ -419,7 +458,6 @@ class SiteBuilder:
             "day.html.j2",
             "../",
             date=date,
-            data=data,
             summary=summary,
             previous=previous,
             week=iso_week(date),
@@ -458,23 +496,28 @@ class SiteBuilder:
         weeks: dict[str, list[str]] = defaultdict(list)
         for date in summaries:
             weeks[iso_week(date)].append(date)
+        editions = dict(report_days(self.config.output_dir, "week"))
         names = sorted(weeks)
         for i, week in enumerate(names):
             dates = weeks[week]
             prev_week = names[i - 1] if i else None
             next_week = names[i + 1] if i + 1 < len(names) else None
             rel = f"weeks/{week}/index.html"
+            edition = editions.get(week)
+            stamp = _stamp(edition) if edition else ""
             if writer.fresh(
-                rel, _sha(self.context_key, prev_week or "", next_week or "", *(day_keys[d] for d in dates))
+                rel, _sha(self.context_key, prev_week or "", next_week or "", stamp, *(day_keys[d] for d in dates))
             ):
                 continue
             days = [summaries[d] for d in dates]
             top: dict[str, list[dict]] = {}
             for topic in self._all_topics({d: summaries[d] for d in dates}):
-                pool = [dict(p, date=s["date"]) for s in days for p in s["top"].get(topic, [])]
-                pool.sort(key=lambda p: (-p["imp"], p["date"]), reverse=False)
-                top[topic] = pool[:WEEK_TOP]
-            counts = {t: sum(s["counts"].get(t, 0) for s in days) for t in top}
+                # A paper announced on two days of the week (a cross-list listed again) is shown once, on its first.
+                pool = {p["id"]: dict(p, date=s["date"]) for s in reversed(days) for p in s["top"].get(topic, [])}
+                top[topic] = sorted(pool.values(), key=lambda p: (-p["imp"], p["date"]))[:WEEK_TOP]
+            weekly = self._weekly(week, edition, dates) if edition else None
+            # The edition counts each paper once; without it, the days' counts are summed.
+            counts = weekly["counts"] if weekly else {t: sum(s["counts"].get(t, 0) for s in days) for t in top}
             writer.write(
                 rel,
                 self.render(
@@ -487,8 +530,40 @@ class SiteBuilder:
                     counts=counts,
                     prev_week=prev_week,
                     next_week=next_week,
+                    weekly=weekly,
                 ),
             )
+
+    def _weekly(self, week: str, path: Path, dates: list[str]) -> dict | None:
+        """What the weekly edition adds to its week's page: the must-reads, the trend chart and each topic's
+        synthesis with its count against the weeks before. None (with the page as before) if unreadable."""
+        try:
+            digest = read_digest_file(path)
+        except DigestError as exc:
+            self.skipped[f"weeks/{week}"] = str(exc)
+            return None
+        first_day: dict[str, str] = {}
+        for date in sorted(dates, reverse=True):  # a paper listed on two days links its first
+            first_day.update((doc[1], date) for doc in self._docs(date)[0])
+        lines = _lines(digest)
+        papers = {p.id: p for p in digest.papers}
+        must = [
+            dict(_lite(papers[i], digest.assignments[i], lines.get(i, "")), date=first_day[i])
+            for i in digest.must_reads
+            if i in papers and i in first_day
+        ]
+        titled = _titled(digest)
+        topics = {
+            s.name: {
+                "trend": digest.trends.get(s.name),
+                "sections": titled[s.name]["sections"],
+                "method": s.summary.method,
+            }
+            for s in digest.sections
+        }
+        chart = path.parent / digest.chart_name
+        chart_name = digest.chart_name if chart.is_file() else None
+        return {"must": must, "topics": topics, "chart": chart_name, "counts": digest.counts}
 
     def _chart(self, chart_id: str, summaries: dict[str, dict], topics: list[str], title: str) -> Markup:
         dates = sorted(summaries)
@@ -552,16 +627,14 @@ class SiteBuilder:
         dates = sorted(summaries, reverse=True)[:FEED_DAYS]
         if writer.fresh("feed.xml", _sha(self.context_key, *(day_keys[d] for d in dates))):
             return
-        writer.write(
-            "feed.xml",
-            self.env.get_template("feed.xml.j2").render(
-                site_title=self.config.report.title,
-                base_url=self.config.site.base_url,
-                days=[summaries[d] for d in dates],
-                feed_id=feed_id(self.config.site.base_url, None),
-                entry_id=lambda d: feed_id(self.config.site.base_url, d),
-            ),
+        feed = self.env.get_template("feed.xml.j2").render(
+            site_title=self.config.report.title,
+            base_url=self.config.site.base_url,
+            days=[summaries[d] for d in dates],
+            feed_id=feed_id(self.config.site.base_url, None),
+            entry_id=lambda d: feed_id(self.config.site.base_url, d),
         )
+        writer.write("feed.xml", _NOT_XML.sub("", feed))  # reports written before text.py dropped them
 
     def _build_static(self, writer: Writer) -> None:
         if not writer.fresh("search.html", self.context_key):
@@ -574,16 +647,39 @@ class SiteBuilder:
             writer.write(".nojekyll", "")
 
 
-def _day_job(config: Config, items: list[tuple], builder: SiteBuilder | None = None) -> dict[str, dict]:
-    """Build day pages (in a worker process, or here with the caller's builder); returns their summaries."""
+def _day_job(
+    config: Config, items: list[tuple], builder: SiteBuilder | None = None
+) -> tuple[dict[str, dict], dict[str, str]]:
+    """Build day pages (in a worker process, or here with the caller's builder): the summaries of the days
+    built, and why each day that could not be read was not (the others are built all the same)."""
     own = builder is None
     if own:
         builder = SiteBuilder(config, _open_store(config))
+    built, unreadable = {}, {}
     try:
-        return {date: builder._build_day(date, Path(path), key, previous) for date, path, key, previous in items}
+        for date, path, key, previous in items:
+            try:
+                digest = read_digest_file(Path(path))
+            except DigestError as exc:
+                unreadable[date] = str(exc)
+                continue
+            built[date] = builder._build_day(date, digest, key, previous)
+        return built, unreadable
     finally:
         if own and builder.store is not None:
             builder.store.close()
+
+
+def _end_with(parent: int) -> None:
+    """In a worker process: exit as soon as the build that started it is gone. A build killed with -9
+    cannot end its workers, and they would otherwise wait for work for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-build", daemon=True).start()
 
 
 def _segment_job(config: Config, items: list[tuple], builder: SiteBuilder | None = None) -> None:
@@ -598,6 +694,12 @@ def _segment_job(config: Config, items: list[tuple], builder: SiteBuilder | None
         folder = builder.site / "search" / month
         search.write_segment(folder, docs, topics, words)
         write_file(folder / ".key", key)
+
+
+def _stamp(path: Path) -> str:
+    """A file's size and modification time: what changes when a report is written again."""
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}"
 
 
 def iso_week(date: str) -> str:
@@ -622,12 +724,17 @@ def feed_id(base_url: str | None, date: str | None) -> str:
 
 
 def build_site(config: Config, store: Store | None = None) -> SiteResult:
-    """Build (or refresh) the archive site in config.site_dir from everything stored."""
-    own = store is None
-    if own:
-        store = _open_store(config)
-    try:
-        return SiteBuilder(config, store).build()
-    finally:
-        if own and store is not None:
-            store.close()
+    """Build (or refresh) the archive site in config.site_dir from everything stored, one build at a time
+    (a second waits up to state.lock_timeout_seconds for the first, then says so)."""
+    from digest.lock import exclusive
+
+    lock = config.output_dir / ".site-cache" / LOCK
+    with exclusive(lock, config.state.lock_timeout_seconds, f"another site build is using {config.site_dir}"):
+        own = store is None
+        if own:
+            store = _open_store(config)
+        try:
+            return SiteBuilder(config, store).build()
+        finally:
+            if own and store is not None:
+                store.close()
