@@ -592,20 +592,27 @@ def test_a_reworded_heading_on_one_category_page_builds_the_day_from_the_feed_in
 
 def test_a_line_break_in_a_title_keeps_the_whole_paper_through_the_run(tmp_path, server, run_cli, clock):
     clock.now = TUESDAY_FIRE
+    feed = _feed_papers(feed_of_categories(day_feed_2026_06_30()))
     pages = fixture_pages()
+    other = next(p for p in feed.values() if p.id != "2606.30639" and p.title.encode() in pages["cs.AI"])
+    noncharacter = other.title.replace(" ", " \ufffe", 1)  # U+FFFE, which XML forbids, as a page could carry it
     pages["cs.AI"] = (
         pages["cs.AI"]
         .replace(b"Self-Evolving World Models for LLM", b"Self-Evolving World Models<br/>for LLM")
         .replace(b"\n<br>", b"\n<br />")  # every paragraph break of the page self-closing too
+        .replace(other.title.encode(), noncharacter.encode())
     )
     serve_pages(server, pages)
-    result = run_cli("run", "--config", _config(tmp_path, server))
+    result = run_cli("run", "--config", _config(tmp_path, server, site__enabled=True))
     assert result.exit_code == 0, result.output
     assert "using the RSS feed instead" not in result.output
     assert _stored(tmp_path, "2026-06-30") == ("listing", 499)
     stored = {p.id: p for p in _stored_papers(tmp_path, TUE_JUNE_30)}
-    feed = _feed_papers(feed_of_categories(day_feed_2026_06_30()))
     assert stored["2606.30639"].title == "Self-Evolving World Models for LLM Agent Planning"
+    assert stored[other.id].title == other.title  # the noncharacter dropped, the words kept
+    import xml.etree.ElementTree as ET
+
+    ET.fromstring((tmp_path / "output/site/feed.xml").read_bytes())  # well-formed: expat refuses U+FFFE
     assert stored["2606.30639"].authors == ["Xuan Zhang", "Wenxuan Zhang", "See-Kiong Ng", "Yang Deng"]
     assert stored.keys() == feed.keys()
     for pid, paper in stored.items():
