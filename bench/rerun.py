@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.days import CATEGORIES, bundled_day  # noqa: E402
-from bench.run import digest_command, timed, write_config  # noqa: E402
+from bench.run import compile_package, digest_command, timed, write_config  # noqa: E402
 from tests.fakes.http import FakeServer, Response  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
 
@@ -30,6 +30,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
+    compile_package()
     day = bundled_day()
     settings = argparse.Namespace(concurrency=4, batch_size=25, interests=False)
     with tempfile.TemporaryDirectory() as tmp, FakeServer() as rss, FakeOpenAI() as fake:

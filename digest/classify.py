@@ -139,17 +139,24 @@ class _KeywordIndex:
         self.topics = topics
         self.by_word: dict[str, list[tuple[int, int]]] = {}
         self.by_prefix: dict[str, list[tuple[int, int]]] = {}
+        # A one-word keyword found by its word has matched already: only phrases and stems are checked further.
+        self.single: dict[str, list[tuple[int, int]]] = {}
         for t, topic in enumerate(topics):
             for word, indexes in topic.by_word.items():
-                self.by_word.setdefault(word, []).extend((t, k) for k in indexes)
+                for k in indexes:
+                    alone = len(topic.keywords[k].words) == 1 and not topic.keywords[k].stem
+                    (self.single if alone else self.by_word).setdefault(word, []).append((t, k))
             for prefix, indexes in topic.by_prefix.items():
                 self.by_prefix.setdefault(prefix, []).extend((t, k) for k in indexes)
 
     def hits(self, toks: list[str]) -> list[dict[int, int]]:
         """Per topic: keyword index -> how many times it matched."""
         found: list[dict[int, int]] = [{} for _ in self.topics]
+        single, by_word, by_prefix = self.single, self.by_word, self.by_prefix
         for i, tok in enumerate(toks):
-            for entries in (self.by_word.get(tok), self.by_prefix.get(tok[:3])):
+            for t, k in single.get(tok, ()):
+                found[t][k] = found[t].get(k, 0) + 1
+            for entries in (by_word.get(tok), by_prefix.get(tok[:3])):
                 for t, k in entries or ():
                     if self.topics[t].keywords[k].matches_at(toks, i):
                         found[t][k] = found[t].get(k, 0) + 1

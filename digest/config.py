@@ -333,7 +333,9 @@ class ScheduleConfig(Strict):
         from digest.cron import cron_trigger
 
         for key, expr in (("cron", self.cron), ("weekly_cron", self.weekly_cron)):
-            if expr is None:
+            # A default is known to parse (tests/test_schedule.py checks): only a user's own expression pays
+            # for importing APScheduler, which every command loading the config would otherwise do.
+            if expr is None or expr == type(self).model_fields[key].default:
                 continue
             try:
                 cron_trigger(expr, self.timezone)

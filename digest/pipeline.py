@@ -98,10 +98,7 @@ def run_date(
         date=result.date,
         papers=result.papers,
         counts=result.counts,
-        llm_model=result.usage.model,
-        llm_calls=result.usage.calls,
-        prompt_tokens=result.usage.prompt_tokens,
-        completion_tokens=result.usage.completion_tokens,
+        usage=result.usage,
         report_path=str(result.report_dir) if result.report_dir else None,
         error=None if result.status != "failed" else result.message,
     )

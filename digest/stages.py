@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from digest.classify import BatchResult, OfflineClassifier, offline_classifier, setup_key
 from digest.config import Config
+from digest.edition import Edition
 from digest.models import Assignment, Listing, Paper, TopicSection, TopicSummary
 from digest.progress import Reporter
 from digest.rank import TopicChoice
@@ -136,13 +137,41 @@ def summary_key(way: Way, selected: list[Paper], members: list[Paper], picked: l
 
 def summarize(store: Store, listing: Listing, chosen: Chosen, way: Way, reporter: Reporter) -> list[TopicSection]:
     """One summary per chosen topic: stored ones reused, the rest written (up to `way.concurrency` at once)."""
+    done = stored_or_written(
+        store,
+        listing.date,
+        chosen,
+        key_of=lambda c: summary_key(way, c.offered(way.picks), c.members, c.selected),
+        write=lambda c: way.summarize(
+            c.name, c.offered(way.picks), c.members, listing.papers, len(c.selected), c.required
+        ),
+        concurrency=way.concurrency,
+        reporter=reporter,
+        label=way.summarize_label,
+    )
+    return [TopicSection(c.name, _featured(c, done[c.name], way), done[c.name], len(c.members)) for c in chosen]
+
+
+def stored_or_written(
+    store: Store,
+    edition: Edition | dt.date,
+    chosen: Chosen,
+    *,
+    key_of: Callable[[TopicChoice], str],
+    write: Callable[[TopicChoice], tuple[TopicSummary, str | None]],
+    concurrency: int,
+    reporter: Reporter,
+    label: str,
+) -> dict[str, TopicSummary]:
+    """Each chosen topic's summary by name: the one stored under key_of(choice), or write(choice) (up to
+    `concurrency` at once), each stored as it arrives so an interrupted run keeps what it paid for."""
     from digest.llm import in_parallel
 
     done: dict[str, TopicSummary] = {}
     todo: list[tuple[TopicChoice, str]] = []
     for choice in chosen:
-        key = summary_key(way, choice.offered(way.picks), choice.members, choice.selected)
-        stored = store.load_summary(listing.date, choice.name, key)
+        key = key_of(choice)
+        stored = store.load_summary(edition, choice.name, key)
         if stored is not None:
             done[choice.name] = stored
         else:
@@ -152,29 +181,17 @@ def summarize(store: Store, listing: Listing, chosen: Chosen, way: Way, reporter
 
         def save(index: int, result: tuple[TopicSummary, str | None]) -> None:
             summary, input_hash = result
-            name, key = todo[index][0].name, todo[index][1]
+            choice, key = todo[index]
             with store.transaction():
-                store.save_summary(listing.date, summary, key)
+                store.save_summary(edition, summary, key)
                 if input_hash:
-                    store.link_summary(listing.date, name, input_hash)
-            done[name] = summary
+                    store.link_summary(edition, choice.name, input_hash)
+            done[choice.name] = summary
             stage.advance()
 
-        jobs = [
-            functools.partial(
-                way.summarize,
-                c.name,
-                c.offered(way.picks),
-                c.members,
-                listing.papers,
-                len(c.selected),
-                c.required,
-            )
-            for c, _ in todo
-        ]
-        in_parallel(jobs, way.concurrency, save)
-        stage.detail = f"{len(chosen)} topics ({len(todo)} new), {way.summarize_label}"
-    return [TopicSection(c.name, _featured(c, done[c.name], way), done[c.name], len(c.members)) for c in chosen]
+        in_parallel([functools.partial(write, choice) for choice, _ in todo], concurrency, save)
+        stage.detail = f"{len(chosen)} topics ({len(todo)} new), {label}"
+    return done
 
 
 def _featured(choice: TopicChoice, summary: TopicSummary, way: Way) -> list[Paper]:

@@ -212,7 +212,12 @@ def top_terms(members: list[Paper], corpus: list[Paper], limit: int = 6) -> list
         return p_topic * math.log(p_topic / p_rest) * (1.2 if " " in term else 1.0)
 
     candidates = [t for t, n in topic_df.items() if n >= floor and score(t) > 0]
-    ranked = sorted(candidates, key=lambda t: (-score(t), t))
+    chosen = _distinct(sorted(candidates, key=lambda t: (-score(t), t)), limit)
+    return [(surface[t].most_common(1)[0][0], topic_df[t]) for t in chosen]
+
+
+def _distinct(ranked: list[str], limit: int) -> list[str]:
+    """The first `limit` terms of `ranked` that neither contain nor are contained in one taken before."""
     chosen: list[str] = []
     for term in ranked:
         if any(term in c or c in term for c in chosen):
@@ -220,7 +225,7 @@ def top_terms(members: list[Paper], corpus: list[Paper], limit: int = 6) -> list
         chosen.append(term)
         if len(chosen) == limit:
             break
-    return [(surface[t].most_common(1)[0][0], topic_df[t]) for t in chosen]
+    return chosen
 
 
 def extractive_summary(topic: str, selected: list[Paper], members: list[Paper], corpus: list[Paper]) -> TopicSummary:
@@ -432,14 +437,7 @@ def rising_terms(week: list[Paper], before: list[Paper], limit: int = 5) -> tupl
         return p_now * math.log(p_now / p_then) * (1.2 if " " in term else 1.0)
 
     ranked = sorted((t for t, n in now.items() if n >= floor and lift(t) > 0), key=lambda t: (-lift(t), t))
-    chosen: list[str] = []
-    for term in ranked:
-        if any(term in c or c in term for c in chosen):
-            continue
-        chosen.append(term)
-        if len(chosen) == limit:
-            break
-    return [surface[t].most_common(1)[0][0] for t in chosen], True
+    return [surface[t].most_common(1)[0][0] for t in _distinct(ranked, limit)], True
 
 
 def week_extractive_summary(

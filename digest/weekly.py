@@ -11,7 +11,6 @@ the same channels, audiences and exactly-once ledger, keyed `week:2026-W27`.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from digest.render import render_key, report_files_present, write_report
 from digest.report import read_digest_file
 from digest.site import refresh_after_run
 from digest.sources.calendar import ArxivCalendar
+from digest.stages import stored_or_written
 from digest.store import Store
 from digest.summarize import (
     EXTRACTIVE,
@@ -172,10 +172,7 @@ def build_week(
         result.status,
         date=edition,
         papers=result.papers,
-        llm_model=result.usage.model,
-        llm_calls=result.usage.calls,
-        prompt_tokens=result.usage.prompt_tokens,
-        completion_tokens=result.usage.completion_tokens,
+        usage=result.usage,
         report_path=str(result.report_dir) if result.report_dir else None,
     )
     return result
@@ -290,46 +287,33 @@ def _summaries(
     reporter: Reporter,
 ) -> list[TopicSection]:
     """One synthesis per topic with papers: stored ones reused, the rest written (up to llm.concurrency at once)."""
-    from digest.llm import in_parallel
     from digest.prompts import WEEK_PROMPT_VERSION
 
-    done: dict[str, TopicSummary] = {}
-    todo: list[tuple[TopicChoice, str]] = []
     model = getattr(llm, "model", None)
-    for choice in chosen:
+    way = f"llm|{model}|{WEEK_PROMPT_VERSION}" if llm else f"{EXTRACTIVE}-week-{WEEK_EXTRACTIVE_VERSION}"
+
+    def key_of(choice: TopicChoice) -> str:
         trend = trends[choice.name]
-        way = f"llm|{model}|{WEEK_PROMPT_VERSION}" if llm else f"{EXTRACTIVE}-week-{WEEK_EXTRACTIVE_VERSION}"
         asked = "|".join(f"{p.id}:{lines.get(p.id, '')}" for p in choice.selected)
-        key = setup_key([], way, f"{asked}|{trend.count}|{trend.before}|{','.join(trend.rising)}")
-        stored = store.load_summary(edition, choice.name, key)
-        if stored is not None:
-            done[choice.name] = stored
-        else:
-            todo.append((choice, key))
-    with reporter.stage("summarize", total=len(chosen)) as stage:
-        stage.advance(len(done))
+        return setup_key([], way, f"{asked}|{trend.count}|{trend.before}|{','.join(trend.rising)}")
 
-        def write(choice: TopicChoice) -> tuple[TopicSummary, str | None]:
-            trend = trends[choice.name]
-            mine = {p.id: lines.get(p.id, "") for p in choice.selected}
-            if llm is None:
-                summary = week_extractive_summary(
-                    choice.name, choice.selected, mine, trend.count, trend.before, trend.rising
-                )
-                return summary, None
-            return week_llm_summary(llm, choice.name, choice.selected, mine, trend.count, trend.before, trend.rising)
+    def write(choice: TopicChoice) -> tuple[TopicSummary, str | None]:
+        trend = trends[choice.name]
+        mine = {p.id: lines.get(p.id, "") for p in choice.selected}
+        if llm is None:
+            return week_extractive_summary(
+                choice.name, choice.selected, mine, trend.count, trend.before, trend.rising
+            ), None
+        return week_llm_summary(llm, choice.name, choice.selected, mine, trend.count, trend.before, trend.rising)
 
-        def save(index: int, result: tuple[TopicSummary, str | None]) -> None:
-            summary, input_hash = result
-            choice, key = todo[index]
-            with store.transaction():
-                store.save_summary(edition, summary, key)
-                if input_hash:
-                    store.link_summary(edition, choice.name, input_hash)
-            done[choice.name] = summary
-            stage.advance()
-
-        jobs = [functools.partial(write, choice) for choice, _ in todo]
-        in_parallel(jobs, config.llm.concurrency if llm else 1, save)
-        stage.detail = f"{len(chosen)} topics ({len(todo)} new), " + (f"LLM {model}" if llm else "extractive")
+    done = stored_or_written(
+        store,
+        edition,
+        chosen,
+        key_of=key_of,
+        write=write,
+        concurrency=config.llm.concurrency if llm else 1,
+        reporter=reporter,
+        label=f"LLM {model}" if llm else "extractive",
+    )
     return [TopicSection(c.name, c.selected, done[c.name], len(c.members)) for c in chosen]

@@ -35,6 +35,9 @@ def test_default_cron_fires_weekdays_at_1030_seoul():
         "Mon 10:30",
     ]
     assert times[0] == dt.datetime(2026, 11, 23, 10, 30, tzinfo=SEOUL)
+    # The defaults are not validated at load (that would import APScheduler for every command): here they are.
+    weekly = next_fire_times(schedule.weekly_cron, schedule.timezone, 2, now=monday)
+    assert [t.strftime("%a %H:%M") for t in weekly] == ["Sat 09:00", "Sat 09:00"]
 
 
 @pytest.mark.parametrize(

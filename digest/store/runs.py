@@ -9,6 +9,7 @@ import sqlite3
 import sys
 
 from digest.edition import Edition, edition_of
+from digest.models import LLMUsage
 from digest.store.base import Database, now_text
 
 
@@ -38,7 +39,15 @@ class Runs(Database):
                 )
         return dead
 
-    def finish_run(self, run_id: int, status: str, **fields: object) -> None:
+    def finish_run(self, run_id: int, status: str, usage: LLMUsage | None = None, **fields: object) -> None:
+        """Record how a run ended: its status, and any of the runs table's columns (`usage`: the LLM's)."""
+        if usage is not None:
+            fields |= {
+                "llm_model": usage.model,
+                "llm_calls": usage.calls,
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+            }
         fields = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v) for k, v in fields.items()}
         if isinstance(fields.get("date"), dt.date | Edition):
             edition = edition_of(fields["date"])
