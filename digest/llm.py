@@ -783,20 +783,29 @@ class LLM:
     def _store_cache(self, input_hash: str, purpose: str, text: str, spent: LLMUsage) -> None:
         self.store.cache_answer(input_hash, purpose, self.model, text, spent)
 
-    def _hash(self, messages: list[dict[str, str]], fmt: dict) -> str:
-        """The cache key: everything the request carries that can change the answer (the structured-output
-        mode aside: a step down the ladder keeps what was answered)."""
+    def _answer_settings(self) -> dict[str, object]:
+        """Everything besides the messages that a request carries and that can change the answer."""
         s = self.settings
-        payload = {
+        return {
             "model": self.model,
             "prompt_version": self.prompt_version,
             "temperature": s.temperature,
             "reasoning_effort": s.reasoning_effort,
             "max_output_tokens": s.max_output_tokens,
             "extra_body": s.extra_body,
-            "messages": messages,
-            "response_format": fmt,
         }
+
+    @property
+    def fingerprint(self) -> str:
+        """What stored work made through this client is filed under: the model, the prompt version and a hash
+        of the other answer settings (turning thinking on in llm.extra_body asks again, never reuses)."""
+        rest = json.dumps(self._answer_settings(), sort_keys=True, ensure_ascii=False, default=str)
+        return f"{self.model}|{self.prompt_version}|{hashlib.sha256(rest.encode()).hexdigest()[:12]}"
+
+    def _hash(self, messages: list[dict[str, str]], fmt: dict) -> str:
+        """The cache key: everything the request carries that can change the answer (the structured-output
+        mode aside: a step down the ladder keeps what was answered)."""
+        payload = {**self._answer_settings(), "messages": messages, "response_format": fmt}
         text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 

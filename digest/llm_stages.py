@@ -51,9 +51,9 @@ class LLMWay:
         self.llm = llm
         interests = Interests.from_config(config.interests).prompt_lines()
         # Relevance is part of the answer: other interests are another question.
-        asked = f"{llm.model}|{llm.prompt_version}" + (f"|{'|'.join(interests)}" if interests else "")
+        asked = llm.fingerprint + (f"|{'|'.join(interests)}" if interests else "")
         self.fingerprint = setup_key(config.categories, LLMClassifier.method, asked)
-        self.summary_fingerprint = f"{llm.model}|{llm.prompt_version}"
+        self.summary_fingerprint = llm.fingerprint
         self.concurrency = config.llm.concurrency
         self._topics = {t.name: t for t in config.categories}
         # Papers of this date the server refused: found by this run's classification, or stored by an earlier one.

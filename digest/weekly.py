@@ -290,7 +290,7 @@ def _summaries(
     from digest.prompts import WEEK_PROMPT_VERSION
 
     model = getattr(llm, "model", None)
-    way = f"llm|{model}|{WEEK_PROMPT_VERSION}" if llm else f"{EXTRACTIVE}-week-{WEEK_EXTRACTIVE_VERSION}"
+    way = f"llm|{llm.fingerprint}|{WEEK_PROMPT_VERSION}" if llm else f"{EXTRACTIVE}-week-{WEEK_EXTRACTIVE_VERSION}"
 
     def key_of(choice: TopicChoice) -> str:
         trend = trends[choice.name]

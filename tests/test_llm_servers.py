@@ -308,9 +308,24 @@ def test_the_cache_key_covers_extra_body(tmp_path, rss_server, run_cli):
         # back to 5 papers: the same input as the first run's summaries, but thinking turned on
         assert run_cli("run", "--config", configure(tmp_path, rss_server.url, fake, **on)).exit_code == 0
         data = assert_complete(tmp_path, fake)
-    # every summary made again (those of topics with more than 3 papers) is asked, none taken from the cache
-    remade = sum(1 for summary in data["summaries"].values() if summary["total"] > 3)
-    assert remade and fake.count("summarize") - before == remade
+    # every summary is asked again (none taken from the answer cache, none from the stored summaries)
+    assert fake.count("summarize") - before == len(data["summaries"])
+
+
+def test_stored_work_is_asked_again_when_extra_body_changes(tmp_path, rss_server, run_cli):
+    with FakeOpenAI() as fake:
+        off = {"llm__extra_body": {"chat_template_kwargs": {"enable_thinking": False}}}
+        on = {"llm__extra_body": {"chat_template_kwargs": {"enable_thinking": True}}}
+        assert run_cli("run", "--config", configure(tmp_path, rss_server.url, fake, **off)).exit_code == 0
+        first = len(fake.calls)
+        again = run_cli("run", "--config", configure(tmp_path, rss_server.url, fake, **off))
+        assert again.exit_code == 0 and len(fake.calls) == first  # the same settings: everything reused
+        # thinking turned on, nothing else changed: the day's classifications and summaries are asked again
+        assert run_cli("run", "--config", configure(tmp_path, rss_server.url, fake, **on)).exit_code == 0
+        data = assert_complete(tmp_path, fake)
+        remade = fake.calls[first:]
+    assert {c.purpose for c in remade} == {"classify", "summarize"}
+    assert sum(1 for c in remade if c.purpose == "summarize") == len(data["summaries"])
 
 
 # ----- figures and prompts -----
