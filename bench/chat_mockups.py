@@ -1,11 +1,12 @@
-"""Faithful pictures of what Slack and Discord show: a real day (the first 50 papers of 2026-06-30, summarized
-by the local fake model in real-length Korean) is delivered to the local Slack and Discord fakes by the real
-`digest run`, and what each received is drawn as the app lays it out (Slack's Block Kit in the light theme,
-Discord's embeds in the dark one), then screenshotted at 390 px by headless Chromium.
+"""Faithful pictures of what Telegram, Slack and Discord show: a real day (the first 50 papers of 2026-06-30,
+summarized by the local fake model in real-length Korean) is delivered to the local Telegram, Slack and Discord
+fakes by the real `digest run`, and what each received is drawn as the app lays it out (Telegram's message
+bubble with its inline keyboard, Slack's Block Kit in the light theme, Discord's embeds in the dark one), then
+screenshotted at 390 px by headless Chromium.
 
     python bench/chat_mockups.py [--out docs]
 
-Writes slack-390.png and discord-390.png (and the HTML beside them in a temporary folder).
+Writes telegram-390.png, slack-390.png and discord-390.png (and the HTML beside them in a temporary folder).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tests.fakes.discord import FakeDiscord  # noqa: E402
 from tests.fakes.http import FakeServer, Response  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
 from tests.fakes.slack import FakeSlack  # noqa: E402
+from tests.fakes.telegram import FakeTelegram, Sent  # noqa: E402
 
 FONT = "-apple-system,'Apple SD Gothic Neo','Noto Sans CJK KR','Noto Sans KR',sans-serif"
 
@@ -38,6 +40,7 @@ def slack_mrkdwn(text: str) -> str:
     out = html.escape(html.unescape(re.sub(r"<(https?://[^|>]+)\|([^>]*)>", "\x00\\1\x01\\2\x02", text)), quote=False)
     out = re.sub(r"\x00([^\x01]*)\x01([^\x02]*)\x02", r'<a href="\1">\2</a>', out)
     out = re.sub(r"\*([^*\n]+)\*", r"<b>\1</b>", out)
+    out = re.sub(r"(?<![\w\\])_([^_\n]+)_(?!\w)", r"<i>\1</i>", out)
     return out.replace("\n", "<br>")
 
 
@@ -76,6 +79,7 @@ def discord_markdown(text: str) -> str:
     out = html.escape(out, quote=False)
     out = re.sub(r"\x00([^\x01]*)\x01([^\x02]*)\x02", r'<a href="\1">\2</a>', out)
     out = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", out)
+    out = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"<i>\1</i>", out)
     return out.replace("\n", "<br>")
 
 
@@ -109,12 +113,52 @@ img{{max-width:100%;border-radius:4px;margin-top:8px}}
 <div class="who"><b>arxiv-digest</b><span>앱</span></div>{"".join(parts)}</div></div></body></html>"""
 
 
+def telegram_page(sent: list[Sent], chart: bytes) -> str:
+    """The chart photo with its caption, then the compact message with its 👍/👎/🔖 keyboard, as Telegram's
+    Android and iOS apps lay out a channel post: the text in a bubble, the buttons in rows under it, each row
+    split evenly, a title too long for its button cut with an ellipsis."""
+    bubbles = []
+    for message in sent:
+        if message.method == "sendDocument":
+            continue
+        body = message.raw.strip().replace("\n", "<br>")  # Telegram's HTML subset renders as it is, lines kept
+        if message.method == "sendPhoto":
+            data = base64.b64encode(chart).decode()
+            body = f'<img src="data:image/png;base64,{data}"><div class="cap">{body}</div>'
+        rows = "".join(
+            '<div class="row">' + "".join(f'<div class="btn">{html.escape(b["text"])}</div>' for b in row) + "</div>"
+            for row in message.buttons
+        )
+        bubbles.append(f'<div class="bubble">{body}</div>' + (f'<div class="kb">{rows}</div>' if rows else ""))
+    return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><style>
+body{{margin:0;background:#a7c08e;font-family:{FONT};font-size:15px;line-height:1.38;color:#000;padding:8px}}
+.bubble{{background:#fff;border-radius:12px;padding:7px 10px 8px;margin:8px 0 2px;word-break:keep-all;
+overflow-wrap:anywhere;box-shadow:0 1px 1px rgba(0,0,0,.15)}} .bubble img{{width:100%;border-radius:8px;display:block}}
+.cap{{margin-top:6px}} a{{color:#168acd;text-decoration:none}} blockquote{{margin:4px 0;border-left:3px solid #168acd;
+padding-left:8px}} .kb{{margin:2px 0 8px}} .row{{display:flex;gap:2px;margin-top:2px}}
+.btn{{flex:1 1 0;min-width:0;background:rgba(60,90,50,.45);color:#fff;border-radius:8px;padding:9px 6px;
+text-align:center;font-size:14px;font-weight:500;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}}
+</style></head><body>{"".join(bubbles)}</body></html>"""
+
+
+def trim(png: Path, width: int) -> None:
+    """The screenshot cut to the phone's width and to where the page's content ends."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        image = image.convert("RGB").crop((0, 0, width, image.height))
+        background = image.getpixel((1, image.height - 1))
+        rows = [y for y in range(image.height) if any(image.getpixel((x, y)) != background for x in range(0, width, 3))]
+        image.crop((0, 0, width, min(image.height, (rows[-1] if rows else image.height) + 12))).save(png)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="docs", type=Path)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, FakeServer() as rss, FakeOpenAI() as llm:
-        with FakeSlack() as slack, FakeDiscord() as discord:
+        with FakeSlack() as slack, FakeDiscord() as discord, FakeTelegram("7012345678:mockups") as telegram:
+            telegram.add_chat(-1001, "AI 논문 채널")
             folder = Path(tmp)
             rss.route(
                 f"/rss/{RSS_CATEGORIES}", Response(200, small_day_feed(), {"Content-Type": "application/rss+xml"})
@@ -127,17 +171,25 @@ def main() -> None:
                 delivery__slack__webhooks=["SLACK_WEBHOOK_LAB"],
                 delivery__discord__enabled=True,
                 delivery__discord__webhooks=["DISCORD_WEBHOOK_STUDY"],
+                delivery__telegram__enabled=True,
+                delivery__telegram__api_url=telegram.url,
+                delivery__telegram__chat_ids=[-1001],
+                delivery__telegram__message_interval_seconds=0,
+                # A reader's keywords: the must-reads they raise say why ("💡 키워드 ‘agent’").
+                interests__keywords=["agent", "kv cache"],
             )
             env = {
                 "OPENAI_API_KEY": "sk-mockups",
                 "SLACK_WEBHOOK_LAB": slack.add_webhook("lab"),
                 "DISCORD_WEBHOOK_STUDY": discord.add_webhook("study"),
+                "TELEGRAM_BOT_TOKEN": telegram.token,
             }
             result = CliRunner().invoke(cli, ["run", "--config", str(config)], env=env)
             if result.exit_code != 0:
                 raise SystemExit(result.output)
             chart = next((folder / "output").glob("*/paper_*.png")).read_bytes()
             pages = {
+                "telegram": telegram_page(telegram.for_chat(-1001), chart),
                 "slack": slack_page([p.body for p in slack.posts], chart),
                 "discord": discord_page([m.payload for m in discord.messages], chart),
             }
@@ -146,6 +198,7 @@ def main() -> None:
                 source = folder / f"{name}.html"
                 source.write_text(page, encoding="utf-8")
                 target = screenshot(source, (args.out / f"{name}-390.png").resolve(), 390, 2400)
+                trim(target, 390)
                 print(f"{name}: {target}")
 
 

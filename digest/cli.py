@@ -204,6 +204,22 @@ def week(config_path: Path | None, edition: Edition | None, no_deliver: bool, fo
 
 @cli.command()
 @config_option
+@handle_errors
+def feedback(config_path: Path | None) -> None:
+    """Read the readers' pending 👍/👎/🔖 taps from Telegram now (runs and the scheduler read them too)."""
+    from digest.commands.feedback import FEEDBACK_OFF
+    from digest.commands.feedback import feedback as feedback_command
+    from digest.deliver.channels import ChannelError
+
+    try:
+        found = feedback_command(load(config_path))
+    except ChannelError as exc:
+        fail(str(exc), 1)
+    say(FEEDBACK_OFF if found is None else found.line())
+
+
+@cli.command()
+@config_option
 @click.option("--last", default=10, show_default=True, type=click.IntRange(1, 1000), help="How many runs to show.")
 @handle_errors
 def status(config_path: Path | None, last: int) -> None:

@@ -221,6 +221,8 @@ class TelegramConfig(ChannelConfig):
     max_retry_after_seconds: float = Field(300.0, ge=0, le=3600)
     # compact: must-reads and one line per topic in one message; full: every topic's synthesis as messages
     format: Literal["compact", "full"] = "compact"
+    # 👍/👎/🔖 buttons under the digest; the taps are read back (getUpdates) and learned from (digest/learn.py)
+    feedback: bool = True
 
     @field_validator("token_env")
     @classmethod
@@ -347,6 +349,9 @@ class ScheduleConfig(Strict):
         return self
 
 
+OWN_PAPER_FILES = (".bib", ".json")  # interests.papers files: BibTeX, CSL-JSON
+
+
 class InterestsConfig(Strict):
     description: str | None = None  # free text for the LLM ("LLM inference on GPUs, Korean NLP")
     keywords: list[str] = Field(default_factory=list)  # raise relevance (LLM and offline)
@@ -355,6 +360,9 @@ class InterestsConfig(Strict):
     # must not turn "5 must-reads" into 200. The others still rank first within their topics.
     max_followed: int = Field(5, ge=0, le=50)
     exclude: list[str] = Field(default_factory=list)  # matching papers are left out of every report
+    # Your own papers or library: arXiv ids, or paths of BibTeX / CSL-JSON (Zotero export) files; what the
+    # digest learns from taps starts from them (digest/learn.py).
+    papers: list[str] = Field(default_factory=list)
 
 
 class StateConfig(Strict):
@@ -436,6 +444,24 @@ class Config(Strict):
                         f"delivery.{channel}.{settings.targets_key}.{i}.topics: unknown topic {unknown[0]!r} "
                         f"(topics are: {', '.join(sorted(known))})"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _own_papers(self) -> Config:
+        """interests.papers: each an arXiv id or a BibTeX / CSL-JSON file that exists (relative to the config)."""
+        from digest.ids import answer_id, is_arxiv_id
+
+        for i, entry in enumerate(self.interests.papers):
+            if is_arxiv_id(answer_id(entry)):
+                continue
+            path = self.resolve(Path(entry))
+            if path.suffix.lower() not in OWN_PAPER_FILES:
+                raise ValueError(
+                    f"interests.papers.{i}: {entry!r} is neither an arXiv id (2401.12345) nor a "
+                    f"{' or '.join(OWN_PAPER_FILES)} file (BibTeX, or CSL-JSON as Zotero exports it)"
+                )
+            if not path.is_file():
+                raise ValueError(f"interests.papers.{i}: no file {path}")
         return self
 
     @property

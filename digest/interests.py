@@ -109,6 +109,22 @@ class Interests:
         text = _fold(f"{paper.title}\n{paper.abstract}")
         return any(p.search(text) for p in self._exclude_patterns)
 
+    def matched_keyword(self, paper: Paper) -> str | None:
+        """The first keyword (as configured) in the title, else in the abstract: a must-read's reason."""
+        if not self._keyword_patterns:
+            return None
+        title, abstract = _fold(paper.title), _fold(paper.abstract)
+        for text in (title, abstract):
+            for keyword, pattern in zip(self._keywords_matched, self._keyword_patterns, strict=True):
+                if pattern.search(text):
+                    return keyword.rstrip("*")
+        return None
+
+    @cached_property
+    def _keywords_matched(self) -> list[str]:
+        """The keywords that compile to a pattern, in the order of _keyword_patterns."""
+        return [k for k in self.keywords if phrase_pattern(k)]
+
     def offline_relevance(self, paper: Paper) -> int:
         """0-10 from keywords (title counts double) and followed authors (always 10)."""
         if self.followed_author(paper):

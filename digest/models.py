@@ -151,6 +151,19 @@ class Trend:
         return self.count / self.before - 1
 
 
+def audience_key(topics: Iterable[str] | None) -> str:
+    """How an audience is named where it learns: its topics, sorted ('' for every topic)."""
+    return "|".join(sorted(topics)) if topics else ""
+
+
+@dataclass(frozen=True)
+class AudienceView:
+    """What an audience of some topics learned from its own taps: relevance and reasons of featured papers."""
+
+    relevance: dict[str, int]
+    reasons: dict[str, str]
+
+
 @dataclass
 class Digest:
     """Everything the templates need for one edition: a day (the daily digest) or an ISO week."""
@@ -171,6 +184,12 @@ class Digest:
     followed: frozenset[str] = frozenset()
     excluded: list[Paper] = field(default_factory=list)
     site_url: str | None = None  # the day's page on the archive site (site.base_url set), for the messages
+    # What the readers taught it (digest/learn.py): each paper's learned score for the whole audience, why a
+    # featured paper would be picked (shown beside a must-read), and the same for each audience of some topics
+    # that learned from its own taps (key: audience_key(topics)) — digest.json keeps them all.
+    learned: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+    audiences: dict[str, AudienceView] = field(default_factory=dict)
     # A weekly edition: which week (None: the day of `date`), the listing dates it covers, each topic's trend.
     week: Edition | None = None
     days: list[dt.date] = field(default_factory=list)

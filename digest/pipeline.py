@@ -21,6 +21,7 @@ from digest.interests import Interests, weigh
 from digest.models import Digest, Fetcher, Listing, LLMUsage
 from digest.progress import Reporter
 from digest.rank import must_reads, select, topic_counts
+from digest.readers import Readers, reader_models
 from digest.render import render_key, report_files_present, write_report
 from digest.site import has_day, refresh_after_run
 from digest.sources.clean import clean_listing, keep_announce_types
@@ -146,25 +147,33 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
     )
     llm = way.llm
     assignments = stages.classify(store, listing, way, reporter)
-    seen = weigh(listing.papers, assignments, Interests.from_config(config.interests))
+    interests = Interests.from_config(config.interests)
+    seen = weigh(listing.papers, assignments, interests)
+    # What the readers' taps and own papers teach (nothing without them) joins the interests' relevance.
+    readers = Readers.score(reader_models(config, store, options.clock), seen.shown, interests)
+    relevance = readers.relevance(seen.relevance)
     must = must_reads(
         seen.shown,
         assignments,
         config.topic_names,
         config.report.must_reads,
-        relevance=seen.relevance,
+        relevance=relevance,
         followed=seen.followed,
         max_followed=config.interests.max_followed,
     )
     # The must-reads are always among the selected, so each gets its Korean line from its topic's summary.
-    chosen = select(config, seen.shown, assignments, must, seen.relevance, keyword_tiebreak(config))
+    chosen = select(config, seen.shown, assignments, must, relevance, keyword_tiebreak(config))
     sections = stages.summarize(store, listing, chosen, way, reporter)
     counts = topic_counts(config, seen.shown, assignments)
+    featured = [p for s in sections for p in s.papers]
     digest = Digest(
         date=date,
         title=config.report.title,
         papers=seen.shown,
-        relevance=seen.relevance,
+        relevance=relevance,
+        learned=readers.learned(),
+        reasons=readers.reasons(featured, seen.relevance),
+        audiences=readers.audience_views(featured, seen.relevance),
         followed=seen.followed,
         excluded=seen.excluded,
         assignments=assignments,

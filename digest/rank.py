@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from digest.config import OTHER, Config
-from digest.models import Assignment, Digest, Paper
+from digest.models import Assignment, Digest, Paper, audience_key
 
 PER_TOPIC = 2  # a sensible spread: no topic takes more than this while others have candidates
 MAX_FOLLOWED = 5  # interests.max_followed's default
@@ -98,6 +98,10 @@ def for_topics(
     sections = [s for s in digest.sections if s.name in wanted]
     selected = [p for s in sections for p in s.papers]
     mine = {i for i, a in digest.assignments.items() if a.topic in wanted}
+    # An audience that learned from its own taps draws its must-reads with what it learned.
+    view = digest.audiences.get(audience_key(topics))
+    relevance = {**digest.relevance, **view.relevance} if view else digest.relevance
+    reasons = {**digest.reasons, **view.reasons} if view else digest.reasons
     return dataclasses.replace(
         digest,
         papers=[p for p in digest.papers if p.id in mine],
@@ -105,12 +109,14 @@ def for_topics(
         excluded=[p for p in digest.excluded if p.id in mine],
         sections=sections,
         counts={name: n for name, n in digest.counts.items() if name in wanted},
+        relevance=relevance,
+        reasons=reasons,
         must_reads=must_reads(
             selected,
             digest.assignments,
             [s.name for s in sections],
             count,
-            relevance=digest.relevance,
+            relevance=relevance,
             followed=digest.followed,
             max_followed=max_followed,
         ),

@@ -113,17 +113,18 @@ class MustRead:
     paper: Paper
     topic: str
     line: str
+    reason: str = ""  # why it is a pick, where the readers can be told (digest/readers.py)
 
 
 def must_read_items(digest: Digest) -> list[MustRead]:
-    """The digest's must-reads with their topic and Korean line."""
+    """The digest's must-reads with their topic, Korean line and reason."""
     papers = {p.id: p for p in digest.papers}
     items = []
     for paper_id in digest.must_reads:
         if paper_id not in papers or paper_id not in digest.assignments:
             continue
         topic = digest.assignments[paper_id].topic
-        items.append(MustRead(papers[paper_id], topic, digest.line_for(paper_id)))
+        items.append(MustRead(papers[paper_id], topic, digest.line_for(paper_id), digest.reasons.get(paper_id, "")))
     return items
 
 
@@ -253,7 +254,7 @@ def compact_digest(digest: Digest) -> CompactDigest:
         heading=f"{digest.title} · {'주간 ' if week else ''}{digest.label}",
         subtitle=subtitle,
         must_reads_title="⭐ 이번 주 핵심 논문" if week else "⭐ 오늘의 핵심 논문",
-        must_reads=[MustRead(m.paper, m.topic, plain_text(m.line)) for m in must_read_items(digest)],
+        must_reads=[MustRead(m.paper, m.topic, plain_text(m.line), m.reason) for m in must_read_items(digest)],
         topics_title="📈 주제별 이번 주" if week else "📚 주제별 오늘",
         topics=topics,
         note="" if digest.llm_used else "LLM 미사용: 요약과 한 줄 설명은 초록 발췌와 오프라인 순위로 만든 것입니다.",

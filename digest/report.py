@@ -19,6 +19,7 @@ from digest.models import (
     SECTION_TITLES,
     WEEK_SECTION_TITLES,
     Assignment,
+    AudienceView,
     Digest,
     LLMUsage,
     Paper,
@@ -134,6 +135,12 @@ def read_digest(data: dict) -> Digest:
         site_url=data.get("site_url"),
         relevance={p["id"]: int(p["relevance"]) for p in data["papers"] if "relevance" in p},
         followed=frozenset(p["id"] for p in data["papers"] if p.get("followed_author")),
+        learned={p["id"]: int(p["learned"]) for p in data["papers"] if "learned" in p},
+        reasons={p["id"]: str(p["why"]) for p in data["papers"] if p.get("why")},
+        audiences={
+            key: AudienceView({i: int(r) for i, r in view["relevance"].items()}, dict(view.get("why", {})))
+            for key, view in data.get("audiences", {}).items()
+        },
         excluded=[_paper(p) for p in data.get("excluded", [])],
         week=Edition.week_named(data["edition"].partition(":")[2]) if data.get("kind") == "week" else None,
         days=[dt.date.fromisoformat(d) for d in data.get("days", [])],
@@ -213,9 +220,22 @@ def digest_json(digest: Digest) -> dict:
                 "line": digest.line_for(p.id),  # the Korean line, where the topic summary wrote one
                 **({"relevance": digest.relevance.get(p.id, 0)} if digest.relevance else {}),
                 **({"followed_author": True} if p.id in digest.followed else {}),
+                # What the readers' taps and own papers taught (digest/learn.py): the score, and why it is a pick.
+                **({"learned": digest.learned[p.id]} if p.id in digest.learned else {}),
+                **({"why": digest.reasons[p.id]} if p.id in digest.reasons else {}),
             }
             for p in digest.papers
         ],
+        # Audiences of some topics that learned from their own taps: relevance and reasons of featured papers.
+        **(
+            {
+                "audiences": {
+                    key: {"relevance": view.relevance, "why": view.reasons} for key, view in digest.audiences.items()
+                }
+            }
+            if digest.audiences
+            else {}
+        ),
         # Papers `interests.exclude` left out of every report and message: kept here, marked.
         "excluded": [
             {

@@ -280,3 +280,16 @@ def telegram_html(text: str) -> str:
 
     Quotes stay as they are: Telegram accepts them in text, and &#x27; would count against the limit."""
     return html.escape(remove_controls(str(text)), quote=False)
+
+
+def short_title(title: str, limit: int) -> str:
+    """A title in at most `limit` characters, as a reader recognises it: the name before a colon when it
+    fits ("AgentX: …" -> "AgentX"), else its first words and "…"."""
+    title = " ".join(title.split())
+    head, colon, _ = title.partition(":")
+    if colon and 2 <= len(head) <= limit:
+        return head
+    if len(title) <= limit:
+        return title
+    cut = title[: limit - 1].rsplit(" ", 1)[0] if " " in title[: limit - 1] else title[: limit - 1]
+    return cut.rstrip(",;:-–— ") + "…"

@@ -19,10 +19,12 @@ from digest.classify import keyword_tiebreak, setup_key
 from digest.config import OTHER, Config
 from digest.edition import Edition, report_folder
 from digest.errors import Terminated
+from digest.interests import Interests
 from digest.models import Assignment, Digest, LLMUsage, Paper, TopicSection, TopicSummary, Trend
 from digest.pipeline import is_built
 from digest.progress import Reporter
 from digest.rank import TopicChoice, must_reads, select, topic_counts
+from digest.readers import Readers, reader_models
 from digest.render import render_key, report_files_present, write_report
 from digest.report import read_digest_file
 from digest.site import refresh_after_run
@@ -208,10 +210,15 @@ def _build(
         )
     with reporter.stage("week") as stage:
         days = [_load_day(config, store, day) for day in built]
-        papers, assignments, lines, relevance = _week_papers(days)
+        papers, assignments, lines, day_relevance = _week_papers(days)
         followed = frozenset(i for day in days for i in day.digest.followed) & {p.id for p in papers}
         trends = _trends(config, store, edition, papers, assignments)
         stage.detail = f"{len(papers)} papers of {len(built)} days"
+    # The taps read since the days were built count too (the days' relevance already holds what was learned
+    # then); no arXiv request, so own papers not read yet wait for the next daily run.
+    interests = Interests.from_config(config.interests)
+    readers = Readers.score(reader_models(config, store, fetch=False), papers, interests)
+    relevance = readers.relevance(day_relevance)
     must = must_reads(
         papers,
         assignments,
@@ -230,6 +237,7 @@ def _build(
     )
     sections = _summaries(config, store, edition, chosen, lines, trends, llm, reporter)
     counts = topic_counts(config, papers, assignments)
+    featured = [p for s in sections for p in s.papers]
     digest = Digest(
         date=monday,
         title=config.report.title,
@@ -244,6 +252,9 @@ def _build(
         llm_used=llm is not None,
         must_reads=must,
         relevance=relevance,
+        learned=readers.learned(),
+        reasons=readers.reasons(featured, day_relevance),
+        audiences=readers.audience_views(featured, day_relevance),
         followed=followed,
         site_url=week_url(config, edition),
         week=edition,

@@ -92,12 +92,14 @@ def test_check_says_ok_for_every_service_that_answers(tmp_path, services, run_cl
     assert lines[1] == f"folders: ok (writable: {tmp_path / 'output'})"
     assert lines[2] == f"llm: ok ({server.url}, model gpt-6-luna, 1-paper call ok, structured output json_schema)"
     assert lines[3] == "telegram: ok (bot @digest_test_bot)"
-    assert lines[4] == "telegram chat -1001: ok (channel 'AI 논문 채널')"
-    assert lines[5] == f"email: ok (127.0.0.1:{smtp.port} none, logged in as digest; 1 recipient(s))"
+    assert lines[4] == "telegram feedback: ok (👍/👎/🔖 taps are read with getUpdates)"
+    assert lines[5] == "telegram chat -1001: ok (channel 'AI 논문 채널')"
+    assert lines[6] == f"email: ok (127.0.0.1:{smtp.port} none, logged in as digest; 1 recipient(s))"
     assert [r.path for r in server.http.requests] == ["/v1/models", "/v1/chat/completions"]
     assert {r.headers.get("Authorization") for r in server.http.requests} == {f"Bearer {LLM_KEY}"}
     assert server.count("classify") == 1 and len(server.calls[0].ids) == 1
-    assert [m for m, _ in telegram.calls] == ["getMe", "getChat", "getChatMember"] and not telegram.sent
+    assert [m for m, _ in telegram.calls] == ["getMe", "getWebhookInfo", "getChat", "getChatMember"]
+    assert not telegram.sent
     assert smtp.logins == [(smtp.logins[0][0], True)] and not smtp.received
 
 

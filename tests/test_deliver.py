@@ -114,10 +114,10 @@ def test_full_day_reaches_two_chats_and_two_recipients_exactly_once(tmp_path, rs
         **{("email", r): ("sent", 1) for r in RECIPIENTS},
     }
 
-    calls, mails = len(telegram.calls), len(smtp.received)
+    calls, mails = len(telegram.delivery_calls), len(smtp.received)
     again = run_cli("run", "--config", config, "--date", DATE, env=ENV)
     assert again.exit_code == 0, again.output
-    assert len(telegram.calls) == calls and len(smtp.received) == mails
+    assert len(telegram.delivery_calls) == calls and len(smtp.received) == mails
     assert "already delivered to every target" in again.output
 
 
@@ -265,7 +265,7 @@ def test_send_and_force_deliver_again(tmp_path, rss_server, telegram, smtp, run_
 def test_no_deliver_sends_nothing(tmp_path, rss_server, telegram, smtp, run_cli):
     config = delivery_config(tmp_path, rss_server.url, telegram, smtp)
     assert run_cli("run", "--config", config, "--no-deliver", env=ENV).exit_code == 0
-    assert not telegram.calls and not smtp.received
+    assert not telegram.delivery_calls and not smtp.received
 
 
 @pytest.fixture(scope="module")
@@ -467,10 +467,10 @@ def test_a_chat_and_a_recipient_with_topics_get_only_those_and_the_others_the_wh
         **{("telegram", str(c)): ("sent", 1) for c in CHATS},
         **{("email", r): ("sent", 1) for r in RECIPIENTS},
     }
-    calls, sent_mails = len(telegram.calls), len(smtp.received)
+    calls, sent_mails = len(telegram.delivery_calls), len(smtp.received)
     again = run_cli("run", "--config", config, "--date", DATE, env=ENV)
     assert again.exit_code == 0, again.output
-    assert len(telegram.calls) == calls and len(smtp.received) == sent_mails
+    assert len(telegram.delivery_calls) == calls and len(smtp.received) == sent_mails
 
 
 def test_a_digest_json_from_a_newer_version_is_refused_in_one_line_and_nothing_is_sent(
@@ -484,4 +484,4 @@ def test_a_digest_json_from_a_newer_version_is_refused_in_one_line_and_nothing_i
     result = run_cli("send", "--config", config, "--date", DATE, env=ENV)
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "schema_version 3 is newer than this version reads (2)" in result.output
-    assert not telegram.calls and not smtp.received
+    assert not telegram.delivery_calls and not smtp.received

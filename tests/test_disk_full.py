@@ -30,12 +30,12 @@ def small_disk(tmp_path):
 
 
 def fill(disk: Path) -> None:
-    """Write zeros until the file system says it is full."""
-    with (disk / "filler").open("wb") as out:
+    """Write zeros until the file system says it is full (unbuffered: closing the file has nothing left to
+    write, which would raise ENOSPC again)."""
+    with (disk / "filler").open("wb", buffering=0) as out:
         try:
             while True:
                 out.write(bytes(64 << 10))
-                out.flush()
         except OSError as exc:
             assert exc.errno == errno.ENOSPC
 

@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("digest.commands",),  # one module per command: the state lock and the order of the work
     ("digest.weekly",),  # the weekly edition: the stored days of a week, on the daily's stages
     ("digest.pipeline",),  # the stages of one edition, in order
-    ("digest.stages", "digest.llm_stages"),  # classify and summarize behind one interface
+    ("digest.stages", "digest.llm_stages", "digest.readers"),  # classify and summarize behind one interface
     # the rooms: each imports only from below (and the room it is in)
     ("digest.sources", "digest.llm", "digest.classify", "digest.summarize", "digest.deliver", "digest.site"),
     # the report model, rendering, ranking, and what they stand on
@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, ...]] = [
         "digest.chart",
         "digest.rank",
         "digest.interests",
+        "digest.learn",
         "digest.prompts",
         "digest.figures",
         "digest.topic_model",

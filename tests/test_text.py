@@ -187,3 +187,12 @@ def test_characters_xml_forbids_never_reach_a_report():
     title = "Diffusion\ufffe Models\uffff for \ufdd0Robots"
     assert normalize_arxiv(title) == "Diffusion Models for Robots"
     assert strip_llm("요약\ufffe 문장\uffff입니다.") == "요약 문장입니다."
+
+
+def test_a_short_title_is_the_name_before_a_colon_or_its_first_words():
+    from digest.text import short_title
+
+    assert short_title("AgentX: Scaling Agents to Many Tools", 12) == "AgentX"
+    assert short_title("Efficient Attention for Long Context Models", 12) == "Efficient…"
+    assert short_title("Short", 12) == "Short"
+    assert len(short_title("Supercalifragilisticexpialidocious", 12)) == 12

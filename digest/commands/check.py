@@ -13,7 +13,32 @@ if TYPE_CHECKING:
 
 
 def run_checks(config: Config) -> list[Check]:
-    return [*check_folders(config), check_llm(config), *check_channels(config)]
+    return [*check_folders(config), check_llm(config), *check_own_papers(config), *check_channels(config)]
+
+
+def check_own_papers(config: Config) -> list[Check]:
+    """Each file of interests.papers read now, as a run reads it (arXiv ids are read at the next run)."""
+    from pathlib import Path
+
+    from digest.ids import answer_id, is_arxiv_id
+    from digest.sources.own_papers import OwnPapersError, read_library
+
+    checks, ids = [], 0
+    for entry in config.interests.papers:
+        if is_arxiv_id(answer_id(entry)):
+            ids += 1
+            continue
+        path = config.resolve(Path(entry))
+        try:
+            papers, more_ids = read_library(path)
+        except OwnPapersError as exc:
+            checks.append(Check("interests.papers", False, str(exc)))
+            continue
+        asked = f", {len(more_ids)} more by arXiv id (their abstracts are read at the next run)" if more_ids else ""
+        checks.append(Check("interests.papers", True, f"ok ({path.name}: {len(papers)} papers{asked})"))
+    if ids:
+        checks.append(Check("interests.papers", True, f"ok ({ids} arXiv ids, read once from arXiv at the next run)"))
+    return checks
 
 
 def check_folders(config: Config) -> list[Check]:

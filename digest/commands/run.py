@@ -7,6 +7,7 @@ import datetime as dt
 
 from digest.clock import SYSTEM_CLOCK, Clock
 from digest.commands.backfill import FAILED, backfill, catch_up_range, check_run_date
+from digest.commands.feedback import read_before_building
 from digest.commands.state import locked_store, require_writable
 from digest.config import Config
 from digest.pipeline import RunOptions, RunResult, run_date
@@ -37,6 +38,7 @@ def run(
             return RunResult(date, "empty", reason)  # a weekend or a holiday: nothing to build
     require_writable(config)
     with locked_store(config, reporter) as store:
+        read_before_building(config, store, reporter)  # today's ranking counts yesterday's taps
         missed = catch_up(config, store, deliver=deliver, reporter=reporter, clock=clock) if date is None else []
         command = "schedule" if scheduled else "run"
         options = RunOptions(

@@ -126,11 +126,15 @@ def _guarded(job: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
-def run_forever(scheduler: BaseScheduler, started: Callable[[], object] = lambda: None) -> None:
+def run_forever(
+    scheduler: BaseScheduler, started: Callable[[], object] = lambda: None, idle: Callable[[], float] | None = None
+) -> None:
     """Start the scheduler and wait; SIGINT/SIGTERM stop it after the run in progress, if any, finishes.
 
     The handlers are in place before the scheduler starts and only set an event the main thread waits on,
-    so a signal at any moment (even during start-up) stops the process. `started` says so once it runs."""
+    so a signal at any moment (even during start-up) stops the process. `started` says so once it runs.
+    `idle`, if given, is what the main thread does meanwhile (reading the readers' taps): it returns how
+    many seconds to rest before it is called again."""
     received: list[int] = []
     stopping = threading.Event()
 
@@ -142,7 +146,13 @@ def run_forever(scheduler: BaseScheduler, started: Callable[[], object] = lambda
     signal.signal(signal.SIGTERM, stop)
     scheduler.start()
     started()
-    stopping.wait()
+    if idle is None:
+        stopping.wait()
+    else:
+        while not stopping.is_set():
+            rest = idle()
+            if rest > 0:
+                stopping.wait(rest)
     log.info("received %s: stopping after the current run", signal.Signals(received[0]).name)
     scheduler.shutdown(wait=True)
 
@@ -176,5 +186,9 @@ def schedule(config: Config, reporter: Reporter, say: Callable[[str], None]) -> 
         weekly = f", weekly edition '{sched.weekly_cron}'" if sched.weekly_cron else ""
         say(f"scheduler running: cron '{sched.cron}'{weekly} in {sched.timezone}; next run {first}. Ctrl+C stops.")
 
-    run_forever(scheduler, started)
+    from digest.commands.feedback import TapPoller
+    from digest.deliver.feedback import feedback_enabled
+
+    # Between fires the main thread reads the readers' taps (long polling), so their toasts show at once.
+    run_forever(scheduler, started, TapPoller(config) if feedback_enabled(config) else None)
     say("scheduler stopped")

@@ -59,7 +59,38 @@ def status_lines(config: Config, last: int) -> list[str]:
             if run["date"]:
                 lines += _source_lines(store, run["date"])
             lines += _delivery_lines(store, Edition.parse(run["edition"]))
+    lines += _feedback_lines(config, store)
     store.close()
+    return lines
+
+
+VERDICT_MARKS = {"like": "👍", "dislike": "👎", "save": "🔖"}
+
+
+def _feedback_lines(config: Config, store: Store) -> list[str]:
+    """The readers' taps per chat, and what each audience's model learns from (its examples)."""
+    from digest.readers import feedback_chats
+    from digest.sources.own_papers import own_papers
+
+    taps: dict[str, dict[str, int]] = {}
+    for chat, verdict, n in store.taps_per_chat():
+        taps.setdefault(chat, {})[verdict] = n
+    own = len(own_papers(config, store, fetch=False))  # what the model learns from now (files read again)
+    chats = feedback_chats(config)
+    if not taps and not own:
+        return ["feedback: no taps yet"] if chats else []
+    lines = []
+    for chat, counts in taps.items():
+        shown = " ".join(f"{VERDICT_MARKS[v]} {counts[v]}" for v in VERDICT_MARKS if counts.get(v))
+        lines.append(f"feedback: chat {chat}: {shown} ({sum(counts.values())} taps)")
+    for key, members in chats.items():
+        learned = sum(1 for net, _ in store.verdicts(members).values() if net)
+        audience = f"topics {key.replace('|', ', ')}" if key else "the whole digest"
+        lines.append(
+            f"    learned model ({audience}, chats {', '.join(members)}): {learned} tapped papers + {own} own papers"
+        )
+    if not chats and own:
+        lines.append(f"    learned model: {own} own papers (interests.papers)")
     return lines
 
 

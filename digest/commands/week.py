@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from digest.clock import SYSTEM_CLOCK, Clock
+from digest.commands.feedback import read_before_building
 from digest.commands.state import locked_store, require_writable
 from digest.config import Config
 from digest.edition import Edition
@@ -24,4 +25,5 @@ def week(
     edition = edition or last_complete_week(config, clock.now())
     require_writable(config)
     with locked_store(config, reporter) as store:
+        read_before_building(config, store, reporter)
         return build_week(config, store, edition, WeekOptions(deliver=deliver, force=force), reporter)

@@ -73,7 +73,8 @@ def messages_for(compact: CompactDigest, chart_name: str) -> list[dict]:
     for n, item in enumerate(compact.must_reads, start=1):
         byline = " · ".join(x for x in (item.paper.byline, item.topic) if x)
         entry = f"**{n}. [{escape(item.paper.title)}]({item.paper.url})**\n{escape(byline)}"
-        must.append(entry + (f"\n{escape(item.line)}" if item.line else ""))
+        entry += f"\n{escape(item.line)}" if item.line else ""
+        must.append(entry + (f"\n*💡 {escape(item.reason)}*" if item.reason else ""))
     topics = []
     for topic in compact.topics:
         change = f" ({topic.change})" if topic.change else ""

@@ -65,7 +65,8 @@ def blocks_for(compact: CompactDigest, chart_url: str | None) -> list[dict]:
         for n, item in enumerate(compact.must_reads, start=1):
             byline = " · ".join(x for x in (item.paper.byline, item.topic) if x)
             text = f"{n}. *{_link(item.paper.url, item.paper.title)}*\n{mrkdwn(byline)}"
-            blocks.append(_section(text + (f"\n{mrkdwn(item.line)}" if item.line else "")))
+            text += f"\n{mrkdwn(item.line)}" if item.line else ""
+            blocks.append(_section(text + (f"\n_💡 {mrkdwn(item.reason)}_" if item.reason else "")))
         blocks.append({"type": "divider"})
     blocks.append(_section(f"*{mrkdwn(compact.topics_title)}*"))
     for topic in compact.topics:

@@ -18,12 +18,14 @@ from digest.config import Config, TelegramConfig
 from digest.deliver.channels import Channel, ChannelError, Check, Prepared, content_hash
 from digest.deliver.tghtml import CAPTION_LIMIT, fits, pack, split_html, to_plain
 from digest.errors import describe_error
+from digest.models import Paper
 from digest.net import http_client, retryable_status
 from digest.plugins import register_channel
-from digest.render import standalone_html, telegram_texts
+from digest.render import must_read_items, standalone_html, telegram_texts
 from digest.report import Report
 from digest.retry import SYSTEM_CLOCK, Clock, retrying
 from digest.secrets import add_secret, scrub
+from digest.text import short_title
 
 log = logging.getLogger("digest")
 # httpx logs every request URL at INFO level, and every Bot API URL contains the token.
@@ -62,28 +64,62 @@ class Part:
     label: str
     text: str  # HTML message text or caption
     file: tuple[str, bytes, str] | None = None  # (filename, bytes, content type)
+    buttons: tuple[tuple[tuple[str, str], ...], ...] = ()  # inline keyboard rows of (text, callback_data)
+
+    def reply_markup(self) -> dict | None:
+        if not self.buttons:
+            return None
+        return {"inline_keyboard": [[{"text": t, "callback_data": d} for t, d in row] for row in self.buttons]}
 
 
-def render_parts(report: Report, fmt: str = "compact") -> list[Part]:
+# A feedback button's callback_data: "fb:<verdict letter>:<arXiv id>" (Telegram allows 1-64 bytes).
+VERDICT_LETTERS = {"l": "like", "d": "dislike", "s": "save"}
+BUTTON_TITLE = 12  # characters of a title on a 👍 button: three buttons share a 390 px row
+
+
+def feedback_row(number: int, paper: Paper) -> tuple[tuple[str, str], ...]:
+    """👍 / 👎 / 🔖 for one paper: its number in the message and a short title on the first button."""
+    return (
+        (f"👍 {number}. {short_title(paper.title, BUTTON_TITLE)}", f"fb:l:{paper.id}"),
+        (f"👎 {number}", f"fb:d:{paper.id}"),
+        (f"🔖 {number}", f"fb:s:{paper.id}"),
+    )
+
+
+def render_parts(report: Report, fmt: str = "compact", *, buttons: bool = False) -> list[Part]:
     """The report as Telegram sends it: a photo with a caption, the messages, then the day as digest.html.
 
     compact: the must-reads and one line per topic in one message (a second only when 4096 characters
     cannot hold it). full: the must-reads, then each topic starting its own message (its synthesis folded
     in an expandable blockquote), the footer last. Every message fits Telegram's limits. A report narrowed
-    to an audience (render.for_audience) is sent as it is."""
+    to an audience (render.for_audience) is sent as it is.
+
+    With `buttons` (delivery.telegram.feedback), 👍/👎/🔖 rows go under the message holding the must-reads
+    (compact: one row per must-read) or under each topic's last message (full: one per featured paper)."""
     digest = report.digest
     texts = telegram_texts(digest, report.templates_override)
     caption = split_html(texts.caption, CAPTION_LIMIT)
+    keyboards: dict[int, tuple] = {}  # message index -> its rows
+    must_reads = tuple(feedback_row(n, m.paper) for n, m in enumerate(must_read_items(digest), start=1))
     if fmt == "full":
         messages = pack([_tidy(texts.must_reads)])
-        for topic in texts.topics:
+        keyboards[0] = must_reads
+        for section, topic in zip(digest.sections, texts.topics, strict=True):
             messages += split_html(_tidy(topic))
+            if digest.week is None:  # a week's topic message names no papers of its own
+                keyboards[len(messages) - 1] = tuple(feedback_row(n, p) for n, p in enumerate(section.papers, 1))
         messages = _with_closing(messages, texts.closing)
     else:
         messages = pack([_tidy(texts.compact)])
+        keyboards[0] = must_reads
+    if not buttons:
+        keyboards = {}
     date = digest.label
     parts = [Part("sendPhoto", "chart", caption[0] if caption else "", (digest.chart_name, report.chart, "image/png"))]
-    parts += [Part("sendMessage", f"message {i}/{len(messages)}", m) for i, m in enumerate(messages, start=1)]
+    parts += [
+        Part("sendMessage", f"message {i}/{len(messages)}", m, buttons=keyboards.get(i - 1, ()))
+        for i, m in enumerate(messages, start=1)
+    ]
     # The whole day as one HTML file (chart inside): a phone opens it in its browser, unlike raw Markdown.
     parts.append(
         Part(
@@ -186,9 +222,16 @@ class BotAPI:
         text = part.text if html else to_plain(part.text)
         mode = {"parse_mode": "HTML"} if html else {}
         if part.method == "sendMessage":
+            markup = part.reply_markup()
             self.call(
                 "sendMessage",
-                json={"chat_id": chat_id, "text": text, "link_preview_options": {"is_disabled": True}, **mode},
+                json={
+                    "chat_id": chat_id,
+                    "text": text,
+                    "link_preview_options": {"is_disabled": True},
+                    **mode,
+                    **({"reply_markup": markup} if markup else {}),
+                },
             )
         else:
             key = "photo" if part.method == "sendPhoto" else "document"
@@ -262,10 +305,11 @@ class TelegramChannel(Channel):
 
     def prepare(self, report: Report) -> Prepared:
         try:
-            parts = render_parts(report, self.settings.format)
+            parts = render_parts(report, self.settings.format, buttons=self.settings.feedback)
         except TemplateError as exc:
             raise TemplateError(f"telegram.html.j2: {exc}") from None
-        content = content_hash(*(p.text for p in parts), *(p.file[1] for p in parts if p.file))
+        keyboards = [repr(p.buttons) for p in parts if p.buttons]
+        content = content_hash(*(p.text for p in parts), *(p.file[1] for p in parts if p.file), *keyboards)
         return Prepared(content, len(parts), parts)
 
     def deliver(self, prepared: Prepared, target: str, *, start: int, on_sent: Callable[[int], None]) -> None:
@@ -300,6 +344,8 @@ class TelegramChannel(Channel):
                 hint = " (the token is wrong or revoked)" if exc.status == 401 else ""
                 return [Check("telegram", False, f"getMe failed: {api.scrub(str(exc))}{hint}")]
             checks.append(Check("telegram", True, f"ok (bot @{me.get('username', '?')})"))
+            if cfg.feedback:
+                checks.append(_feedback_check(api))
             if not cfg.chat_ids:
                 checks.append(Check("telegram", False, "delivery.telegram.chat_ids is empty"))
             for target in cfg.targets():
@@ -320,6 +366,22 @@ class TelegramChannel(Channel):
                 else:
                     checks.append(Check(f"telegram chat {chat_id}", True, f"ok ({kind} {name!r})"))
         return checks
+
+
+def _feedback_check(api: BotAPI) -> Check:
+    """Whether the readers' taps can be read back: getUpdates refuses while the bot has a webhook."""
+    try:
+        hook = api.call("getWebhookInfo")
+    except TelegramError as exc:
+        return Check("telegram feedback", False, f"getWebhookInfo failed: {api.scrub(str(exc))}")
+    if hook.get("url"):
+        return Check(
+            "telegram feedback",
+            False,
+            "the bot has a webhook, so the 👍/👎 taps cannot be read (getUpdates): remove it (deleteWebhook) or "
+            "set delivery.telegram.feedback: false",
+        )
+    return Check("telegram feedback", True, "ok (👍/👎/🔖 taps are read with getUpdates)")
 
 
 def _cannot_post(api: BotAPI, chat_id: int | str, kind: str, me: dict) -> str | None:

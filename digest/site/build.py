@@ -49,7 +49,7 @@ T = TypeVar("T")
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 ASSETS = HERE / "assets"
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3  # 3: must-reads carry their reason (`why`)
 WEEK_TOP = 10  # papers per topic on a week page
 TOPIC_DAY_TOP = 3  # papers per day on a topic page
 TOPIC_DETAIL_DAYS = 60  # days with their papers on a topic page; older days are one line each
@@ -224,9 +224,10 @@ class Row:
     importance: int
     category: str
     line: str  # the Korean line, stripped of links and markup ("" when none)
+    reason: str = ""  # why a must-read was picked (digest/readers.py), "" when there is nothing to say
 
     @classmethod
-    def of(cls, p: Paper, a: Assignment, line: str) -> Row:
+    def of(cls, p: Paper, a: Assignment, line: str, reason: str = "") -> Row:
         return cls(
             p.id,
             anchor(p.id),
@@ -238,12 +239,21 @@ class Row:
             a.importance,
             p.primary_category,
             plain_text(line) if line else "",
+            reason,
         )
 
 
-def _lite(p: Paper, a: Assignment, line: str) -> dict:
+def _lite(p: Paper, a: Assignment, line: str, why: str = "") -> dict:
     first = byline(p.authors)
-    return {"id": p.id, "title": p.title, "first": first, "imp": a.importance, "line": line, "topic": a.topic}
+    return {
+        "id": p.id,
+        "title": p.title,
+        "first": first,
+        "imp": a.importance,
+        "line": line,
+        "topic": a.topic,
+        "why": why,
+    }
 
 
 def _titled(digest: Digest) -> dict[str, dict]:
@@ -279,7 +289,7 @@ def read_day(digest: Digest, known_topics: list[str]) -> tuple[dict, list[list],
         "total": len(digest.papers),
         "counts": {t: len(by_topic[t]) for t in topics},
         "llm": digest.llm_used,
-        "must": [_lite(p, of[p.id], lines.get(p.id, "")) for p in must],
+        "must": [_lite(p, of[p.id], lines.get(p.id, ""), digest.reasons.get(p.id, "")) for p in must],
         "top": {t: [_lite(p, of[p.id], lines.get(p.id, "")) for p in ranked[t][:WEEK_TOP]] for t in topics},
         "gist": {t: gist[t] for t in topics if t in gist},
     }
@@ -290,7 +300,7 @@ def read_day(digest: Digest, known_topics: list[str]) -> tuple[dict, list[list],
     page = {
         "topics": topics,
         "ranked": {t: [Row.of(p, of[p.id], lines.get(p.id, "")) for p in ranked[t]] for t in topics},
-        "must": [Row.of(p, of[p.id], lines.get(p.id, "")) for p in must],
+        "must": [Row.of(p, of[p.id], lines.get(p.id, ""), digest.reasons.get(p.id, "")) for p in must],
         "summaries": _titled(digest),
     }
     return summary, docs, page
@@ -548,7 +558,9 @@ class SiteBuilder:
         lines = _lines(digest)
         papers = {p.id: p for p in digest.papers}
         must = [
-            dict(_lite(papers[i], digest.assignments[i], lines.get(i, "")), date=first_day[i])
+            dict(
+                _lite(papers[i], digest.assignments[i], lines.get(i, ""), digest.reasons.get(i, "")), date=first_day[i]
+            )
             for i in digest.must_reads
             if i in papers and i in first_day
         ]

@@ -146,6 +146,15 @@ class ApiClient:
                 results += self._page(http, params, len(results), first=False).entries
         return results
 
+    def by_ids(self, ids: list[str]) -> list[ApiEntry]:
+        """The entries of these arXiv ids (the API's id_list), in pages of page_size."""
+        results: list[ApiEntry] = []
+        with http_client(self.timeout) as http:
+            for start in range(0, len(ids), self.page_size):
+                chunk = ids[start : start + self.page_size]
+                results += self._page(http, {"id_list": ",".join(chunk)}, 0, first=True).entries
+        return results
+
     def _page(self, http: httpx.Client, params: dict, start: int, *, first: bool) -> ApiPage:
         attempts = 0
 

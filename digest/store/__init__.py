@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from digest.edition import built_reports
 from digest.errors import ConfigError
 from digest.store.deliveries import Deliveries
+from digest.store.feedback import Feedback
 from digest.store.listings import Listings
 from digest.store.llm_ledger import LLMLedger
 from digest.store.migrations import MIGRATIONS
@@ -18,8 +19,9 @@ from digest.store.runs import Runs
 from digest.store.work import Work
 
 
-class Store(Listings, Work, LLMLedger, Runs, Deliveries):
-    """The state database: listings, work (assignments, summaries), the LLM ledger, runs, deliveries."""
+class Store(Listings, Work, LLMLedger, Runs, Deliveries, Feedback):
+    """The state database: listings, work (assignments, summaries), the LLM ledger, runs, deliveries and
+    readers' feedback."""
 
 
 if TYPE_CHECKING:

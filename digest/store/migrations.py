@@ -329,3 +329,33 @@ def m011_llm_reasoning_and_refusals(db: sqlite3.Connection) -> None:
 def m012_report_keys(db: sqlite3.Connection) -> None:
     """What each report on disk was rendered from: a re-run that would render the same renders nothing."""
     db.execute("CREATE TABLE report_keys (edition TEXT PRIMARY KEY, render_key TEXT NOT NULL, written_at TEXT)")
+
+
+@migration
+def m013_feedback(db: sqlite3.Connection) -> None:
+    """Readers' taps on the Telegram buttons (one verdict per person and paper in an audience, the latest
+    wins), how far the bot's updates have been read, and the papers of `interests.papers` as read once."""
+    script(
+        db,
+        """
+        CREATE TABLE feedback (
+            chat TEXT NOT NULL,             -- the chat the tap came from, as configured (its audience learns)
+            user_id INTEGER NOT NULL,       -- who tapped
+            paper_id TEXT NOT NULL,
+            verdict TEXT NOT NULL,          -- like | dislike | save
+            tapped_at TEXT NOT NULL,
+            PRIMARY KEY (chat, user_id, paper_id)
+        );
+        CREATE TABLE telegram_updates (
+            bot TEXT PRIMARY KEY,           -- the bot's numeric id (the token's public part)
+            next_offset INTEGER NOT NULL    -- getUpdates offset: every update before it was read and counted
+        );
+        CREATE TABLE own_papers (
+            key TEXT PRIMARY KEY,           -- an arXiv id, or the citation key / id of a BibTeX or CSL-JSON entry
+            title TEXT NOT NULL,
+            abstract TEXT NOT NULL,
+            source TEXT NOT NULL,           -- arxiv | the file it came from
+            read_at TEXT NOT NULL
+        )
+        """,
+    )

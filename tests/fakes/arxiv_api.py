@@ -185,6 +185,8 @@ class FakeArxivApi:
         params = {k: v[-1] for k, v in request.query.items()}
         with self._lock:
             self.queries.append(params)
+        if params.get("id_list") and not params.get("search_query"):
+            return self._by_ids(params)
         try:
             cats, low, high = self._parse_query(params.get("search_query", ""))
             start = _int(params.get("start", "0"), "start", 0, None)
@@ -204,6 +206,13 @@ class FakeArxivApi:
             )
         page = [] if fault else matches[start : start + min(size, MAX_PAGE)]
         return Response(200, _feed(params, page, len(matches), start, min(size, MAX_PAGE)), {"Content-Type": ATOM})
+
+    def _by_ids(self, params: dict[str, str]) -> Response:
+        """id_list: the papers with these ids (versions ignored), in the order asked; unknown ids are left out."""
+        known = {p.id: p for p in self.papers}
+        wanted = [i.strip().split("v")[0] if "/" not in i else i.strip() for i in params["id_list"].split(",")]
+        page = [known[i] for i in wanted if i in known]
+        return Response(200, _feed(params, page, len(page), 0, len(page)), {"Content-Type": ATOM})
 
     @staticmethod
     def _parse_query(query: str) -> tuple[list[str], dt.datetime, dt.datetime]:

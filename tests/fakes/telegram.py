@@ -157,6 +157,18 @@ class Sent:
     file: bytes = b""
     filename: str = ""
     content_type: str = ""
+    buttons: list[list[dict]] = field(default_factory=list)  # reply_markup's inline_keyboard, as sent
+    message_id: int = 0
+
+
+@dataclass
+class Answer:
+    """One answerCallbackQuery Telegram accepted: the toast a tapping reader saw (empty: none)."""
+
+    query_id: str
+    text: str
+    chat_id: str
+    data: str
 
 
 @dataclass
@@ -178,10 +190,18 @@ class FakeTelegram:
     scripted: list[Scripted] = field(default_factory=list)
     after_send: Callable[[Sent], None] | None = None  # runs after a message is accepted, before the answer
     bot_status: dict[str, str] = field(default_factory=dict)  # chat id -> the bot's status there
+    answers: list[Answer] = field(default_factory=list)
+    webhook: str = ""  # set: getUpdates is refused with 409, as Telegram does while a webhook is active
+    max_poll_seconds: float = 2.0  # a long poll here waits at most this long (Telegram: up to `timeout`)
 
     def __post_init__(self):
         self._lock = threading.Lock()
         self._http = FakeServer(fallback=self._serve)
+        self._updates: list[dict] = []  # kept until a getUpdates offset confirms them
+        self._next_update = 100  # update ids grow by one per update
+        self._open_queries: dict[str, tuple[str, str]] = {}  # query id -> (chat id, data), until answered
+        self._arrived = threading.Condition(self._lock)
+        self.polls: list[dict] = []  # every getUpdates request's parameters
 
     def _serve(self, request: Request) -> Response:
         url = urlsplit(f"{request.path}?{request.raw_query}")
@@ -218,8 +238,63 @@ class FakeTelegram:
                 Scripted(method, status, description, None if chat_id is None else str(chat_id), retry_after)
             )
 
+    @property
+    def delivery_calls(self) -> list[tuple[str, str | None]]:
+        """Every request but the reading of taps (getUpdates, answerCallbackQuery), which every run does."""
+        return [c for c in self.calls if c[0] not in ("getUpdates", "answerCallbackQuery")]
+
     def for_chat(self, chat_id: int | str) -> list[Sent]:
         return [s for s in self.sent if s.chat_id == str(chat_id)]
+
+    def press(self, chat_id: int | str, data: str, *, user_id: int = 501, forged: bool = False) -> str:
+        """A reader in `chat_id` taps the button carrying `data`: a callback_query update for getUpdates, on
+        the message that has that button (a button nobody was sent cannot be tapped, unless `forged`, as an
+        old message or another bot's would be). Returns the query id."""
+        chat = str(chat_id)
+        with self._lock:
+            message = next(
+                (
+                    s
+                    for s in reversed(self.sent)
+                    if s.chat_id == chat and any(b.get("callback_data") == data for row in s.buttons for b in row)
+                ),
+                None,
+            )
+            if message is None and not forged:
+                raise AssertionError(f"no message in chat {chat} has a button {data!r}")
+            query_id = f"{self._next_update}{user_id}"
+            self._open_queries[query_id] = (chat, data)
+            query = {
+                "id": query_id,
+                "from": {"id": user_id, "is_bot": False, "first_name": f"Reader {user_id}", "language_code": "ko"},
+                "chat_instance": f"-{abs(hash(chat)) % 10**12}",
+                "data": data,
+                "message": {
+                    "message_id": message.message_id if message else 1,
+                    "chat": self.chats.get(chat, {"id": _as_id(chat), "type": "group", "title": "elsewhere"}),
+                    "date": 0,
+                    "text": message.text if message else "",
+                },
+            }
+            self._add_update({"callback_query": query})
+        return query_id
+
+    def post_message(self, chat_id: int | str, text: str) -> None:
+        """Someone writes in a chat the bot is in: an update that is not a button tap."""
+        chat = str(chat_id)
+        with self._lock:
+            message = {"message_id": 9999, "chat": self.chats.get(chat, {"id": _as_id(chat)}), "date": 0, "text": text}
+            self._add_update({"message": message})
+
+    def _add_update(self, update: dict) -> None:
+        self._updates.append({"update_id": self._next_update, **update})
+        self._next_update += 1
+        self._arrived.notify_all()
+
+    @property
+    def pending_updates(self) -> int:
+        with self._lock:
+            return len(self._updates)
 
     def __enter__(self) -> FakeTelegram:
         self._http.__enter__()
@@ -321,7 +396,9 @@ class FakeTelegram:
                 options = json.loads(options)
             if options is not None and fields.get("disable_web_page_preview") is not None:
                 raise _Reject(400, "Bad Request: can't use link_preview_options with disable_web_page_preview")
-            return self._record(Sent(method, chat, str(fields["text"]), text, fields.get("parse_mode"), options))
+            buttons = self._keyboard(fields.get("reply_markup"))
+            sent = Sent(method, chat, str(fields["text"]), text, fields.get("parse_mode"), options, buttons=buttons)
+            return self._record(sent)
         if method in ("sendPhoto", "sendDocument"):
             chat = self._chat(fields)
             key = "photo" if method == "sendPhoto" else "document"
@@ -348,15 +425,93 @@ class FakeTelegram:
                     content_type,
                 )
             )
+        if method == "getUpdates":
+            return self._get_updates(fields)
+        if method == "answerCallbackQuery":
+            return self._answer(fields)
+        if method == "getWebhookInfo":
+            return {"url": self.webhook, "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+        if method == "deleteWebhook":
+            self.webhook = ""
+            return True
         raise _Reject(404, "Not Found")
+
+    def _get_updates(self, fields: dict) -> list[dict]:
+        """Updates from `offset` on; asking with an offset forgets every update before it (Telegram keeps
+        the rest for 24 hours). With `timeout`, waits for one to arrive (long polling)."""
+        if self.webhook:
+            raise _Reject(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook "
+                "to delete the webhook first",
+            )
+        offset, limit = int(fields.get("offset") or 0), int(fields.get("limit") or 100)
+        timeout = float(fields.get("timeout") or 0)
+        allowed = fields.get("allowed_updates")
+        if isinstance(allowed, str):
+            allowed = json.loads(allowed)
+        if not 1 <= limit <= 100:
+            raise _Reject(400, "Bad Request: limit must be between 1 and 100")
+        with self._lock:
+            self.polls.append({"offset": offset, "limit": limit, "timeout": timeout, "allowed_updates": allowed})
+            if offset:
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+
+            def wanted() -> list[dict]:
+                kinds = set(allowed) if allowed else None
+                return [u for u in self._updates if kinds is None or kinds & set(u) - {"update_id"}]
+
+            if not wanted() and timeout:
+                self._arrived.wait_for(lambda: bool(wanted()), timeout=min(timeout, self.max_poll_seconds))
+            return wanted()[:limit]
+
+    def _answer(self, fields: dict) -> bool:
+        query_id = str(fields.get("callback_query_id") or "")
+        text = str(fields.get("text") or "")
+        if utf16_len(text) > 200:
+            raise _Reject(400, "Bad Request: MESSAGE_TOO_LONG")
+        with self._lock:
+            if query_id not in self._open_queries:
+                raise _Reject(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+            chat, data = self._open_queries.pop(query_id)
+            self.answers.append(Answer(query_id, text, chat, data))
+        return True
 
     def _record(self, sent: Sent) -> dict:
         with self._lock:
             self.sent.append(sent)
             message_id = len(self.sent)
+            sent.message_id = message_id
         if self.after_send is not None:
             self.after_send(sent)
         return {"message_id": message_id, "chat": self.chats[sent.chat_id], "date": 0}
+
+    @staticmethod
+    def _keyboard(markup: object) -> list[list[dict]]:
+        """reply_markup's inline keyboard, checked as Telegram checks it."""
+        if markup is None:
+            return []
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+        if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+            raise _Reject(400, "Bad Request: can't parse reply keyboard markup JSON object")
+        if sum(len(r) for r in rows) > 100:
+            raise _Reject(400, "Bad Request: too many buttons")
+        for row in rows:
+            for button in row:
+                if not isinstance(button, dict) or not str(button.get("text") or "").strip():
+                    raise _Reject(400, "Bad Request: text buttons are unallowed in the inline keyboard")
+                data = button.get("callback_data")
+                if data is None and "url" not in button:
+                    raise _Reject(400, "Bad Request: text buttons are unallowed in the inline keyboard")
+                if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                    raise _Reject(400, "Bad Request: BUTTON_DATA_INVALID")
+        return rows
+
+
+def _as_id(chat: str) -> int | str:
+    return int(chat) if chat.lstrip("-").isdigit() else chat
 
 
 class _Reject(Exception):
