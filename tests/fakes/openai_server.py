@@ -288,6 +288,16 @@ class FakeOpenAI:
                 self.in_flight -= 1
 
     def _answer_chat(self, request: Request) -> Response:
+        """The answer, sent `latency` seconds after the request arrived: the fake's own work (parsing, writing
+        the answer) happens within that time, as a real server's does, not on top of it (bench/run.py charges
+        whatever exceeds the latency to the tool)."""
+        arrived = time.monotonic()
+        response = self._answer_chat_now(request)
+        if self.latency:
+            time.sleep(max(0.0, arrived + self.latency - time.monotonic()))
+        return response
+
+    def _answer_chat_now(self, request: Request) -> Response:
         started = time.monotonic()
         problem, body = self._validate(request)
         if problem is not None:
@@ -312,8 +322,6 @@ class FakeOpenAI:
             nth = self._chats
         fault = self._take_fault(purpose, user)
         call.fault = fault.kind if fault else None
-        if self.latency:
-            time.sleep(self.latency)
         if fault and fault.kind == "slow":
             time.sleep(fault.params.get("seconds", 1.0))
         prompt_text = "".join(m["content"] for m in body["messages"]) + json.dumps(body.get("response_format") or {})
