@@ -34,17 +34,14 @@ def api(server):
 def config_for(tmp_path, server, telegram, **more) -> str:
     telegram.add_chat(CHAT, "AI 논문 채널")
     tmp_path.mkdir(parents=True, exist_ok=True)
-    return str(
-        write_config(
-            tmp_path,
-            server.url,
-            delivery__telegram__enabled=True,
-            delivery__telegram__api_url=telegram.url,
-            delivery__telegram__chat_ids=[CHAT],
-            delivery__telegram__message_interval_seconds=0,
-            **more,
-        )
-    )
+    settings = {
+        "delivery__telegram__enabled": True,
+        "delivery__telegram__api_url": telegram.url,
+        "delivery__telegram__chat_ids": [CHAT],
+        "delivery__telegram__message_interval_seconds": 0,
+        **more,
+    }
+    return str(write_config(tmp_path, server.url, **settings))
 
 
 def digest_json(config: str, day: str) -> dict:
@@ -74,7 +71,7 @@ def buttons(telegram, chat=CHAT) -> list[dict]:
 
 
 def test_taps_on_one_day_lead_the_next_with_what_the_reader_liked(tmp_path, server, api, telegram, run_cli):
-    config = config_for(tmp_path / "taps", server, telegram, delivery__telegram__format="full")
+    config = config_for(tmp_path / "taps", server, telegram, delivery__telegram__format="full", site__enabled=True)
     run(run_cli, config, DAY1)
     day1 = digest_json(config, DAY1)
     sent = buttons(telegram)
@@ -123,6 +120,8 @@ def test_taps_on_one_day_lead_the_next_with_what_the_reader_liked(tmp_path, serv
     assert any(r.startswith("👍한 ‘") and r.endswith("’와 비슷") for r in reasons), reasons
     md = (tmp_path / "taps/output" / DAY2 / "digest.md").read_text()
     assert "💡 👍한 ‘" in md
+    assert "💡 👍한 ‘" in (tmp_path / "taps/output/site" / DAY2 / "index.html").read_text()  # the site's day page
+    assert "💡 👍한 ‘" in (tmp_path / "taps/output" / DAY2 / "email.html").read_text()
 
     # A re-run answers nothing again and counts nothing again.
     polls = len(telegram.polls)
@@ -271,3 +270,21 @@ def test_with_no_taps_and_no_papers_of_your_own_nothing_changes(tmp_path, server
     a, b = digest_json(on, DAY1), digest_json(off, DAY1)
     assert picked(a) == picked(b) and a["must_reads"] == b["must_reads"]
     assert not any("learned" in p for p in a["papers"])
+
+
+def test_a_chat_with_its_own_topics_learns_from_its_own_taps(tmp_path, server, api, telegram, run_cli):
+    mine = {"id": -1002, "topics": ["LLM", "General AI"]}
+    telegram.add_chat(-1002, "LLM 스터디")
+    config = config_for(tmp_path, server, telegram, delivery__telegram__chat_ids=[CHAT, mine])
+    run(run_cli, config, DAY1)
+    tapped = [b["callback_data"] for b in buttons(telegram, -1002) if b["callback_data"].startswith("fb:l:")]
+    for data in tapped[:3]:
+        telegram.press(-1002, data, user_id=READER)
+    run(run_cli, config, DAY2)
+    data = digest_json(config, DAY2)
+    # The whole-digest audience (chat -1001) learned nothing; the LLM/General AI chat has a view of its own.
+    assert not any("learned" in p for p in data["papers"])
+    assert list(data["audiences"]) == ["General AI|LLM"]
+    view = data["audiences"]["General AI|LLM"]
+    assert any(r > 0 for r in view["relevance"].values()) and view["why"]
+    assert all(v.startswith("👍한 ‘") for v in view["why"].values())
