@@ -13,7 +13,7 @@ from pathlib import Path
 from digest.config import Config
 from digest.deliver.channels import ChannelError
 from digest.deliver.feedback import TapsRead, feedback_enabled, read_taps
-from digest.errors import BusyError, ConfigError
+from digest.errors import BusyError
 from digest.lock import exclusive
 from digest.progress import Reporter
 from digest.store import Store, open_store
@@ -71,7 +71,7 @@ class TapPoller:
         """Poll once; the seconds to rest before the next poll."""
         try:
             read_pending(self.config, None, wait_seconds=POLL_SECONDS)
-        except (ChannelError, ConfigError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - the scheduler outlives any failure to read taps
             if str(exc) != self._last_error:
                 log.warning("%s (trying again every %gs)", exc, self.RETRY_SECONDS)
             self._last_error = str(exc)
