@@ -224,6 +224,11 @@ class TelegramConfig(ChannelConfig):
     # 👍/👎/🔖 buttons under the digest; the taps are read back (getUpdates) and learned from (digest/learn.py)
     feedback: bool = True
 
+    @property
+    def reads_taps(self) -> bool:
+        """Whether there are taps to read: buttons are sent to at least one chat."""
+        return self.enabled and self.feedback and bool(self.chat_ids)
+
     @field_validator("token_env")
     @classmethod
     def _token_env_is_a_name(cls, value: str) -> str:

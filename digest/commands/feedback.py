@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from digest.config import Config
 from digest.deliver.channels import ChannelError
-from digest.deliver.feedback import TapsRead, feedback_enabled, read_taps
 from digest.errors import BusyError
 from digest.lock import exclusive
 from digest.progress import Reporter
 from digest.store import Store, open_store
+
+if TYPE_CHECKING:
+    from digest.deliver.feedback import TapsRead
 
 log = logging.getLogger("digest")
 
@@ -30,8 +33,10 @@ def _taps_lock(config: Config) -> Path:
 def read_pending(config: Config, store: Store | None, *, wait_seconds: float = 0) -> TapsRead | None:
     """Record and answer the pending taps, if any reader may (None: feedback is off, or another process is
     reading them now). Raises ChannelError when the Bot API cannot be read."""
-    if not feedback_enabled(config):
+    if not config.delivery.telegram.reads_taps:
         return None
+    from digest.deliver.feedback import read_taps  # the Bot API client: only for a config with buttons
+
     try:
         with exclusive(_taps_lock(config), 0, "another digest process is reading the taps"):
             if store is not None:
@@ -89,7 +94,7 @@ def feedback(config: Config) -> TapsRead | None:
     """`digest feedback`: read the taps now (for cron or GitHub Actions; at least twice a day, as Telegram
     keeps updates for 24 hours). None when feedback is off (FEEDBACK_OFF says so); raises ChannelError when
     Telegram cannot be read, BusyError when another process is reading them."""
-    if not feedback_enabled(config):
+    if not config.delivery.telegram.reads_taps:
         return None
     found = read_pending(config, None)
     if found is None:

@@ -187,8 +187,7 @@ def schedule(config: Config, reporter: Reporter, say: Callable[[str], None]) -> 
         say(f"scheduler running: cron '{sched.cron}'{weekly} in {sched.timezone}; next run {first}. Ctrl+C stops.")
 
     from digest.commands.feedback import TapPoller
-    from digest.deliver.feedback import feedback_enabled
 
     # Between fires the main thread reads the readers' taps (long polling), so their toasts show at once.
-    run_forever(scheduler, started, TapPoller(config) if feedback_enabled(config) else None)
+    run_forever(scheduler, started, TapPoller(config) if config.delivery.telegram.reads_taps else None)
     say("scheduler stopped")

@@ -46,11 +46,6 @@ class TapsRead:
         return said
 
 
-def feedback_enabled(config: Config) -> bool:
-    telegram = config.delivery.telegram
-    return telegram.enabled and telegram.feedback and bool(telegram.chat_ids)
-
-
 def read_taps(config: Config, store: Store, *, wait_seconds: float = 0, api: BotAPI | None = None) -> TapsRead:
     """Record and answer every pending tap; `wait_seconds` long-polls for the first one. Raises ChannelError
     (one line, no token) when the Bot API cannot be read."""
