@@ -182,6 +182,7 @@ def test_a_webhook_on_the_bot_is_one_warning_and_the_day_is_still_sent(tmp_path,
     assert telegram.for_chat(CHAT)
     alone = run_cli("feedback", "--config", config, env=ENV)
     assert alone.exit_code == 1 and "deleteWebhook" in alone.output
+    assert [m for m, _ in telegram.calls].count("getUpdates") == 2  # a 409 is not asked again
     check = run_cli("check", "--config", config, env=ENV)
     assert "telegram feedback: the bot has a webhook" in check.output and check.exit_code != 0
 

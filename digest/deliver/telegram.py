@@ -216,7 +216,8 @@ class BotAPI:
                 )
                 raise TelegramError(problem, status, description)
             raise TelegramError(problem, status, description, retryable=True, retry_after=wait)
-        raise TelegramError(problem, status, description, retryable=retryable_status(status))
+        # Telegram's 409 (a webhook is set; another getUpdates reader) does not heal by asking again.
+        raise TelegramError(problem, status, description, retryable=retryable_status(status) and status != 409)
 
     def send(self, chat_id: int | str, part: Part, *, html: bool = True) -> None:
         text = part.text if html else to_plain(part.text)
