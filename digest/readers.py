@@ -58,10 +58,11 @@ class Readers:
 
     interests: Interests
     scores: dict[str, dict[str, Learned]] = field(default_factory=dict)
+    paper_ids: list[str] = field(default_factory=list)
 
     @classmethod
     def score(cls, models: dict[str, ReaderModel], papers: list[Paper], interests: Interests) -> Readers:
-        return cls(interests, {key: model.score(papers) for key, model in models.items()})
+        return cls(interests, {key: model.score(papers) for key, model in models.items()}, [p.id for p in papers])
 
     def relevance(self, base: dict[str, int], key: str = MAIN) -> dict[str, int]:
         """Relevance with what the audience learned: the higher of the interests' and the learned liking,
@@ -73,8 +74,12 @@ class Readers:
         return merged
 
     def learned(self, key: str = MAIN) -> dict[str, int]:
-        """Each paper's learned score for the audience (digest.json)."""
-        return {i: s.score for i, s in self.scores.get(key, {}).items() if s.score}
+        """Each paper's learned score for the audience (digest.json): every paper once the audience has a
+        model (0: the model sees nothing of its readers' taste in it), none before."""
+        if key not in self.scores:
+            return {}
+        learned = self.scores[key]
+        return {i: learned[i].score if i in learned else 0 for i in self.paper_ids}
 
     def reasons(self, papers: list[Paper], base: dict[str, int], key: str = MAIN) -> dict[str, str]:
         """Why each of these papers would be picked, where a reader can be told: a followed author, a paper

@@ -113,7 +113,7 @@ def test_taps_on_one_day_lead_the_next_with_what_the_reader_liked(tmp_path, serv
     # Nothing is hidden by the model: both days hold the same papers.
     assert {p["id"] for p in learned["papers"]} == {p["id"] for p in baseline["papers"]}
     # digest.json carries each paper's learned score; a must-read raised by it says why.
-    scores = {p["id"]: p.get("learned") for p in learned["papers"]}
+    scores = {p["id"]: p["learned"] for p in learned["papers"]}  # every paper, once there is a model
     assert any(s and s > 0 for s in scores.values()) and any(s and s < 0 for s in scores.values())
     assert all("learned" not in p for p in baseline["papers"])
     reasons = [p["why"] for p in learned["papers"] if p["id"] in learned["must_reads"] and p.get("why")]
