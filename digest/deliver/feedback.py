@@ -25,6 +25,8 @@ log = logging.getLogger("digest")
 TOASTS = {"like": "👍 반영했어요", "dislike": "👎 반영했어요", "save": "🔖 저장했어요"}
 BATCH = 100  # getUpdates' most per answer
 MAX_BATCHES = 50  # a backlog of 5,000 updates at most per read: a run is not held by a flood
+MAX_WAIT_SECONDS = 25  # the longest long poll asked of Telegram
+READ_TIMEOUT_SECONDS = 10  # how long a Bot API request may take beyond the long poll
 
 
 @dataclass
@@ -54,10 +56,13 @@ def read_taps(config: Config, store: Store, *, wait_seconds: float = 0, api: Bot
     if not token:
         raise ChannelError(f"telegram feedback: {settings.token_env} is not set (environment or .env)")
     bot = token.split(":", 1)[0]  # the bot's id: its offset is its own
-    wait_seconds = min(wait_seconds, max(0.0, settings.timeout_seconds - 5))  # the poll ends before the request
+    wait_seconds = min(wait_seconds, MAX_WAIT_SECONDS)
     chats = _configured_chats(config)
     own = api is None
-    api = api or BotAPI(settings.model_copy(update={"max_retries": min(settings.max_retries, 2)}), token)
+    # Reading taps is never worth holding a run: one retry, and a request that ends soon after the long poll
+    # would (taps left unread wait in Telegram for the next read).
+    quick = {"max_retries": min(settings.max_retries, 1), "timeout_seconds": wait_seconds + READ_TIMEOUT_SECONDS}
+    api = api or BotAPI(settings.model_copy(update=quick), token)
     found = TapsRead()
     try:
         for batch in range(MAX_BATCHES):
