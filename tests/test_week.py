@@ -94,6 +94,8 @@ def test_a_week_of_stored_days_becomes_one_korean_edition_sent_once_to_every_tar
             assert [s.method for s in sent] == ["sendPhoto", "sendMessage", "sendDocument"]
             assert f"주간 {WEEK}" in sent[0].text and "⭐ 이번 주 핵심 논문" in sent[1].text
             assert sent[2].filename == f"digest-{WEEK}.html"
+            # 👍/👎/🔖 under the week's must-reads, as under the day's
+            assert [row[0]["callback_data"] for row in sent[1].buttons] == [f"fb:l:{i}" for i in data["must_reads"]]
         mails = smtp.received[-len(RECIPIENTS) :]
         assert sorted(m.recipients[0] for m in mails) == sorted(RECIPIENTS)
         assert all(m.message["Subject"] == f"[arXiv 주간 다이제스트] {WEEK} · {data['total']}편" for m in mails)
