@@ -68,7 +68,8 @@ def read_taps(config: Config, store: Store, *, wait_seconds: float = 0, api: Bot
         for batch in range(MAX_BATCHES):
             offset = store.updates_offset(bot)
             updates = _get_updates(api, offset, wait_seconds if batch == 0 else 0)
-            if not updates:
+            numbers = [u["update_id"] for u in updates if isinstance(u.get("update_id"), int)]
+            if not numbers:
                 break
             taps, answers = [], []
             for update in updates:
@@ -82,7 +83,7 @@ def read_taps(config: Config, store: Store, *, wait_seconds: float = 0, api: Bot
                 taps.append(tap)
                 answers.append((query_id, TOASTS[tap.verdict]))
                 found.by_chat[tap.chat] = found.by_chat.get(tap.chat, 0) + 1
-            store.record_taps(bot, taps, max(u.get("update_id", 0) for u in updates) + 1)
+            store.record_taps(bot, taps, max(numbers) + 1)
             found.recorded += len(taps)
             for query_id, toast in answers:
                 found.not_answered += not _answer(api, query_id, toast)
