@@ -255,3 +255,13 @@ def test_the_cause_of_a_worker_failure_is_its_reason_not_its_traceback():
     with ProcessPoolExecutor(1) as pool, pytest.raises(OSError) as failed:
         list(pool.map(open, ["/nonexistent/folder/page.html"]))
     assert root_cause(failed.value) == "No such file or directory"
+
+
+def test_the_temporary_files_a_killed_build_left_are_swept_by_the_next(folder, run_cli):
+    day = folder / "output/site/2026-06-30"
+    left = [day / ".index.html.k3j9x2.tmp", folder / "output/site/.feed.xml.a81b0q.tmp"]
+    for path in left:
+        path.write_text("<html>half a page")
+    result = run_cli("site", "--config", str(folder / "config.yaml"))
+    assert result.exit_code == 0, result.output
+    assert not any(path.exists() for path in left) and not list((folder / "output/site").rglob("*.tmp"))

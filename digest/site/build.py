@@ -187,6 +187,12 @@ def write_file(path: Path, content: str | bytes) -> None:
         raise
 
 
+def _sweep_temporary_files(site: Path) -> None:
+    """The temporary files (write_file's) a killed build left: under the build lock nobody else writes one."""
+    for leftover in site.rglob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
 def _remove(path: Path, site: Path) -> None:
     """A page whose day, week, topic or month disappeared: its folder goes with it (abstracts, shards)."""
     if path.name in ("index.html", ".key") and path.parent != site:
@@ -357,6 +363,7 @@ class SiteBuilder:
         started = time.monotonic()
         self.site.mkdir(parents=True, exist_ok=True)
         self.cache.mkdir(parents=True, exist_ok=True)
+        _sweep_temporary_files(self.site)
         writer = Writer(self.site)
         days = report_days(self.config.output_dir)
         summaries: dict[str, dict] = {}
