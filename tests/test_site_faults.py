@@ -265,3 +265,15 @@ def test_the_temporary_files_a_killed_build_left_are_swept_by_the_next(folder, r
     result = run_cli("site", "--config", str(folder / "config.yaml"))
     assert result.exit_code == 0, result.output
     assert not any(path.exists() for path in left) and not list((folder / "output/site").rglob("*.tmp"))
+
+
+def test_a_day_left_out_is_not_the_previous_day_of_the_next(folder, run_cli):
+    broken = folder / "output/2026-06-29"  # between 2026-04-21 and 2026-06-30, never built, unreadable
+    broken.mkdir()
+    (broken / "digest.json").write_text('{"schema_version": 2, "date": "2026-06-29", "pap')
+    config = str(folder / "config.yaml")
+    for _ in range(2):  # and a second build keeps it so
+        result = run_cli("site", "--config", config)
+        assert result.exit_code == 1 and "site: skipped 2026-06-29: " in result.output
+        page = (folder / "output/site/2026-06-30/index.html").read_text()
+        assert 'href="../2026-04-21/index.html" rel="prev"' in page and "2026-06-29" not in page

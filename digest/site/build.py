@@ -146,6 +146,14 @@ class Writer:
             self.total -= 1
             self.written -= 1
 
+    def rekey(self, rel: str, key: str) -> bool:
+        """fresh(rel, key) for a rel already asked about with another key (the answer for that one undone)."""
+        old = self.current.pop(rel, None)
+        if old is not None:
+            self.total -= 1
+            self.written -= not (self.previous.get(rel) == old and (self.site / rel).exists())
+        return self.fresh(rel, key)
+
     def keep(self, rel: str) -> bool:
         """Keep rel as the last build wrote it (its input cannot be read now); False when there is none."""
         if rel not in self.previous or not (self.site / rel).exists():
@@ -385,6 +393,7 @@ class SiteBuilder:
             self.skipped.update(unreadable)
         for date in list(self.skipped):
             self._keep_day(writer, date, summaries, day_keys)
+        self._relink_after_left_out(writer, days, hashes, summaries, day_keys, {t[0] for t in todo})
         summaries = dict(sorted(summaries.items()))
         self._publish_charts(writer, days, summaries)
         self._build_search(writer, summaries, day_keys)
@@ -396,6 +405,33 @@ class SiteBuilder:
         writer.save()
         seconds = time.monotonic() - started
         return SiteResult(self.site, len(summaries), writer.written, writer.total, seconds, self.skipped)
+
+    def _relink_after_left_out(
+        self,
+        writer: Writer,
+        days: list[tuple[str, Path]],
+        hashes: dict[str, str],
+        summaries: dict[str, dict],
+        day_keys: dict[str, str],
+        built_now: set[str],
+    ) -> None:
+        """A day left out (unreadable, never built) must not be the "←" of the day after it: that day's page
+        points at the last day the site has (built again if it does not yet, or was just built otherwise)."""
+        dates = [date for date, _ in days]
+        redo = []
+        for i, (date, path) in enumerate(days):
+            if i == 0 or dates[i - 1] in summaries or date not in summaries or date in self.skipped:
+                continue
+            previous = next((d for d in reversed(dates[:i]) if d in summaries), None)
+            key = _sha(self.context_key, hashes[date], previous or "")
+            day_keys[date] = key
+            fresh = writer.rekey(f"{date}/index.html", key)
+            if fresh and date in built_now:  # just written with the left-out day as its "←": again
+                writer.written += 1
+            if not fresh or date in built_now:
+                redo.append((date, str(path), key, previous))
+        for built, _ in self._jobs(_day_job, redo):
+            summaries.update(built)
 
     def _keep_day(self, writer: Writer, date: str, summaries: dict[str, dict], day_keys: dict[str, str]) -> None:
         """A day whose digest.json cannot be read now: its page stays as the last build made it (and what it
