@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -84,6 +85,9 @@ class ReportConfig(Strict):
     templates_dir: Path | None = None
 
 
+ARXIV_SHOW_VALUES = (25, 50, 100, 250, 500, 1000, 2000)  # the page sizes arXiv's listing pages accept
+
+
 class ArxivConfig(Strict):
     categories: list[str] = Field(default_factory=lambda: ["cs.AI", "cs.CL", "cs.CV", "cs.LG"], min_length=1)
     # The /list/<category>/new pages switch at the announcement (20:00 ET); None leaves only the RSS feed.
@@ -106,6 +110,13 @@ class ArxivConfig(Strict):
     def _listing_url(cls, value: str | None) -> str | None:
         if value is not None and "{category}" not in value:
             raise ValueError("must contain {category} (one page per arXiv category), or be null")
+        show = dict(parse_qsl(urlsplit(value or "").query)).get("show")
+        if show is not None and show not in {str(v) for v in ARXIV_SHOW_VALUES}:
+            values = ", ".join(str(v) for v in ARXIV_SHOW_VALUES[:-1]) + f" or {ARXIV_SHOW_VALUES[-1]}"
+            raise ValueError(
+                f"show={show} is not a page size arXiv accepts ({values}; anything else is HTTP 400): "
+                "show=2000 reads the most, and a bigger category is read in pages"
+            )
         return value
 
     @field_validator("categories")

@@ -553,10 +553,14 @@ def test_a_skip_page_that_repeats_the_first_is_refused(server):
         fetch_pages(f"{server.url}/list/{{category}}/new?show=50", ["cs.CL"], delay=0)
 
 
-def test_an_unknown_show_value_is_named_with_the_ones_arxiv_takes(server):
-    serve_pages(server, {"cs.CL": paged("cs.CL", TUE_JUNE_30, _slice())})
-    with pytest.raises(FetchError, match=r"HTTP 400 \(arXiv accepts show= 25, 50, 100, 250, 500, 1000 or 2000 only"):
-        fetch_pages(f"{server.url}/list/{{category}}/new?show=5000", ["cs.CL"], delay=0, max_retries=0)
+def test_an_unknown_show_value_is_refused_with_the_config_naming_the_ones_arxiv_takes(tmp_path, run_cli):
+    config = write_config(tmp_path, arxiv__listing_url="https://arxiv.org/list/{category}/new?skip=0&show=5000")
+    result = run_cli("check", "--config", str(config))
+    assert result.exit_code == 2
+    assert (
+        "arxiv.listing_url: show=5000 is not a page size arXiv accepts (25, 50, 100, 250, 500, 1000 or 2000; "
+        "anything else is HTTP 400)"
+    ) in result.output
 
 
 # ----- a real day through the CLI: a refused page falls back to the feed in one line, nothing lost -----

@@ -94,7 +94,6 @@ _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "
 # Elements that cannot sit inside a title, author list or abstract: meeting one ends a part left open.
 _OUTSIDE_PARTS = frozenset({"dt", "dd", "dl", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "table", "body"})
 _PARTS = {("div", "list-title"): "title", ("div", "list-authors"): "authors", ("div", "list-subjects"): "subjects"}
-_SHOW_VALUES = (25, 50, 100, 250, 500, 1000, 2000)  # what arXiv accepts as show= (anything else: HTTP 400)
 # The pages only ever show the latest announcement: one this much older than the listing the calendar
 # expects is a stale copy or a wrong address, not arXiv running late.
 _STALE_DAYS = 7
@@ -595,15 +594,6 @@ def merge_pages(pages: list[CategoryPage], categories: list[str], source: str = 
     return Listing(date=dates.pop(), papers=ordered, source=source)
 
 
-def _status_error(url: str, status: int) -> FetchError:
-    hint = ""
-    show = dict(parse_qsl(urlsplit(url).query)).get("show")
-    if status == 400 and show is not None and show not in {str(v) for v in _SHOW_VALUES}:
-        values = ", ".join(str(v) for v in _SHOW_VALUES[:-1]) + f" or {_SHOW_VALUES[-1]}"
-        hint = f" (arXiv accepts show= {values} only: check arxiv.listing_url)"
-    return FetchError(f"arXiv listing page {url}: HTTP {status}{hint}")
-
-
 def fetch_pages(
     template: str,
     categories: list[str],
@@ -650,7 +640,7 @@ def fetch_pages(
             try:
                 content, content_type = policy(get, url)
             except httpx.HTTPStatusError as exc:
-                raise _status_error(url, exc.response.status_code) from None
+                raise FetchError(f"arXiv listing page {url}: HTTP {exc.response.status_code}") from None
             except httpx.TransportError as exc:
                 raise FetchError(f"arXiv listing page {url}: {type(exc).__name__}: {exc}") from None
             return content, content_type
