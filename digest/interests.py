@@ -83,8 +83,13 @@ class Interests:
         return bool(self.description or self.keywords or self.authors)
 
     @cached_property
+    def _keywords(self) -> list[tuple[str, re.Pattern[str]]]:
+        """Each keyword (as configured) that compiles to a pattern, with its pattern."""
+        return [(k, p) for k in self.keywords if (p := phrase_pattern(k))]
+
+    @cached_property
     def _keyword_patterns(self) -> list[re.Pattern[str]]:
-        return [p for p in map(phrase_pattern, self.keywords) if p]
+        return [p for _, p in self._keywords]
 
     @cached_property
     def _exclude_patterns(self) -> list[re.Pattern[str]]:
@@ -111,19 +116,13 @@ class Interests:
 
     def matched_keyword(self, paper: Paper) -> str | None:
         """The first keyword (as configured) in the title, else in the abstract: a must-read's reason."""
-        if not self._keyword_patterns:
+        if not self._keywords:
             return None
-        title, abstract = _fold(paper.title), _fold(paper.abstract)
-        for text in (title, abstract):
-            for keyword, pattern in zip(self._keywords_matched, self._keyword_patterns, strict=True):
+        for text in (_fold(paper.title), _fold(paper.abstract)):
+            for keyword, pattern in self._keywords:
                 if pattern.search(text):
                     return keyword.rstrip("*")
         return None
-
-    @cached_property
-    def _keywords_matched(self) -> list[str]:
-        """The keywords that compile to a pattern, in the order of _keyword_patterns."""
-        return [k for k in self.keywords if phrase_pattern(k)]
 
     def offline_relevance(self, paper: Paper) -> int:
         """0-10 from keywords (title counts double) and followed authors (always 10)."""

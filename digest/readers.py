@@ -25,7 +25,7 @@ def feedback_chats(config: Config) -> dict[str, list[str]]:
     """The Telegram chats that show buttons, by audience key."""
     telegram = config.delivery.telegram
     chats: dict[str, list[str]] = {}
-    if telegram.enabled and telegram.feedback:
+    if telegram.reads_taps:
         for target in telegram.targets():
             chats.setdefault(audience_key(target.topics), []).append(target.target)
     return chats

@@ -291,5 +291,5 @@ def short_title(title: str, limit: int) -> str:
         return head
     if len(title) <= limit:
         return title
-    cut = title[: limit - 1].rsplit(" ", 1)[0] if " " in title[: limit - 1] else title[: limit - 1]
+    cut = title[: limit - 1].rsplit(" ", 1)[0]  # at the last word that fits (a single long word: cut inside)
     return cut.rstrip(",;:-–— ") + "…"
