@@ -465,20 +465,27 @@ class Config(Strict):
     @model_validator(mode="after")
     def _own_papers(self) -> Config:
         """interests.papers: each an arXiv id or a BibTeX / CSL-JSON file that exists (relative to the config)."""
-        from digest.ids import answer_id, is_arxiv_id
-
-        for i, entry in enumerate(self.interests.papers):
-            if is_arxiv_id(answer_id(entry)):
+        for i, (entry, source) in enumerate(zip(self.interests.papers, self.own_paper_sources(), strict=True)):
+            if isinstance(source, str):
                 continue
-            path = self.resolve(Path(entry))
-            if path.suffix.lower() not in OWN_PAPER_FILES:
+            if source.suffix.lower() not in OWN_PAPER_FILES:
                 raise ValueError(
                     f"interests.papers.{i}: {entry!r} is neither an arXiv id (2401.12345) nor a "
                     f"{' or '.join(OWN_PAPER_FILES)} file (BibTeX, or CSL-JSON as Zotero exports it)"
                 )
-            if not path.is_file():
-                raise ValueError(f"interests.papers.{i}: no file {path}")
+            if not source.is_file():
+                raise ValueError(f"interests.papers.{i}: no file {source}")
         return self
+
+    def own_paper_sources(self) -> list[str | Path]:
+        """interests.papers, each as the bare arXiv id it names (str) or the file it names (Path, relative to
+        the config's folder)."""
+        from digest.ids import answer_id, is_arxiv_id, strip_version
+
+        return [
+            strip_version(bare) if is_arxiv_id(bare := answer_id(entry)) else self.resolve(Path(entry))
+            for entry in self.interests.papers
+        ]
 
     @property
     def topic_names(self) -> list[str]:

@@ -18,17 +18,13 @@ def run_checks(config: Config) -> list[Check]:
 
 def check_own_papers(config: Config) -> list[Check]:
     """Each file of interests.papers read now, as a run reads it (arXiv ids are read at the next run)."""
-    from pathlib import Path
-
-    from digest.ids import answer_id, is_arxiv_id
     from digest.sources.own_papers import OwnPapersError, read_library
 
     checks, ids = [], 0
-    for entry in config.interests.papers:
-        if is_arxiv_id(answer_id(entry)):
+    for path in config.own_paper_sources():
+        if isinstance(path, str):
             ids += 1
             continue
-        path = config.resolve(Path(entry))
         try:
             papers, more_ids = read_library(path)
         except OwnPapersError as exc:

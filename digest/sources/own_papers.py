@@ -36,14 +36,12 @@ def own_papers(config: Config, store: Store, clock: Clock = SYSTEM_CLOCK, *, fet
         return []
     found: list[Paper] = []
     ids: list[str] = []
-    for entry in config.interests.papers:
-        bare = answer_id(entry)
-        if is_arxiv_id(bare):
-            ids.append(strip_version(bare))
+    for source in config.own_paper_sources():
+        if isinstance(source, str):
+            ids.append(source)
             continue
-        path = config.resolve(Path(entry))
         try:
-            papers, more_ids = read_library(path)
+            papers, more_ids = read_library(source)
         except OwnPapersError as exc:
             log.warning("interests.papers: %s; learning without it", exc)
             continue
