@@ -165,15 +165,12 @@ def _run(config: Config, store: Store, options: RunOptions, fetch: Fetcher, repo
     chosen = select(config, seen.shown, assignments, must, relevance, keyword_tiebreak(config))
     sections = stages.summarize(store, listing, chosen, way, reporter)
     counts = topic_counts(config, seen.shown, assignments)
-    featured = [p for s in sections for p in s.papers]
     digest = Digest(
         date=date,
         title=config.report.title,
         papers=seen.shown,
         relevance=relevance,
-        learned=readers.learned(),
-        reasons=readers.reasons(featured, seen.relevance),
-        audiences=readers.audience_views(featured, seen.relevance),
+        **readers.digest_fields(sections, seen.relevance),
         followed=seen.followed,
         excluded=seen.excluded,
         assignments=assignments,

@@ -14,7 +14,7 @@ from digest.clock import SYSTEM_CLOCK, Clock
 from digest.config import Config
 from digest.interests import Interests
 from digest.learn import Example, Learned, ReaderModel
-from digest.models import AudienceView, Paper, audience_key
+from digest.models import AudienceView, Paper, TopicSection, audience_key
 from digest.sources.own_papers import own_papers
 from digest.store import Store
 
@@ -95,6 +95,17 @@ class Readers:
             elif keyword := self.interests.matched_keyword(paper):
                 found[paper.id] = f"키워드 ‘{keyword}’"
         return found
+
+    def digest_fields(self, sections: list[TopicSection], base: dict[str, int]) -> dict[str, object]:
+        """What a Digest keeps of the readers (`**` into it): learned scores, the reasons of the featured papers
+        (what must-reads are drawn from) and each audience's own view, all from `base`, the relevance before
+        learning."""
+        featured = [p for s in sections for p in s.papers]
+        return {
+            "learned": self.learned(),
+            "reasons": self.reasons(featured, base),
+            "audiences": self.audience_views(featured, base),
+        }
 
     def audience_views(self, papers: list[Paper], base: dict[str, int]) -> dict[str, AudienceView]:
         """For each audience of some topics that learned on its own: its relevance and reasons of `papers`

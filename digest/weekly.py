@@ -237,7 +237,6 @@ def _build(
     )
     sections = _summaries(config, store, edition, chosen, lines, trends, llm, reporter)
     counts = topic_counts(config, papers, assignments)
-    featured = [p for s in sections for p in s.papers]
     digest = Digest(
         date=monday,
         title=config.report.title,
@@ -252,9 +251,7 @@ def _build(
         llm_used=llm is not None,
         must_reads=must,
         relevance=relevance,
-        learned=readers.learned(),
-        reasons=readers.reasons(featured, day_relevance),
-        audiences=readers.audience_views(featured, day_relevance),
+        **readers.digest_fields(sections, day_relevance),
         followed=followed,
         site_url=week_url(config, edition),
         week=edition,

@@ -8,6 +8,7 @@ the other. What it records is the feedback tables only: reports, ledger and runs
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,11 +42,8 @@ def read_pending(config: Config, store: Store | None, *, wait_seconds: float = 0
         with exclusive(_taps_lock(config), 0, "another digest process is reading the taps"):
             if store is not None:
                 return read_taps(config, store, wait_seconds=wait_seconds)
-            opened = open_store(config)
-            try:
+            with closing(open_store(config)) as opened:
                 return read_taps(config, opened, wait_seconds=wait_seconds)
-            finally:
-                opened.close()
     except BusyError:
         return None
 

@@ -99,21 +99,22 @@ def render_parts(report: Report, fmt: str = "compact", *, buttons: bool = False)
     digest = report.digest
     texts = telegram_texts(digest, report.templates_override)
     caption = split_html(texts.caption, CAPTION_LIMIT)
-    keyboards: dict[int, tuple] = {}  # message index -> its rows
-    must_reads = tuple(feedback_row(n, m.paper) for n, m in enumerate(must_read_items(digest), start=1))
+    # message index -> the papers its 👍/👎/🔖 rows name: the first message holds the must-reads
+    rated: dict[int, list[Paper]] = {0: [m.paper for m in must_read_items(digest)]}
     if fmt == "full":
         messages = pack([_tidy(texts.must_reads)])
-        keyboards[0] = must_reads
         for section, topic in zip(digest.sections, texts.topics, strict=True):
             messages += split_html(_tidy(topic))
             if digest.week is None:  # a week's topic message names no papers of its own
-                keyboards[len(messages) - 1] = tuple(feedback_row(n, p) for n, p in enumerate(section.papers, 1))
+                rated[len(messages) - 1] = section.papers
         messages = _with_closing(messages, texts.closing)
     else:
         messages = pack([_tidy(texts.compact)])
-        keyboards[0] = must_reads
-    if not buttons:
-        keyboards = {}
+    keyboards = (
+        {i: tuple(feedback_row(n, p) for n, p in enumerate(papers, 1)) for i, papers in rated.items()}
+        if buttons
+        else {}
+    )
     date = digest.label
     parts = [Part("sendPhoto", "chart", caption[0] if caption else "", (digest.chart_name, report.chart, "image/png"))]
     parts += [

@@ -380,7 +380,7 @@ class SiteBuilder:
         todo = []
         hashes = self._file_hashes(days)
         for date, path in days:
-            key = _sha(self.context_key, hashes[date], previous or "")
+            key = self._day_key(hashes[date], previous)
             day_keys[date] = key
             cached = self._cached(date, key) if writer.fresh(f"{date}/index.html", key) else None
             if cached is None:
@@ -406,6 +406,10 @@ class SiteBuilder:
         seconds = time.monotonic() - started
         return SiteResult(self.site, len(summaries), writer.written, writer.total, seconds, self.skipped)
 
+    def _day_key(self, digest_hash: str, previous: str | None) -> str:
+        """What a day page is made from: its digest.json, the day its "←" links, and the site's context."""
+        return _sha(self.context_key, digest_hash, previous or "")
+
     def _relink_after_left_out(
         self,
         writer: Writer,
@@ -423,7 +427,7 @@ class SiteBuilder:
             if i == 0 or dates[i - 1] in summaries or date not in summaries or date in self.skipped:
                 continue
             previous = next((d for d in reversed(dates[:i]) if d in summaries), None)
-            key = _sha(self.context_key, hashes[date], previous or "")
+            key = self._day_key(hashes[date], previous)
             day_keys[date] = key
             fresh = writer.rekey(f"{date}/index.html", key)
             if fresh and date in built_now:  # just written with the left-out day as its "←": again
